@@ -1,0 +1,87 @@
+import CoffreCrypto
+import Foundation
+
+/// The claims Coffre puts in (and reads from) an access token, named as Entra ID names them.
+public struct TokenClaims: Codable, Sendable, Equatable {
+    public var aud: String
+    public var iss: String
+    public var iat: Int64
+    public var nbf: Int64
+    public var exp: Int64
+    public var sub: String
+    public var oid: String
+    public var tid: String
+    public var appid: String?
+    public var azp: String?
+    /// How the app authenticated: "1" client secret, "2" certificate, "0" managed identity / none.
+    public var appidacr: String?
+    public var idtyp: String?
+    public var ver: String?
+    /// A unique token id.
+    public var uti: String?
+
+    public init(
+        aud: String, iss: String, iat: Int64, nbf: Int64, exp: Int64, sub: String, oid: String, tid: String,
+        appid: String?, appidacr: String?, uti: String?
+    ) {
+        self.aud = aud
+        self.iss = iss
+        self.iat = iat
+        self.nbf = nbf
+        self.exp = exp
+        self.sub = sub
+        self.oid = oid
+        self.tid = tid
+        self.appid = appid
+        self.azp = appid
+        self.appidacr = appidacr
+        self.idtyp = "app"
+        self.ver = "1.0"
+        self.uti = uti
+    }
+}
+
+/// Compact JWS (RFC 7515) with RS256, the only algorithm Coffre signs with.
+public enum JWT {
+    public struct Header: Codable, Sendable {
+        public var alg: String
+        public var typ: String?
+        public var kid: String?
+        public var x5t: String?
+    }
+
+    public static func sign(_ claims: TokenClaims, key: RSASigningKey, kid: String) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: kid)
+        let signingInput =
+            Base64.urlEncoded(Array(try encoder.encode(header))) + "." + Base64.urlEncoded(Array(try encoder.encode(claims)))
+        let signature = try key.signRS256(Array(signingInput.utf8))
+        return signingInput + "." + Base64.urlEncoded(signature)
+    }
+
+    /// A token split into its parts; nothing is verified yet.
+    public struct Parsed: Sendable {
+        public var header: Header
+        public var payload: [UInt8]
+        public var signingInput: [UInt8]
+        public var signature: [UInt8]
+
+        public func claims<T: Decodable>(as type: T.Type) throws -> T {
+            try JSONDecoder().decode(type, from: Data(payload))
+        }
+    }
+
+    public static func parse(_ token: String) -> Parsed? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+            let headerBytes = Base64.decode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes)),
+            let payload = Base64.decode(parts[1]),
+            let signature = Base64.decode(parts[2])
+        else { return nil }
+        return Parsed(
+            header: header, payload: payload, signingInput: Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)),
+            signature: signature)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import CoffreCrypto
+import CoffreModel
+import CoffreStorage
+
+/// A service principal (an application identity) that can obtain tokens.
+public struct PrincipalRecord: Codable, Sendable, Equatable {
+    public var objectId: String
+    public var clientId: String
+    public var displayName: String
+    public var created: Int64
+    public var secrets: [ClientSecretHash]
+    /// Administrators may manage the server itself (vaults, principals, policies) through `/coffre/v1`.
+    public var administrator: Bool
+
+    public init(objectId: String, clientId: String, displayName: String, created: Int64, administrator: Bool = false) {
+        self.objectId = objectId
+        self.clientId = clientId
+        self.displayName = displayName
+        self.created = created
+        self.secrets = []
+        self.administrator = administrator
+    }
+
+    /// Whether `secret` matches one of the principal's client secrets (constant-time per comparison).
+    public func accepts(secret: String, at now: Int64) -> Bool {
+        var matched = false
+        for stored in secrets where stored.expires.map({ now < $0 }) ?? true {
+            matched = stored.matches(secret) || matched
+        }
+        return matched
+    }
+}
+
+/// A client secret is kept only as a salted HMAC-SHA-256; secrets are random and long, so a slow hash buys nothing.
+public struct ClientSecretHash: Codable, Sendable, Equatable {
+    public var id: String
+    public var hint: String
+    public var salt: [UInt8]
+    public var hash: [UInt8]
+    public var created: Int64
+    public var expires: Int64?
+
+    public init(secret: String, created: Int64, expires: Int64? = nil) {
+        self.id = SecureRandom.uuid()
+        self.hint = String(secret.prefix(3))
+        self.salt = SecureRandom.bytes(16)
+        self.hash = Digest.hmacSHA256(key: salt, Array(secret.utf8))
+        self.created = created
+        self.expires = expires
+    }
+
+    public func matches(_ secret: String) -> Bool {
+        ConstantTime.equals(Digest.hmacSHA256(key: salt, Array(secret.utf8)), hash)
+    }
+}
+
+/// The principals of the server (`sys/principals/{clientId}`).
+public struct PrincipalDirectory: Sendable {
+    let storage: any StorageBackend
+    let clock: any WallClock
+
+    public init(storage: any StorageBackend, clock: any WallClock) {
+        self.storage = storage
+        self.clock = clock
+    }
+
+    static func key(clientId: String) -> String { "sys/principals/\(clientId.lowercased())" }
+
+    /// Creates a principal with a new client secret; the secret is returned once and never stored in clear.
+    public func create(displayName: String, administrator: Bool = false, objectId: String? = nil, clientId: String? = nil)
+        async throws -> (principal: PrincipalRecord, secret: String)
+    {
+        let trimmed = displayName.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 256 else {
+            throw CoffreError.badParameter("A principal's name must be 1-256 characters long.")
+        }
+        let secret = SecureRandom.token(40)
+        var principal = PrincipalRecord(
+            objectId: objectId ?? SecureRandom.uuid(), clientId: clientId ?? SecureRandom.uuid(), displayName: trimmed,
+            created: clock.now, administrator: administrator)
+        principal.secrets = [ClientSecretHash(secret: secret, created: clock.now)]
+        try await storage.transaction { [principal] transaction in
+            guard try await transaction.get(Self.key(clientId: principal.clientId)) == nil else {
+                throw CoffreError.conflict("A principal with client id \(principal.clientId) already exists.")
+            }
+            try await transaction.write(principal, at: Self.key(clientId: principal.clientId))
+        }
+        return (principal, secret)
+    }
+
+    public func get(clientId: String) async throws -> PrincipalRecord? {
+        try await storage.read(PrincipalRecord.self, at: Self.key(clientId: clientId))
+    }
+
+    public func list() async throws -> [PrincipalRecord] {
+        try await storage.readAll(PrincipalRecord.self, prefix: "sys/principals/").map(\.record)
+    }
+
+    /// Finds a principal by client id, object id or display name.
+    public func find(_ reference: String) async throws -> PrincipalRecord {
+        if let principal = try await get(clientId: reference) { return principal }
+        let lowered = reference.lowercased()
+        let matches = try await list().filter { $0.objectId == lowered || $0.displayName == reference }
+        guard matches.count == 1, let principal = matches.first else {
+            if matches.count > 1 {
+                throw CoffreError.badParameter("Several principals are named \(reference): use the client id.")
+            }
+            throw CoffreError.principalNotFound(reference)
+        }
+        return principal
+    }
+
+    /// Adds a client secret to a principal and returns it (secret rotation: both stay valid until one is removed).
+    public func addSecret(to reference: String) async throws -> (principal: PrincipalRecord, secret: String) {
+        let principal = try await find(reference)
+        let secret = SecureRandom.token(40)
+        let updated = try await storage.transaction { transaction in
+            guard var record = try await transaction.read(PrincipalRecord.self, at: Self.key(clientId: principal.clientId)) else {
+                throw CoffreError.principalNotFound(reference)
+            }
+            record.secrets.append(ClientSecretHash(secret: secret, created: clock.now))
+            try await transaction.write(record, at: Self.key(clientId: record.clientId))
+            return record
+        }
+        return (updated, secret)
+    }
+
+    public func delete(_ reference: String) async throws -> PrincipalRecord {
+        let principal = try await find(reference)
+        try await storage.transaction { try await $0.delete(Self.key(clientId: principal.clientId)) }
+        return principal
+    }
+}

@@ -1,0 +1,62 @@
+import CoffreModel
+import CoffreStorage
+
+/// Purges soft-deleted objects whose scheduled purge date has passed. The schedule is an index ordered by date
+/// (`purge/{date}/{vault}/{kind}/{name}`), so each sweep reads only what is due. Purging is transactional and
+/// idempotent: several nodes sweeping at once purge each object once.
+public struct PurgeSweeper: Sendable {
+    let storage: any StorageBackend
+    let clock: any WallClock
+    let secrets: SecretService
+
+    public init(storage: any StorageBackend, clock: any WallClock, secrets: SecretService) {
+        self.storage = storage
+        self.clock = clock
+        self.secrets = secrets
+    }
+
+    /// Purges what is due now; returns how many objects were purged.
+    @discardableResult
+    public func sweep(batch: Int = 100) async throws -> Int {
+        let now = clock.now
+        var purged = 0
+        while true {
+            let entries = try await storage.scan(prefix: "purge/", after: nil, limit: batch)
+            for entry in entries {
+                if let due = DueEntry(entry) {
+                    guard due.date <= now else { return purged }
+                    if try await purge(due, now: now) { purged += 1 }
+                }
+                // An entry whose object is gone (vault deleted, recovered meanwhile) is dropped all the same.
+                try await storage.transaction { try await $0.delete(entry.key) }
+            }
+            if entries.count < batch { return purged }
+        }
+    }
+
+    private func purge(_ entry: DueEntry, now: Int64) async throws -> Bool {
+        guard let vault = try? VaultName(entry.vault) else { return false }
+        switch entry.kind {
+        case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)
+        case .key, .certificate: return false
+        }
+    }
+
+    private struct DueEntry {
+        let key: String
+        let date: Int64
+        let vault: String
+        let kind: ObjectKind
+        let name: String
+
+        init?(_ entry: StorageEntry) {
+            let parts = entry.key.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 5, let date = Int64(parts[1]), let kind = ObjectKind(rawValue: String(parts[3])) else { return nil }
+            self.key = entry.key
+            self.date = date
+            self.vault = String(parts[2])
+            self.kind = kind
+            self.name = String(parts[4])
+        }
+    }
+}

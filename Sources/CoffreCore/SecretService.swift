@@ -1,0 +1,139 @@
+import CoffreModel
+import CoffreStorage
+
+extension SecretVersion: VersionedRecord {
+    public struct Summary: Codable, Sendable {
+        public var attributes: ObjectAttributes
+        public var contentType: String?
+        public var tags: [String: String]?
+        public var managed: Bool?
+    }
+
+    public var summary: Summary { Summary(attributes: attributes, contentType: contentType, tags: tags, managed: managed) }
+}
+
+/// The Secrets API of one server: every rule of Key Vault's secrets, independent of HTTP.
+public struct SecretService: Sendable {
+    public typealias Item = ObjectHead<SecretVersion.Summary>
+
+    let store: VersionedStore<SecretVersion>
+    let clock: any WallClock
+    let backups: BackupCodec
+
+    public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec) {
+        self.store = VersionedStore(storage: storage, kind: .secret)
+        self.clock = clock
+        self.backups = backups
+    }
+
+    public struct Properties: Sendable {
+        public var contentType: String??
+        public var attributes: AttributeChanges
+        public var tags: [String: String]??
+
+        public init(contentType: String?? = nil, attributes: AttributeChanges = .init(), tags: [String: String]?? = nil) {
+            self.contentType = contentType
+            self.attributes = attributes
+            self.tags = tags
+        }
+    }
+
+    /// Stores a new version of the secret.
+    public func set(in vault: VaultName, name: String, value: String, properties: Properties) async throws -> Versioned<SecretVersion> {
+        let name = try ObjectName(name, kind: .secret)
+        guard value.utf8.count <= SecretLimits.maxValueBytes else {
+            throw CoffreError.badParameter(
+                "The secret value is too large: \(value.utf8.count) bytes, the limit is \(SecretLimits.maxValueBytes) bytes.")
+        }
+        try Self.validate(properties)
+        let now = clock.now
+        return try await store.addVersion(in: vault, name: name) { version, _ in
+            SecretVersion(
+                version: version, value: value, contentType: properties.contentType ?? nil,
+                attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
+                tags: properties.tags ?? nil)
+        }
+    }
+
+    /// A version of the secret with its value; a disabled secret's value is refused.
+    public func get(in vault: VaultName, name: String, version: String?) async throws -> Versioned<SecretVersion> {
+        let secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
+        guard secret.record.attributes.enabled else { throw CoffreError.disabled(.secret, operation: "get") }
+        return secret
+    }
+
+    public func list(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {
+        try await store.list(in: vault, after: cursor, limit: limit)
+    }
+
+    public func versions(in vault: VaultName, name: String, after cursor: String?, limit: Int) async throws
+        -> Page<Versioned<SecretVersion>>
+    {
+        try await store.versions(in: vault, name: ObjectName(name, kind: .secret), after: cursor, limit: limit)
+    }
+
+    /// Changes a version's content type, attributes and tags (the value cannot change).
+    public func update(in vault: VaultName, name: String, version: String?, properties: Properties) async throws
+        -> Versioned<SecretVersion>
+    {
+        try Self.validate(properties)
+        let now = clock.now
+        return try await store.update(in: vault, name: ObjectName(name, kind: .secret), version: version) { record in
+            if let contentType = properties.contentType { record.contentType = contentType }
+            if let tags = properties.tags { record.tags = tags }
+            record.attributes = properties.attributes.applied(to: record.attributes, at: now)
+        }
+    }
+
+    public func delete(in vault: VaultRecord, name: String) async throws -> Versioned<SecretVersion> {
+        let now = clock.now
+        let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
+        return try await store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion)
+    }
+
+    public func deleted(in vault: VaultName, name: String) async throws -> Versioned<SecretVersion> {
+        try await store.deleted(in: vault, name: ObjectName(name, kind: .secret))
+    }
+
+    public func listDeleted(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {
+        try await store.listDeleted(in: vault, after: cursor, limit: limit)
+    }
+
+    public func recover(in vault: VaultName, name: String) async throws -> Versioned<SecretVersion> {
+        try await store.recover(in: vault, name: ObjectName(name, kind: .secret))
+    }
+
+    public func purge(in vault: VaultRecord, name: String) async throws {
+        guard !vault.purgeProtection else { throw CoffreError.purgeProtected(vault: vault.name.value) }
+        try await store.purge(in: vault.name, name: ObjectName(name, kind: .secret))
+    }
+
+    struct Backup: Codable {
+        var head: Item
+        var versions: [SecretVersion]
+    }
+
+    /// Every version of the secret, sealed into an opaque blob.
+    public func backup(in vault: VaultName, name: String) async throws -> String {
+        let (head, versions) = try await store.export(in: vault, name: ObjectName(name, kind: .secret))
+        return try backups.seal(Backup(head: head, versions: versions), kind: .secret)
+    }
+
+    public func restore(in vault: VaultName, blob: String) async throws -> Versioned<SecretVersion> {
+        let backup = try backups.open(blob, as: Backup.self, kind: .secret)
+        return try await store.restore(in: vault, head: backup.head, versions: backup.versions)
+    }
+
+    /// The scheduled purge of one due secret (run by the purge sweeper).
+    func purgeIfDue(in vault: VaultName, name: String, now: Int64) async throws -> Bool {
+        try await store.purgeIfDue(in: vault, name: ObjectName(name, kind: .secret), now: now)
+    }
+
+    static func validate(_ properties: Properties) throws {
+        if case .some(.some(let contentType)) = properties.contentType, contentType.count > SecretLimits.maxContentTypeLength {
+            throw CoffreError.badParameter(
+                "The content type is too long: at most \(SecretLimits.maxContentTypeLength) characters are allowed.")
+        }
+        if case .some(let tags) = properties.tags { try Tags.validate(tags) }
+    }
+}

@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+
+/// Randomness from the system's CSPRNG.
+public enum SecureRandom {
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// A random string of `count` characters from an unambiguous alphabet (client secrets, header secrets).
+    public static func token(_ count: Int = 40) -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789~._-".utf8)
+        var generator = SystemRandomNumberGenerator()
+        return String(decoding: (0..<count).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+    }
+
+    /// A random RFC 4122 version-4 UUID in lower case (tenant, object and client ids).
+    public static func uuid() -> String { UUID().uuidString.lowercased() }
+}
+
+/// Comparison whose duration does not depend on where the inputs differ.
+public enum ConstantTime {
+    public static func equals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(lhs, rhs) { difference |= a ^ b }
+        return difference == 0
+    }
+}
+
+/// SHA-2 and HMAC helpers over byte arrays.
+public enum Digest {
+    public static func sha256(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+    public static func sha384(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA384.hash(data: bytes)) }
+    public static func sha512(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA512.hash(data: bytes)) }
+    public static func sha1(_ bytes: some DataProtocol) -> [UInt8] { Array(Insecure.SHA1.hash(data: bytes)) }
+
+    public static func hmacSHA256(key: [UInt8], _ message: some DataProtocol) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+    }
+}
+
+/// AES-256-GCM sealing with associated data; the output is `nonce ‖ ciphertext ‖ tag`.
+public struct AEADKey: Sendable {
+    private let key: SymmetricKey
+
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count == 32 else { throw CryptoFailure.invalidKey("an AES-256 key must be 32 bytes") }
+        self.key = SymmetricKey(data: bytes)
+    }
+
+    public static func generate() -> [UInt8] { SecureRandom.bytes(32) }
+
+    public func seal(_ plaintext: some DataProtocol, authenticating aad: some DataProtocol) throws -> [UInt8] {
+        let box = try AES.GCM.seal(plaintext, using: key, authenticating: aad)
+        guard let combined = box.combined else { throw CryptoFailure.internal("AES-GCM produced no combined form") }
+        return Array(combined)
+    }
+
+    /// Opens a sealed box; throws `CryptoFailure.authenticationFailed` when it was altered or sealed elsewhere.
+    public func open(_ sealed: some DataProtocol, authenticating aad: some DataProtocol) throws -> [UInt8] {
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            return Array(try AES.GCM.open(box, using: key, authenticating: aad))
+        } catch {
+            throw CryptoFailure.authenticationFailed
+        }
+    }
+}
+
+public enum CryptoFailure: Error, Equatable, Sendable {
+    case invalidKey(String)
+    case authenticationFailed
+    case unsupported(String)
+    case `internal`(String)
+}

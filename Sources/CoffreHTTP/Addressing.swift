@@ -1,0 +1,71 @@
+import CoffreModel
+
+/// Where a request is addressed, from its `Host` header: a vault under a vault zone, a Managed HSM under an HSM zone,
+/// or the bare server host (which reaches the default vault).
+public struct Addressing: Sendable {
+    /// DNS zones under which vaults live (`vault.localhost`), lower-case.
+    public var vaultZones: [String]
+    /// DNS zones under which Managed HSM pools live (`managedhsm.localhost`), lower-case.
+    public var hsmZones: [String]
+    /// The port clients use (it appears in resources); omitted from URLs when 443.
+    public var publicPort: Int
+    /// The vault reached through the bare host.
+    public var defaultVault: VaultName
+    /// The token service's base URL (`https://localhost:8443`), used in challenges and discovery.
+    public var authority: String
+
+    public init(vaultZones: [String], hsmZones: [String], publicPort: Int, defaultVault: VaultName, authority: String) {
+        self.vaultZones = vaultZones.map { $0.lowercased() }
+        self.hsmZones = hsmZones.map { $0.lowercased() }
+        self.publicPort = publicPort
+        self.defaultVault = defaultVault
+        self.authority = authority
+    }
+
+    public enum Target: Sendable, Equatable {
+        case vault(String, zone: String)
+        case hsm(String, zone: String)
+        case server
+    }
+
+    /// Resolves a `Host` header value (`myvault.vault.localhost:8443`).
+    public func target(forHost host: String) -> Target {
+        let name = Self.hostname(host).lowercased()
+        for zone in vaultZones where name.hasSuffix("." + zone) {
+            let label = name.dropLast(zone.count + 1)
+            if !label.isEmpty, !label.contains(".") { return .vault(String(label), zone: zone) }
+        }
+        for zone in hsmZones where name.hasSuffix("." + zone) {
+            let label = name.dropLast(zone.count + 1)
+            if !label.isEmpty, !label.contains(".") { return .hsm(String(label), zone: zone) }
+        }
+        return .server
+    }
+
+    /// The token audience (challenge resource) for a target: `https://{zone}[:{port}]`.
+    public func resource(for target: Target) -> String {
+        switch target {
+        case .vault(_, let zone), .hsm(_, let zone): resource(forZone: zone)
+        case .server: resource(forZone: vaultZones[0])
+        }
+    }
+
+    public func resource(forZone zone: String) -> String {
+        publicPort == 443 ? "https://\(zone)" : "https://\(zone):\(publicPort)"
+    }
+
+    /// Every resource this server accepts tokens for.
+    public var resources: Set<String> { Set((vaultZones + hsmZones).map(resource(forZone:))) }
+
+    /// The URL of a vault as clients should write it.
+    public func vaultURL(_ vault: VaultName) -> String {
+        let host = "\(vault).\(vaultZones[0])"
+        return publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)"
+    }
+
+    /// `host` without its port; IPv6 literals keep their brackets.
+    static func hostname(_ host: String) -> Substring {
+        if host.hasPrefix("[") { return host[...(host.firstIndex(of: "]") ?? host.index(before: host.endIndex))] }
+        return host.split(separator: ":", maxSplits: 1).first ?? host[...]
+    }
+}

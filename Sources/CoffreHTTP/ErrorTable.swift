@@ -1,0 +1,89 @@
+import CoffreAuth
+import CoffreModel
+import CoffreStorage
+import HTTPTypes
+
+/// The one place where errors become HTTP: status, Key Vault code, inner code and message.
+public struct ErrorResponse: Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var innerCode: String?
+    public var message: String
+    /// Seconds a client should wait before retrying (503).
+    public var retryAfter: Int?
+
+    public static func from(_ error: any Error) -> ErrorResponse {
+        switch error {
+        case let error as CoffreError: from(error)
+        case let error as StorageError: from(error)
+        case let error as OAuthError:
+            ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
+        default:
+            ErrorResponse(
+                status: .internalServerError, code: "InternalServerError",
+                message: "Coffre met an unexpected error. The request was not applied.")
+        }
+    }
+
+    static func from(_ error: CoffreError) -> ErrorResponse {
+        let message = error.description
+        return switch error {
+        case .badParameter: ErrorResponse(status: .badRequest, code: "BadParameter", message: message)
+        case .notFound(let kind, _), .versionNotFound(let kind, _, _), .deletedNotFound(let kind, _):
+            ErrorResponse(status: .notFound, code: kind.notFoundCode, message: message)
+        case .deletedButRecoverable:
+            ErrorResponse(status: .conflict, code: "Conflict", innerCode: "ObjectIsDeletedButRecoverable", message: message)
+        case .conflict: ErrorResponse(status: .conflict, code: "Conflict", message: message)
+        case .disabled(let kind, _):
+            ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: kind.title + "Disabled", message: message)
+        case .forbidden(let inner, _): ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: inner, message: message)
+        case .purgeProtected: ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "PurgeProtected", message: message)
+        case .vaultNotFound: ErrorResponse(status: .notFound, code: "VaultNotFound", message: message)
+        case .principalNotFound: ErrorResponse(status: .notFound, code: "PrincipalNotFound", message: message)
+        case .unauthorized: ErrorResponse(status: .unauthorized, code: "Unauthorized", message: message)
+        case .sealed: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 5)
+        case .unavailable: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 1)
+        }
+    }
+
+    static func from(_ error: StorageError) -> ErrorResponse {
+        switch error {
+        case .unavailable:
+            ErrorResponse(
+                status: .serviceUnavailable, code: "ServiceUnavailable",
+                message: "The storage is unavailable; the request was not applied. Retry later.", retryAfter: 1)
+        case .notWritable(let detail):
+            ErrorResponse(
+                status: .serviceUnavailable, code: "StorageNotWritable",
+                message: "The storage cannot be written (\(detail)); the request was not applied.", retryAfter: 5)
+        case .corrupt:
+            ErrorResponse(
+                status: .internalServerError, code: "InternalServerError",
+                message: "Stored data failed its integrity check; the request was not applied.")
+        case .invalidKey(let detail): ErrorResponse(status: .badRequest, code: "BadParameter", message: detail)
+        }
+    }
+
+    init(status: HTTPResponse.Status, code: String, innerCode: String? = nil, message: String, retryAfter: Int? = nil) {
+        self.status = status
+        self.code = code
+        self.innerCode = innerCode
+        self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    /// The Key Vault error envelope: `{"error": {"code", "message", "innererror": {"code"}}}`.
+    struct Envelope: Encodable {
+        struct Inner: Encodable { var code: String }
+        struct Body: Encodable {
+            var code: String
+            var message: String
+            var innererror: Inner?
+        }
+        var error: Body
+    }
+
+    var envelope: Envelope {
+        Envelope(error: .init(code: code, message: message, innererror: innerCode.map { .init(code: $0) }))
+    }
+}

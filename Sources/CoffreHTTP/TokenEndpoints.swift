@@ -1,0 +1,196 @@
+import CoffreAuth
+import CoffreCrypto
+import CoffreModel
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The token service's HTTP face: OpenID Connect discovery, JWKS, the OAuth 2.0 token endpoint (v1 and v2) and
+/// the App-Service-style managed-identity endpoint. Paths follow Entra ID so that MSAL and azure-identity work.
+struct TokenEndpoints: Sendable {
+    let tokens: TokenService
+    let principals: PrincipalDirectory
+    let signingKeys: @Sendable () -> [SigningKeyRecord]
+    let authority: String
+    let managedIdentity: ManagedIdentity
+
+    /// The App Service managed identity: callers prove themselves with the `X-IDENTITY-HEADER` secret.
+    struct ManagedIdentity: Sendable {
+        var headerSecret: [UInt8]
+        /// The principal whose tokens the endpoint hands out.
+        var clientId: String
+    }
+
+    /// Handles the request if its path belongs to the token service; `nil` otherwise.
+    func handle(_ request: Request, context: CoffreRequestContext, segments: [String], query: [String: String]) async throws
+        -> Response?
+    {
+        switch (request.method, segments.count) {
+        case (.get, 2) where segments == ["msi", "token"]:
+            return try await managedIdentityToken(request, query: query)
+        case (.get, 3) where segments[1] == ".well-known" && segments[2] == "openid-configuration" && isTenant(segments[0]):
+            return try discovery(tenant: segments[0], version: nil)
+        case (.get, 4) where segments[1] == "v2.0" && segments[2] == ".well-known" && segments[3] == "openid-configuration"
+            && isTenant(segments[0]):
+            return try discovery(tenant: segments[0], version: "v2.0")
+        case (.get, 3) where segments[1] == "discovery" && segments[2] == "keys" && isTenant(segments[0]),
+            (.get, 4) where segments[1] == "discovery" && segments[2] == "v2.0" && segments[3] == "keys" && isTenant(segments[0]):
+            return try JSON.response(jwks())
+        case (.post, 3) where segments[1] == "oauth2" && segments[2] == "token" && isTenant(segments[0]),
+            (.post, 4) where segments[1] == "oauth2" && segments[2] == "v2.0" && segments[3] == "token" && isTenant(segments[0]):
+            return await token(request, tenant: segments[0])
+        default:
+            return nil
+        }
+    }
+
+    /// A first path segment that names a tenant: a GUID, `adfs`, `common` or `organizations`.
+    func isTenant(_ segment: String) -> Bool {
+        ["adfs", "common", "organizations"].contains(segment.lowercased()) || (segment.count == 36 && segment.filter { $0 == "-" }.count == 4)
+    }
+
+    struct Discovery: Encodable {
+        var issuer: String
+        var authorization_endpoint: String
+        var token_endpoint: String
+        var jwks_uri: String
+        var response_types_supported = ["code", "token"]
+        var response_modes_supported = ["query", "fragment", "form_post"]
+        var subject_types_supported = ["pairwise"]
+        var id_token_signing_alg_values_supported = ["RS256"]
+        var token_endpoint_auth_methods_supported = ["client_secret_post", "client_secret_basic", "private_key_jwt"]
+        var grant_types_supported = ["client_credentials"]
+        var scopes_supported = ["openid", "profile", "email", "offline_access"]
+        var claims_supported = ["sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "azp"]
+        var tenant_region_scope = "WW"
+        var cloud_instance_name = "coffre"
+    }
+
+    func discovery(tenant: String, version: String?) throws -> Response {
+        let base = "\(authority)/\(tenant)"
+        let oauth = version.map { "\(base)/oauth2/\($0)" } ?? "\(base)/oauth2"
+        return try JSON.response(
+            Discovery(
+                issuer: tokens.issuer, authorization_endpoint: oauth + "/authorize", token_endpoint: oauth + "/token",
+                jwks_uri: version.map { "\(base)/discovery/\($0)/keys" } ?? "\(base)/discovery/keys"))
+    }
+
+    struct JWKS: Encodable {
+        struct Key: Encodable {
+            var kty = "RSA"
+            var use = "sig"
+            var alg = "RS256"
+            var kid: String
+            var x5t: String
+            var n: String
+            var e: String
+        }
+        var keys: [Key]
+    }
+
+    func jwks() throws -> JWKS {
+        JWKS(
+            keys: try signingKeys().map { record in
+                let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
+                return JWKS.Key(kid: record.kid, x5t: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
+            })
+    }
+
+    struct TokenResponse: Encodable {
+        var token_type = "Bearer"
+        var expires_in: Int64
+        var ext_expires_in: Int64
+        var access_token: String
+        var resource: String?
+    }
+
+    struct OAuthErrorBody: Encodable {
+        var error: String
+        var error_description: String
+    }
+
+    /// `POST /{tenant}/oauth2[/v2.0]/token` with the client-credentials grant.
+    func token(_ request: Request, tenant: String) async -> Response {
+        do {
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let form = Forms.parse(String(buffer: body))
+            guard form["grant_type"] == "client_credentials" else {
+                throw OAuthError.unsupportedGrant(
+                    "AADSTS70003: The grant type '\(form["grant_type"] ?? "")' is not supported; use client_credentials.")
+            }
+            var clientId = form["client_id"]
+            var clientSecret = form["client_secret"]
+            if let basic = Self.basicCredentials(request.headers[.authorization]) {
+                clientId = clientId ?? basic.user
+                clientSecret = clientSecret ?? basic.password
+            }
+            guard let clientId, !clientId.isEmpty else {
+                throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+            }
+            guard let scope = form["scope"] ?? form["resource"] else {
+                throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'scope'.")
+            }
+            guard let clientSecret else {
+                throw OAuthError.invalidClient(
+                    "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+            }
+            let issued = try await tokens.clientCredentials(tenant: tenant, clientId: clientId, clientSecret: clientSecret, scope: scope)
+            return try JSON.response(
+                TokenResponse(
+                    expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.accessToken,
+                    resource: form["resource"] != nil ? issued.resource : nil),
+                headers: [.cacheControl: "no-store"])
+        } catch {
+            let mapped = ErrorResponse.from(error)
+            let body = OAuthErrorBody(error: mapped.code, error_description: mapped.message)
+            return (try? JSON.response(body, status: mapped.status)) ?? Response(status: .internalServerError)
+        }
+    }
+
+    struct ManagedIdentityResponse: Encodable {
+        var access_token: String
+        var expires_on: String
+        var expires_in: String
+        var resource: String
+        var token_type = "Bearer"
+        var client_id: String
+    }
+
+    struct ManagedIdentityError: Encodable {
+        var statusCode: Int
+        var message: String
+    }
+
+    /// `GET /msi/token?api-version=2019-08-01&resource=…` with `X-IDENTITY-HEADER`.
+    func managedIdentityToken(_ request: Request, query: [String: String]) async throws -> Response {
+        let presented = request.headers[HTTPField.Name("X-IDENTITY-HEADER")!] ?? ""
+        guard ConstantTime.equals(Array(presented.utf8), managedIdentity.headerSecret) else {
+            return try JSON.response(
+                ManagedIdentityError(statusCode: 401, message: "The X-IDENTITY-HEADER is missing or wrong."), status: .unauthorized)
+        }
+        guard let resource = query["resource"], !resource.isEmpty else {
+            return try JSON.response(
+                ManagedIdentityError(statusCode: 400, message: "The 'resource' query parameter is required."), status: .badRequest)
+        }
+        do {
+            guard let principal = try await principals.get(clientId: managedIdentity.clientId) else {
+                throw CoffreError.principalNotFound(managedIdentity.clientId)
+            }
+            let issued = try tokens.managedIdentity(for: principal, resource: resource)
+            return try JSON.response(
+                ManagedIdentityResponse(
+                    access_token: issued.accessToken, expires_on: String(issued.expiresOn), expires_in: String(issued.expiresIn),
+                    resource: issued.resource, client_id: principal.clientId))
+        } catch {
+            let mapped = ErrorResponse.from(error)
+            return try JSON.response(ManagedIdentityError(statusCode: mapped.status.code, message: mapped.message), status: mapped.status)
+        }
+    }
+
+    static func basicCredentials(_ header: String?) -> (user: String, password: String)? {
+        guard let header, header.lowercased().hasPrefix("basic "), let decoded = Base64.decode(header.dropFirst(6)) else { return nil }
+        let parts = String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return (Forms.percentDecoded(parts[0], plusIsSpace: true), Forms.percentDecoded(parts[1], plusIsSpace: true))
+    }
+}

@@ -1,0 +1,141 @@
+import CoffreCore
+import CoffreModel
+
+/// Key Vault's `Attributes` on the wire; output carries `recoverableDays` and `recoveryLevel` from the vault.
+struct WireAttributes: Codable, Sendable {
+    var enabled: Bool?
+    var nbf: IntDate?
+    var exp: IntDate?
+    var created: IntDate?
+    var updated: IntDate?
+    var recoverableDays: Int?
+    var recoveryLevel: String?
+
+    init(_ attributes: ObjectAttributes, vault: VaultRecord) {
+        enabled = attributes.enabled
+        nbf = attributes.notBefore.map(IntDate.init)
+        exp = attributes.expires.map(IntDate.init)
+        created = IntDate(attributes.created)
+        updated = IntDate(attributes.updated)
+        recoverableDays = vault.retentionDays
+        recoveryLevel = vault.recoveryLevel.rawValue
+    }
+
+    /// What a request asks to change; read-only fields are ignored.
+    var changes: AttributeChanges {
+        AttributeChanges(
+            enabled: enabled, notBefore: nbf.map { .some($0.seconds) }, expires: exp.map { .some($0.seconds) })
+    }
+}
+
+/// The URL of the vault as the client addressed it (`https://myvault.vault.localhost:8443`), which prefixes every id.
+struct VaultURL: Sendable {
+    var base: String
+
+    func object(_ kind: ObjectKind, _ name: String, version: String? = nil) -> String {
+        "\(base)/\(kind.collection)/\(name)" + (version.map { "/\($0)" } ?? "")
+    }
+
+    func recoveryId(_ kind: ObjectKind, _ name: String) -> String { "\(base)/\(kind.deletedCollection)/\(name)" }
+}
+
+// MARK: - Secrets
+
+struct SecretSetParameters: Decodable {
+    var value: String?
+    var tags: [String: String]?
+    var contentType: String?
+    var attributes: WireAttributes?
+}
+
+struct SecretUpdateParameters: Decodable {
+    var contentType: String?
+    var attributes: WireAttributes?
+    var tags: [String: String]?
+}
+
+struct SecretBundle: Encodable {
+    var value: String?
+    var id: String
+    var contentType: String?
+    var attributes: WireAttributes
+    var tags: [String: String]?
+    var kid: String?
+    var managed: Bool?
+    var recoveryId: String?
+    var deletedDate: IntDate?
+    var scheduledPurgeDate: IntDate?
+
+    init(_ secret: Versioned<SecretVersion>, vault: VaultRecord, url: VaultURL, includeValue: Bool) {
+        let record = secret.record
+        value = includeValue ? record.value : nil
+        id = url.object(.secret, secret.name, version: record.version)
+        contentType = record.contentType
+        attributes = WireAttributes(record.attributes, vault: vault)
+        tags = record.tags
+        kid = record.keyPath.map { url.base + $0 }
+        managed = record.managed
+        if let deletion = secret.deletion {
+            recoveryId = url.recoveryId(.secret, secret.name)
+            deletedDate = IntDate(deletion.deletedDate)
+            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
+        }
+    }
+}
+
+struct SecretItem: Encodable {
+    var id: String
+    var attributes: WireAttributes
+    var tags: [String: String]?
+    var contentType: String?
+    var managed: Bool?
+    var recoveryId: String?
+    var deletedDate: IntDate?
+    var scheduledPurgeDate: IntDate?
+
+    init(head: SecretService.Item, vault: VaultRecord, url: VaultURL) {
+        id = url.object(.secret, head.name)
+        attributes = WireAttributes(head.summary.attributes, vault: vault)
+        tags = head.summary.tags
+        contentType = head.summary.contentType
+        managed = head.summary.managed
+        if let deletion = head.deletion {
+            recoveryId = url.recoveryId(.secret, head.name)
+            deletedDate = IntDate(deletion.deletedDate)
+            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
+        }
+    }
+
+    init(version: Versioned<SecretVersion>, vault: VaultRecord, url: VaultURL) {
+        let record = version.record
+        id = url.object(.secret, version.name, version: record.version)
+        attributes = WireAttributes(record.attributes, vault: vault)
+        tags = record.tags
+        contentType = record.contentType
+        managed = record.managed
+    }
+}
+
+// MARK: - Shared
+
+struct ListResult<Item: Encodable>: Encodable {
+    var value: [Item]
+    var nextLink: String?
+
+    /// Always write `nextLink`, as `null` on the last page, as the service does.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(value, forKey: .value)
+        try container.encode(nextLink, forKey: .nextLink)
+    }
+
+    enum CodingKeys: String, CodingKey { case value, nextLink }
+}
+
+struct BackupResult: Encodable {
+    var value: String
+}
+
+struct RestoreParameters: Decodable {
+    var value: String
+}

@@ -1,0 +1,17 @@
+/// The authenticated principal behind a request, as read from its verified token.
+public struct Caller: Sendable, Equatable {
+    public var objectId: String
+    public var appId: String?
+    public var tenantId: String
+    public var issuer: String
+    /// The caller's network address, for the audit log.
+    public var address: String?
+
+    public init(objectId: String, appId: String?, tenantId: String, issuer: String, address: String? = nil) {
+        self.objectId = objectId
+        self.appId = appId
+        self.tenantId = tenantId
+        self.issuer = issuer
+        self.address = address
+    }
+}

@@ -1,0 +1,62 @@
+/// The errors of Coffre's core, independent of any transport.
+///
+/// The HTTP adapter maps each case to a status code and a Key Vault error envelope in one table
+/// (`CoffreHTTP/ErrorTable.swift`). Messages never contain a secret value, key material or a token.
+public enum CoffreError: Error, Equatable, Sendable {
+    /// The request is malformed or violates a limit (400 `BadParameter`).
+    case badParameter(String)
+    /// No live object of that name (404 `SecretNotFound`, `KeyNotFound`, …).
+    case notFound(ObjectKind, name: String)
+    /// The object exists but not that version (404, same code as `notFound`).
+    case versionNotFound(ObjectKind, name: String, version: String)
+    /// No soft-deleted object of that name (404, same code as `notFound`).
+    case deletedNotFound(ObjectKind, name: String)
+    /// The name is held by a soft-deleted object (409 `Conflict` / `ObjectIsDeletedButRecoverable`).
+    case deletedButRecoverable(ObjectKind, name: String)
+    /// The name is already in use (409 `Conflict`).
+    case conflict(String)
+    /// The object is disabled and the operation needs it enabled (403 `Forbidden` / `SecretDisabled`, …).
+    case disabled(ObjectKind, operation: String)
+    /// The caller lacks a permission (403 `Forbidden` with the given inner code).
+    case forbidden(innerCode: String, message: String)
+    /// Purge is refused because the vault has purge protection (403 `Forbidden`).
+    case purgeProtected(vault: String)
+    /// No vault of that name (404 `VaultNotFound`).
+    case vaultNotFound(String)
+    /// No principal with that id (404 `PrincipalNotFound`).
+    case principalNotFound(String)
+    /// The caller is not authenticated (401 with the challenge).
+    case unauthorized(String)
+    /// The server holds no root key yet (503 `ServiceUnavailable`).
+    case sealed
+    /// A dependency (storage) failed in a way worth retrying (503 with `Retry-After`).
+    case unavailable(String)
+}
+
+extension CoffreError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .badParameter(let message): message
+        case .notFound(let kind, let name):
+            "A \(kind.noun) with (name/id) \(name) was not found in this key vault. If you recently deleted this \(kind.noun) "
+                + "you may be able to recover it using the correct recovery command."
+        case .versionNotFound(let kind, let name, let version):
+            "A \(kind.noun) with (name/id) \(name)/\(version) was not found in this key vault."
+        case .deletedNotFound(let kind, let name): "Deleted \(kind.title) not found: \(name)"
+        case .deletedButRecoverable(let kind, let name):
+            "\(kind.title) \(name) is currently in a deleted but recoverable state, and its name cannot be reused; "
+                + "in this state, the \(kind.noun) can only be recovered or purged."
+        case .conflict(let message): message
+        case .disabled(let kind, let operation): "Operation \(operation) is not allowed on a disabled \(kind.noun)."
+        case .forbidden(_, let message): message
+        case .purgeProtected(let vault):
+            "Operation \"purge\" is not allowed because purge protection is enabled for this vault. "
+                + "Coffre will automatically purge it after the retention period has passed. Vault: \(vault)"
+        case .vaultNotFound(let name): "Vault not found: \(name)"
+        case .principalNotFound(let id): "Principal not found: \(id)"
+        case .unauthorized(let message): message
+        case .sealed: "Coffre is sealed: unseal it before use."
+        case .unavailable(let message): message
+        }
+    }
+}

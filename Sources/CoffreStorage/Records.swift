@@ -1,0 +1,39 @@
+import Foundation
+
+/// JSON-coded records on top of raw storage bytes.
+extension StorageReader {
+    public func read<T: Decodable>(_ type: T.Type, at key: String) async throws -> T? {
+        guard let bytes = try await get(key) else { return nil }
+        return try RecordCoder.decode(type, from: bytes, at: key)
+    }
+
+    public func readAll<T: Decodable>(_ type: T.Type, prefix: String, after: String? = nil, limit: Int = .max) async throws
+        -> [(key: String, record: T)]
+    {
+        try await scan(prefix: prefix, after: after, limit: limit).map {
+            ($0.key, try RecordCoder.decode(type, from: $0.value, at: $0.key))
+        }
+    }
+}
+
+extension StorageTransaction {
+    public func write(_ record: some Encodable, at key: String) async throws {
+        try await put(key, try RecordCoder.encode(record))
+    }
+}
+
+public enum RecordCoder {
+    public static func encode(_ record: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return Array(try encoder.encode(record))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], at key: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch {
+            throw StorageError.corrupt("the record at \(key) cannot be decoded as \(T.self)")
+        }
+    }
+}

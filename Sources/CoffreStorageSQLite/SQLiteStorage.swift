@@ -1,0 +1,167 @@
+import CoffreStorage
+import Dispatch
+import Synchronization
+
+/// The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so an acknowledged write survives
+/// a crash or power loss.
+///
+/// Writes go through one connection with **group commit**: transactions that arrive while a commit is being
+/// flushed are run one after another inside the next database transaction (each in its own savepoint, so one
+/// failing body rolls back alone) and share its single `fsync`. Reads use a pool of connections and never wait
+/// for writers.
+public final class SQLiteStorage: StorageBackend {
+    private let path: String
+    private let readers = Mutex<[SQLiteConnection]>([])
+    private let writer: GroupCommitWriter
+
+    public init(path: String) throws {
+        self.path = path
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode = WAL")
+        try connection.execute("PRAGMA synchronous = FULL")
+        try connection.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
+        self.writer = GroupCommitWriter(connection: connection)
+    }
+
+    public func get(_ key: String) async throws -> [UInt8]? {
+        try withReader { try SQLiteQueries.get(key, on: $0) }
+    }
+
+    public func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+        try withReader { try SQLiteQueries.scan(prefix: prefix, after: after, limit: limit, on: $0) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
+        try await writer.submit(body)
+    }
+
+    private func withReader<T>(_ work: (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try readers.withLock { $0.popLast() } ?? SQLiteConnection(path: path)
+        defer { readers.withLock { $0.append(connection) } }
+        return try work(connection)
+    }
+}
+
+enum SQLiteQueries {
+    static func get(_ key: String, on connection: SQLiteConnection) throws -> [UInt8]? {
+        try connection.query("SELECT v FROM kv WHERE k = ?1", [.text(key)], columns: 1).first?[0].blob
+    }
+
+    static func scan(prefix: String, after: String?, limit: Int, on connection: SQLiteConnection) throws -> [StorageEntry] {
+        try connection.query(
+            "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 AND k > ?3 ORDER BY k LIMIT ?4",
+            [.text(prefix), .text(prefix.prefixUpperBound), .text(after ?? ""), .integer(Int64(min(limit, Int(Int32.max))))],
+            columns: 2
+        ).map { StorageEntry(key: $0[0].text ?? "", value: $0[1].blob ?? []) }
+    }
+}
+
+/// Runs write transactions on the single write connection, batching those that queue up into one commit.
+private final class GroupCommitWriter: Sendable {
+    private struct Job: Sendable {
+        let body: @Sendable (any StorageTransaction) async throws -> any Sendable
+        let continuation: CheckedContinuation<any Sendable, any Error>
+    }
+
+    private struct State {
+        var pending: [Job] = []
+        var running = false
+    }
+
+    /// The connection is only touched by the one batch loop that runs at a time (`state.running`).
+    private nonisolated(unsafe) let connection: SQLiteConnection
+    private let state = Mutex(State())
+    /// `fsync` blocks: commits run here, off the cooperative thread pool.
+    private let commitQueue = DispatchQueue(label: "coffre.sqlite.commit")
+
+    init(connection: SQLiteConnection) { self.connection = connection }
+
+    func submit<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
+            let job = Job(body: { try await body($0) }, continuation: continuation)
+            let startLoop = state.withLock { state -> Bool in
+                state.pending.append(job)
+                if state.running { return false }
+                state.running = true
+                return true
+            }
+            if startLoop { Task { await self.runBatches() } }
+        }
+        return result as! T
+    }
+
+    private func runBatches() async {
+        while let batch = nextBatch() {
+            await run(batch)
+        }
+    }
+
+    private func nextBatch() -> [Job]? {
+        state.withLock { state in
+            guard !state.pending.isEmpty else {
+                state.running = false
+                return nil
+            }
+            defer { state.pending.removeAll(keepingCapacity: true) }
+            return state.pending
+        }
+    }
+
+    private func run(_ batch: [Job]) async {
+        var results: [Result<any Sendable, any Error>] = []
+        do {
+            try connection.execute("BEGIN IMMEDIATE")
+        } catch {
+            for job in batch { job.continuation.resume(throwing: error) }
+            return
+        }
+        let transaction = SQLiteTransaction(connection: connection)
+        for job in batch {
+            do {
+                try connection.execute("SAVEPOINT job")
+                let value = try await job.body(transaction)
+                try connection.execute("RELEASE job")
+                results.append(.success(value))
+            } catch {
+                try? connection.execute("ROLLBACK TO job")
+                try? connection.execute("RELEASE job")
+                results.append(.failure(error))
+            }
+        }
+        let committed: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            commitQueue.async {
+                continuation.resume(returning: Result { try self.connection.execute("COMMIT") })
+            }
+        }
+        switch committed {
+        case .success:
+            for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
+        case .failure(let error):
+            try? connection.execute("ROLLBACK")
+            for job in batch { job.continuation.resume(throwing: error) }
+        }
+    }
+}
+
+/// The write connection seen by one transaction body.
+private struct SQLiteTransaction: StorageTransaction, @unchecked Sendable {
+    let connection: SQLiteConnection
+
+    func get(_ key: String) async throws -> [UInt8]? { try SQLiteQueries.get(key, on: connection) }
+
+    func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+        try SQLiteQueries.scan(prefix: prefix, after: after, limit: limit, on: connection)
+    }
+
+    func put(_ key: String, _ value: [UInt8]) async throws {
+        try connection.query("INSERT OR REPLACE INTO kv (k, v) VALUES (?1, ?2)", [.text(key), .blob(value)])
+    }
+
+    func delete(_ key: String) async throws {
+        try connection.query("DELETE FROM kv WHERE k = ?1", [.text(key)])
+    }
+
+    func deletePrefix(_ prefix: String) async throws {
+        try connection.query("DELETE FROM kv WHERE k >= ?1 AND k < ?2", [.text(prefix), .text(prefix.prefixUpperBound)])
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Coffre: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coffre",
+        abstract: "A key vault server that speaks the Azure Key Vault API.",
+        subcommands: [Serve.self, Env.self, VaultCommand.self, PrincipalCommand.self])
+}
+
+/// `--data DIR`, shared by every command.
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The data directory (created on first start).")
+    var data: String = "coffre-data"
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import CoffreServer
+import Foundation
+
+struct Env: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the environment for Azure SDKs and tools (use: eval \"$(coffre env)\").")
+
+    @OptionGroup var data: DataOption
+    @Option(help: "The vault to point AZURE_KEYVAULT_URL at (default: the default vault).") var vault: String?
+
+    func run() throws {
+        let directory = DataDirectory(path: data.data)
+        guard let configuration = try directory.loadConfiguration() else {
+            throw ValidationError("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
+        }
+        let rootKey = try directory.rootKey(createIfMissing: false)
+        let variables: [(String, String)] = [
+            ("AZURE_KEYVAULT_URL", configuration.vaultURL(vault ?? configuration.defaultVault)),
+            ("REQUESTS_CA_BUNDLE", directory.caFile),
+            ("SSL_CERT_FILE", directory.caFile),
+            ("IDENTITY_ENDPOINT", "\(configuration.authority)/msi/token"),
+            ("IDENTITY_HEADER", DataDirectory.managedIdentityHeader(rootKey: rootKey)),
+            ("AZURE_AUTHORITY_HOST", configuration.authority),
+            ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
+        ]
+        for (name, value) in variables {
+            print("export \(name)=\(Self.shellQuoted(value))")
+        }
+    }
+
+    static func shellQuoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

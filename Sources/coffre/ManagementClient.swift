@@ -1,0 +1,106 @@
+import AsyncHTTPClient
+import CoffreServer
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOSSL
+
+/// Talks to a running server's management API (`/coffre/v1`) as the admin identity, using the managed-identity
+/// header derived from the data directory's root key and trusting its CA.
+struct ManagementClient {
+    let configuration: ServerConfiguration
+    let directory: DataDirectory
+    let rootKey: [UInt8]
+
+    init(data: DataOption) throws {
+        directory = DataDirectory(path: data.data)
+        guard let configuration = try directory.loadConfiguration() else {
+            throw ManagementFailure("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
+        }
+        self.configuration = configuration
+        rootKey = try directory.rootKey(createIfMissing: false)
+    }
+
+    /// Sends one request and returns the response body; a non-2xx answer becomes an error with the server's message.
+    func call(_ method: Verb, _ path: String) async throws -> Data {
+        try await call(method, path, body: String?.none)
+    }
+
+    func call<Body: Encodable>(_ method: Verb, _ path: String, body: Body?) async throws -> Data {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(directory.caFile)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            let token = try await managedIdentityToken(client)
+            var request = HTTPClientRequest(url: configuration.authority + "/coffre/v1/" + path)
+            request.method = HTTPMethod(rawValue: method.rawValue)
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            }
+            let data = try await send(client, request)
+            try await client.shutdown()
+            return data
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func managedIdentityToken(_ client: HTTPClient) async throws -> String {
+        let resource = configuration.vaultZones.first.map { zone in
+            configuration.effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(configuration.effectivePublicPort)"
+        } ?? ""
+        var request = HTTPClientRequest(
+            url: configuration.authority + "/msi/token?api-version=2019-08-01&resource=" + (resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        request.headers.add(name: "X-IDENTITY-HEADER", value: DataDirectory.managedIdentityHeader(rootKey: rootKey))
+        request.headers.add(name: "Metadata", value: "true")
+        let data = try await send(client, request)
+        struct Token: Decodable { var access_token: String }
+        return try JSONDecoder().decode(Token.self, from: data).access_token
+    }
+
+    private func send(_ client: HTTPClient, _ request: HTTPClientRequest) async throws -> Data {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+        } catch {
+            throw ManagementFailure(
+                "Cannot reach Coffre at \(configuration.authority) (\(error)). Is `coffre serve --data \(directory.path)` running?")
+        }
+        let body = Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
+        guard (200..<300).contains(response.status.code) else {
+            struct Envelope: Decodable {
+                struct Body: Decodable { var code: String; var message: String }
+                var error: Body
+            }
+            if let envelope = try? JSONDecoder().decode(Envelope.self, from: body) {
+                throw ManagementFailure("\(envelope.error.code): \(envelope.error.message)")
+            }
+            throw ManagementFailure("Coffre answered \(response.status.code): \(String(decoding: body, as: UTF8.self))")
+        }
+        return body
+    }
+
+    /// Prints a JSON response body, pretty.
+    static func printJSON(_ data: Data) {
+        if let object = try? JSONSerialization.jsonObject(with: data),
+            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        {
+            print(String(decoding: pretty, as: UTF8.self))
+        } else if !data.isEmpty {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+enum Verb: String {
+    case GET, POST, PUT, DELETE
+}
+
+struct ManagementFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

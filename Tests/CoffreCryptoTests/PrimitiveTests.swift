@@ -1,0 +1,83 @@
+import CoffreCrypto
+import Foundation
+import Testing
+
+@Suite struct Base64Tests {
+    // RFC 4648 §10 test vectors.
+    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")])
+    func rfc4648Vectors(_ plain: String, _ encoded: String) {
+        #expect(Base64.standardEncoded(Array(plain.utf8)) == encoded)
+        #expect(Base64.urlEncoded(Array(plain.utf8)) == encoded.replacingOccurrences(of: "=", with: ""))
+        #expect(Base64.decode(encoded) == Array(plain.utf8))
+        #expect(Base64.decode(encoded.replacingOccurrences(of: "=", with: "")) == Array(plain.utf8))
+    }
+
+    @Test func urlAlphabet() {
+        let bytes: [UInt8] = [0xfb, 0xff, 0xbf]
+        #expect(Base64.urlEncoded(bytes) == "-_-_")
+        #expect(Base64.standardEncoded(bytes) == "+/+/")
+        #expect(Base64.decode("-_-_") == bytes)
+        #expect(Base64.decode("+/+/") == bytes)
+    }
+
+    @Test(arguments: ["a", "ab$c", "Zg=a", "Zm9v====="])
+    func rejectsMalformed(_ text: String) {
+        #expect(Base64.decode(text) == nil)
+    }
+
+    @Test func roundTripsRandomBytes() {
+        for count in 0..<70 {
+            let bytes = SecureRandom.bytes(count)
+            #expect(Base64.decode(Base64.urlEncoded(bytes)) == bytes)
+            #expect(Base64.decode(Base64.standardEncoded(bytes)) == bytes)
+        }
+    }
+}
+
+@Suite struct AEADTests {
+    @Test func sealsAndOpens() throws {
+        let key = try AEADKey(bytes: AEADKey.generate())
+        let sealed = try key.seal(Array("secret".utf8), authenticating: Array("path".utf8))
+        #expect(sealed.count == 12 + 6 + 16)
+        #expect(try key.open(sealed, authenticating: Array("path".utf8)) == Array("secret".utf8))
+    }
+
+    @Test func refusesWrongAADKeyOrTampering() throws {
+        let key = try AEADKey(bytes: AEADKey.generate())
+        var sealed = try key.seal(Array("secret".utf8), authenticating: Array("a".utf8))
+        #expect(throws: CryptoFailure.authenticationFailed) { try key.open(sealed, authenticating: Array("b".utf8)) }
+        #expect(throws: CryptoFailure.authenticationFailed) {
+            try AEADKey(bytes: AEADKey.generate()).open(sealed, authenticating: Array("a".utf8))
+        }
+        sealed[14] ^= 0x01
+        #expect(throws: CryptoFailure.authenticationFailed) { try key.open(sealed, authenticating: Array("a".utf8)) }
+        #expect(throws: CryptoFailure.self) { try AEADKey(bytes: [1, 2, 3]) }
+    }
+
+    @Test func constantTimeEquality() {
+        #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2]))
+    }
+
+    @Test func hmacKnownAnswer() {
+        // RFC 4231 test case 2.
+        let mac = Digest.hmacSHA256(key: Array("Jefe".utf8), Array("what do ya want for nothing?".utf8))
+        #expect(Base64.standardEncoded(mac) == "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=")
+    }
+}
+
+@Suite struct RSASigningTests {
+    @Test func signsAndVerifiesRS256() throws {
+        let key = try RSASigningKey.generate()
+        let message = Array("header.payload".utf8)
+        let signature = try key.signRS256(message)
+        #expect(signature.count == 256)
+        #expect(key.publicKey.verifyRS256(signature: signature, message: message))
+        #expect(!key.publicKey.verifyRS256(signature: signature, message: Array("header.payloaD".utf8)))
+        let restored = try RSASigningKey(derRepresentation: key.derRepresentation)
+        let (modulus, exponent) = restored.publicKey.components
+        #expect(exponent == [1, 0, 1])
+        #expect(try RSAVerifyingKey(modulus: modulus, exponent: exponent).verifyRS256(signature: signature, message: message))
+    }
+}

@@ -1,0 +1,234 @@
+import CoffreAuth
+import CoffreCore
+import CoffreHTTP
+import CoffreServer
+import CoffreModel
+import Foundation
+import HTTPTypes
+import Testing
+
+@Suite struct ChallengeTests {
+    @Test func missingTokenGetsTheChallengeBeforeTheBodyIsRead() async throws {
+        let h = try await Harness()
+        let reply = try await h.send(.put, "/secrets/s?api-version=2026-04-01", headers: [.contentType: "application/json"])
+        #expect(reply.status == .unauthorized)
+        #expect(reply.headers[.wwwAuthenticate] == "Bearer authorization=\"https://localhost:8443\", resource=\"https://vault.localhost:8443\"")
+        #expect(reply.errorCode == "Unauthorized")
+    }
+
+    @Test func invalidTokensGet401AndNeverData() async throws {
+        let h = try await Harness()
+        _ = try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": "topsecret"])
+        for token in ["garbage", "a.b.c", try await h.adminToken(resource: "https://managedhsm.localhost:8443")] {
+            let reply = try await h.send(.get, "/secrets/s?api-version=7.4", token: token)
+            #expect(reply.status == .unauthorized)
+            #expect(!reply.text.contains("topsecret"))
+        }
+        let token = try await h.adminToken()
+        h.clock.advance(seconds: 3600 + 301)
+        #expect(try await h.send(.get, "/secrets/s?api-version=7.4", token: token).status == .unauthorized)
+    }
+
+    @Test func hsmZoneChallengesWithItsOwnResource() async throws {
+        let h = try await Harness()
+        let reply = try await h.send(.get, "/keys?api-version=7.4", host: "myhsm.managedhsm.localhost:8443")
+        #expect(reply.headers[.wwwAuthenticate]?.contains("resource=\"https://managedhsm.localhost:8443\"") == true)
+    }
+
+    @Test func apiVersionIsRequiredAndAnyVersionClientsSendIsAccepted() async throws {
+        let h = try await Harness()
+        #expect(try await h.admin(.get, "/secrets").errorCode == "BadParameter")
+        #expect(try await h.admin(.get, "/secrets?api-version=banana").errorCode == "BadParameter")
+        for version in ["2016-10-01", "7.0", "7.4", "7.6-preview.2", "2025-07-01", "2026-04-01", "2025-06-01-preview"] {
+            #expect(try await h.admin(.get, "/secrets?api-version=\(version)").status == .ok, "\(version)")
+        }
+    }
+}
+
+@Suite struct AddressingTests {
+    @Test func idsEchoTheHostTheClientUsed() async throws {
+        let h = try await Harness()
+        let reply = try await h.admin(.put, "/secrets/MySecret?api-version=7.4", json: ["value": "v"])
+        let id = try #require(reply.json["id"] as? String)
+        #expect(id.hasPrefix("https://default.vault.localhost:8443/secrets/MySecret/"))
+        #expect(id.split(separator: "/").last?.count == 32)
+        let bare = try await h.send(.get, "/secrets/mysecret?api-version=7.4", host: "localhost:8443", token: try await h.adminToken())
+        #expect((bare.json["id"] as? String)?.hasPrefix("https://localhost:8443/secrets/MySecret/") == true)
+        #expect(bare.json["value"] as? String == "v")
+    }
+
+    @Test func unknownVaultsAre404() async throws {
+        let h = try await Harness()
+        let reply = try await h.admin(.get, "/secrets?api-version=7.4", host: "nowhere.vault.localhost:8443")
+        #expect(reply.status == .notFound)
+        #expect(reply.errorCode == "VaultNotFound")
+    }
+
+    @Test func healthNeedsNoToken() async throws {
+        let h = try await Harness()
+        #expect(try await h.send(.get, "/healthz").status == .ok)
+    }
+}
+
+@Suite struct SecretWireTests {
+    @Test func setGetUpdateWithTheWireShapes() async throws {
+        let h = try await Harness()
+        let set = try await h.admin(
+            .put, "/secrets/s?api-version=2026-04-01",
+            json: ["value": "v4lue", "tags": ["a": "b"], "contentType": "text/plain", "attributes": ["enabled": true, "exp": 1_900_000_000]])
+        #expect(set.status == .ok)
+        let attributes = try #require(set.json["attributes"] as? [String: Any])
+        #expect(attributes["exp"] as? Int == 1_900_000_000)
+        #expect(attributes["created"] as? Int == 1_800_000_000)
+        #expect(attributes["recoverableDays"] as? Int == 90)
+        #expect(attributes["recoveryLevel"] as? String == "Recoverable+Purgeable")
+        #expect(set.headers[.contentType] == "application/json; charset=utf-8")
+
+        let latest = try await h.admin(.get, "/secrets/s/?api-version=2026-04-01")
+        #expect(latest.json["value"] as? String == "v4lue")
+        #expect(latest.json["tags"] as? [String: String] == ["a": "b"])
+
+        let update = try await h.admin(.patch, "/secrets/s/?api-version=2026-04-01", json: ["contentType": "application/json"])
+        #expect(update.json["value"] == nil)
+        #expect(update.json["contentType"] as? String == "application/json")
+    }
+
+    @Test func errorsUseTheKeyVaultEnvelope() async throws {
+        let h = try await Harness()
+        let missing = try await h.admin(.get, "/secrets/nope?api-version=7.4")
+        #expect(missing.status == .notFound)
+        #expect(missing.errorCode == "SecretNotFound")
+        #expect((missing.json["error"] as? [String: Any])?["message"] as? String != nil)
+
+        #expect(try await h.admin(.put, "/secrets/bad_name?api-version=7.4", json: ["value": "v"]).errorCode == "BadParameter")
+        #expect(try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["tags": [:]]).errorCode == "BadParameter")
+        #expect(try await h.send(.put, "/secrets/s?api-version=7.4", token: try await h.adminToken(), rawBody: "{not json").errorCode == "BadParameter")
+        #expect(try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": 5]).errorCode == "BadParameter")
+        #expect(try await h.admin(.get, "/secrets?api-version=7.4&maxresults=26").errorCode == "BadParameter")
+
+        _ = try await h.admin(.put, "/secrets/off?api-version=7.4", json: ["value": "v", "attributes": ["enabled": false]])
+        let disabled = try await h.admin(.get, "/secrets/off?api-version=7.4")
+        #expect(disabled.status == .forbidden)
+        #expect(disabled.innerCode == "SecretDisabled")
+        #expect(!disabled.text.contains("\"v\""))
+
+        _ = try await h.admin(.delete, "/secrets/off?api-version=7.4")
+        let conflict = try await h.admin(.put, "/secrets/off?api-version=7.4", json: ["value": "v"])
+        #expect(conflict.status == .conflict)
+        #expect(conflict.innerCode == "ObjectIsDeletedButRecoverable")
+    }
+
+    @Test func pagingFollowsNextLink() async throws {
+        let h = try await Harness()
+        for index in 0..<5 { _ = try await h.admin(.put, "/secrets/s\(index)?api-version=7.4", json: ["value": "v"]) }
+        var names: [String] = []
+        var path: String? = "/secrets?api-version=7.4&maxresults=2"
+        while let next = path {
+            let page = try await h.admin(.get, next)
+            #expect(page.status == .ok)
+            names += (page.json["value"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String)?.split(separator: "/").last.map(String.init) }
+            #expect(page.json.keys.contains("nextLink"))
+            path = (page.json["nextLink"] as? String).map { link in
+                #expect(link.hasPrefix("https://default.vault.localhost:8443/secrets?"))
+                return String(link.dropFirst("https://default.vault.localhost:8443".count)).replacingOccurrences(of: "$", with: "%24")
+            }
+        }
+        #expect(names == ["s0", "s1", "s2", "s3", "s4"])
+    }
+
+    @Test func methodOverrideTunnelsPatchAndDelete() async throws {
+        let h = try await Harness()
+        _ = try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": "v"])
+        let token = try await h.adminToken()
+        let patched = try await h.send(
+            .post, "/secrets/s?api-version=7.4", token: token, headers: [HTTPField.Name("X-HTTP-Method")!: "PATCH"],
+            json: ["contentType": "x"])
+        #expect(patched.json["contentType"] as? String == "x")
+        let deleted = try await h.send(.post, "/secrets/s?api-version=7.4", token: token, headers: [HTTPField.Name("X-HTTP-Method")!: "DELETE"])
+        #expect(deleted.json["recoveryId"] as? String == "https://default.vault.localhost:8443/deletedsecrets/s")
+        #expect(try await h.admin(.delete, "/deletedsecrets/s?api-version=7.4").status == .noContent)
+    }
+
+    @Test func deletedBundlesCarryRecoveryFields() async throws {
+        let h = try await Harness()
+        _ = try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": "v"])
+        let deleted = try await h.admin(.delete, "/secrets/s?api-version=7.4")
+        #expect(deleted.json["value"] == nil)
+        #expect(deleted.json["deletedDate"] as? Int == 1_800_000_000)
+        #expect(deleted.json["scheduledPurgeDate"] as? Int == 1_800_000_000 + 90 * 86_400)
+        let listed = try await h.admin(.get, "/deletedsecrets?api-version=7.4")
+        let item = try #require((listed.json["value"] as? [[String: Any]])?.first)
+        #expect(item["recoveryId"] as? String == "https://default.vault.localhost:8443/deletedsecrets/s")
+        #expect(try await h.admin(.post, "/deletedsecrets/s/recover?api-version=7.4").status == .ok)
+        #expect(try await h.admin(.get, "/secrets/s?api-version=7.4").json["value"] as? String == "v")
+    }
+}
+
+@Suite struct AccessTests {
+    @Test func aPrincipalWithoutPolicyIsForbiddenAndGrantedOnceThePolicyIsSet() async throws {
+        let h = try await Harness()
+        let (principal, secret) = try await h.server.services.principals.create(displayName: "app")
+        let issued = try await h.server.services.tokens.clientCredentials(
+            tenant: h.server.state.identity.tenantId, clientId: principal.clientId, clientSecret: secret,
+            scope: "https://vault.localhost:8443/.default")
+        _ = try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": "hidden"])
+
+        let refused = try await h.send(.get, "/secrets/s?api-version=7.4", token: issued.accessToken)
+        #expect(refused.status == .forbidden)
+        #expect(refused.innerCode == "ForbiddenByPolicy")
+        #expect(!refused.text.contains("hidden"))
+
+        _ = try await h.server.services.vaults.setPolicy(
+            AccessPolicy(tenantId: principal.objectId == "" ? "" : h.server.state.identity.tenantId, objectId: principal.objectId,
+                permissions: [.secrets: ["get"]]),
+            on: VaultName("default"))
+        #expect(try await h.send(.get, "/secrets/s?api-version=7.4", token: issued.accessToken).json["value"] as? String == "hidden")
+        #expect(try await h.send(.get, "/secrets?api-version=7.4", token: issued.accessToken).status == .forbidden)
+    }
+}
+
+@Suite struct TokenEndpointTests {
+    @Test func discoveryAndJWKS() async throws {
+        let h = try await Harness()
+        let tenant = h.server.state.identity.tenantId
+        let discovery = try await h.send(.get, "/\(tenant)/v2.0/.well-known/openid-configuration", host: "localhost:8443")
+        #expect(discovery.json["token_endpoint"] as? String == "https://localhost:8443/\(tenant)/oauth2/v2.0/token")
+        #expect(discovery.json["issuer"] as? String == "https://localhost:8443/\(tenant)/v2.0")
+        let jwks = try await h.send(.get, "/\(tenant)/discovery/v2.0/keys", host: "localhost:8443")
+        let keys = try #require(jwks.json["keys"] as? [[String: Any]])
+        #expect(keys.first?["kty"] as? String == "RSA")
+        #expect(keys.first?["d"] == nil)
+    }
+
+    @Test func clientCredentialsGrantOverHTTP() async throws {
+        let h = try await Harness()
+        let tenant = h.server.state.identity.tenantId
+        let (principal, secret) = try await h.server.services.principals.create(displayName: "app")
+        let form = "client_id=\(principal.clientId)&grant_type=client_credentials&client_info=1&client_secret=\(secret)"
+            + "&scope=https%3A%2F%2Fvault.localhost%3A8443%2F.default"
+        let token = try await h.send(
+            .post, "/\(tenant)/oauth2/v2.0/token", host: "localhost:8443", headers: [.contentType: "application/x-www-form-urlencoded"],
+            rawBody: form)
+        #expect(token.status == .ok)
+        #expect(token.json["token_type"] as? String == "Bearer")
+        #expect(token.json["expires_in"] as? Int == 3600)
+
+        let wrong = try await h.send(
+            .post, "/\(tenant)/oauth2/v2.0/token", host: "localhost:8443", rawBody: form.replacingOccurrences(of: secret, with: "nope"))
+        #expect(wrong.status == .unauthorized)
+        #expect(wrong.json["error"] as? String == "invalid_client")
+    }
+
+    @Test func managedIdentityNeedsTheHeaderSecret() async throws {
+        let h = try await Harness()
+        let path = "/msi/token?api-version=2019-08-01&resource=https://vault.localhost:8443"
+        #expect(try await h.send(.get, path, host: "localhost:8443").status == .unauthorized)
+        #expect(try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: "wrong"]).status == .unauthorized)
+        let header = String(decoding: h.server.services.managedIdentity.headerSecret, as: UTF8.self)
+        let reply = try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
+        #expect(reply.status == .ok)
+        let token = try #require(reply.json["access_token"] as? String)
+        #expect(Int(reply.json["expires_on"] as? String ?? "") == 1_800_003_600)
+        #expect(try await h.send(.get, "/secrets?api-version=7.4", token: token).status == .ok)
+    }
+}

@@ -1,0 +1,72 @@
+import CoffreCrypto
+import CoffreStorage
+import CoffreStorageSQLite
+import Foundation
+import Testing
+
+@Suite struct BarrierTests {
+    @Test func valuesAreSealedAndBoundToTheirKey() async throws {
+        let raw = MemoryStorage()
+        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0))
+        try await sealed.transaction { try await $0.put("v/a/secret/s1", Array("hunter2-plaintext".utf8)) }
+
+        let stored = try #require(try await raw.get("v/a/secret/s1"))
+        #expect(!stored.containsSubsequence(Array("hunter2".utf8)))
+        #expect(try await sealed.get("v/a/secret/s1") == Array("hunter2-plaintext".utf8))
+
+        // The same ciphertext under another key fails to open: values cannot be swapped between objects.
+        try await raw.transaction { try await $0.put("v/a/secret/s2", stored) }
+        await #expect(throws: StorageError.self) { try await sealed.get("v/a/secret/s2") }
+    }
+
+    @Test func tamperedValuesAreRefused() async throws {
+        let raw = MemoryStorage()
+        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0))
+        try await sealed.transaction { try await $0.put("k", [1, 2, 3]) }
+        var stored = try #require(try await raw.get("k"))
+        stored[stored.count - 1] ^= 1
+        try await raw.transaction { [stored] in try await $0.put("k", stored) }
+        await #expect(throws: StorageError.self) { try await sealed.get("k") }
+    }
+
+    @Test func oldTermsStayReadableAfterRotation() async throws {
+        let raw = MemoryStorage()
+        var keyring = Keyring(created: 0)
+        let sealed = try SealedStorage(backend: raw, keyring: keyring)
+        try await sealed.transaction { try await $0.put("old", [1]) }
+        keyring.rotate(at: 10)
+        try sealed.install(keyring)
+        try await sealed.transaction { try await $0.put("new", [2]) }
+        #expect(try await sealed.get("old") == [1])
+        #expect(try await sealed.get("new") == [2])
+        #expect(try await raw.get("new")?[1...4] == [0, 0, 0, 2])
+    }
+
+    @Test func keyringOpensOnlyWithItsRootKey() throws {
+        let keyring = Keyring(created: 5)
+        let root = try AEADKey(bytes: AEADKey.generate())
+        let sealed = try keyring.sealed(with: root)
+        #expect(try Keyring.unsealed(sealed, with: root).active.key == keyring.active.key)
+        let other = try AEADKey(bytes: AEADKey.generate())
+        #expect(throws: StorageError.self) { try Keyring.unsealed(sealed, with: other) }
+    }
+
+    @Test func sqliteFileHoldsNoPlaintext() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/coffre.db"
+            let sealed = try SealedStorage(backend: try SQLiteStorage(path: path), keyring: Keyring(created: 0))
+            try await sealed.transaction { try await $0.put("v/a/secret/x", Array("correct horse battery staple".utf8)) }
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
+                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
+                #expect(!bytes.containsSubsequence(Array("horse battery".utf8)), "plaintext found in \(file)")
+            }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, count >= needle.count else { return false }
+        return (0...(count - needle.count)).contains { self[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+}

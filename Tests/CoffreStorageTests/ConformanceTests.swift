@@ -1,0 +1,42 @@
+import CoffreStorage
+import CoffreStorageConformance
+import CoffreStorageSQLite
+import Foundation
+import Testing
+
+@Suite struct MemoryStorageConformance {
+    @Test(arguments: StorageConformance.checks.map(\.name))
+    func conforms(_ check: String) async throws {
+        try await StorageConformance.run(check, on: MemoryStorage())
+    }
+}
+
+@Suite struct SQLiteStorageConformance {
+    @Test(arguments: StorageConformance.checks.map(\.name))
+    func conforms(_ check: String) async throws {
+        try await withTemporaryDirectory { directory in
+            try await StorageConformance.run(check, on: SQLiteStorage(path: directory + "/coffre.db"))
+        }
+    }
+}
+
+@Suite struct SealedStorageConformance {
+    @Test(arguments: StorageConformance.checks.map(\.name))
+    func conforms(_ check: String) async throws {
+        try await StorageConformance.run(check, on: SealedStorage(backend: MemoryStorage(), keyring: Keyring(created: 0)))
+    }
+}
+
+extension StorageConformance {
+    static func run(_ name: String, on storage: any StorageBackend) async throws {
+        let check = try #require(checks.first { $0.name == name })
+        try await check.run(storage)
+    }
+}
+
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("coffre-test-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
