@@ -24,9 +24,14 @@ struct ManagementRoutes: Sendable {
         var accessPolicies: [PolicyView]
     }
 
-    struct PolicyView: Codable {
+    struct PolicyView: Encodable {
         var tenantId: String?
         var objectId: String
+        var permissions: [String: [String]]
+    }
+
+    struct SetPolicy: Decodable {
+        var tenantId: String?
         var permissions: [String: [String]]
     }
 
@@ -88,7 +93,7 @@ struct ManagementRoutes: Sendable {
             try await vaults.delete(VaultName(segments[1]))
             return Response(status: .noContent)
         case (.put, 4) where segments[0] == "vaults" && segments[2] == "policies":
-            let request = try JSON.decode(PolicyView.self, from: body)
+            let request = try JSON.decode(SetPolicy.self, from: body)
             var permissions: [PermissionArea: Set<String>] = [:]
             for (area, names) in request.permissions {
                 guard let area = PermissionArea(rawValue: area) else {

@@ -1,0 +1,112 @@
+"""Start and stop Coffre binaries for the compatibility suite: loopback only, temporary data directory, free port."""
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("COFFRE_BINARY", os.path.join(ROOT, ".build", "debug", "coffre"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Coffre:
+    """One running server with its own data directory."""
+
+    def __init__(self, data=None, port=None, extra_args=()):
+        self.owns_data = data is None
+        self.data = data or tempfile.mkdtemp(prefix="coffre-compat-")
+        self.port = port or free_port()
+        self.extra_args = list(extra_args)
+        self.process = None
+        self.log_path = os.path.join(self.data, "server.log")
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+    def start(self, timeout=60):
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--data", self.data, "--port", str(self.port)] + self.extra_args,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("coffre exited: " + self.read_log())
+            try:
+                context = ssl.create_default_context(cafile=self.ca_file)
+                with urllib.request.urlopen(f"https://127.0.0.1:{self.port}/healthz", context=context, timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("coffre did not become healthy: " + self.read_log())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def kill(self):
+        """kill -9: no chance to flush anything."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.log.close()
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_data:
+            shutil.rmtree(self.data, ignore_errors=True)
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    # -- connection details ----------------------------------------------------------------------------------
+    @property
+    def ca_file(self):
+        return os.path.join(self.data, "ca.pem")
+
+    @property
+    def authority(self):
+        return f"https://localhost:{self.port}"
+
+    def vault_url(self, name="default"):
+        return f"https://{name}.vault.localhost:{self.port}"
+
+    def cli(self, *args, check=True):
+        """Runs `coffre ARGS --data DIR`; returns the completed process."""
+        result = subprocess.run([BINARY, *args, "--data", self.data], capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"coffre {' '.join(args)} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*args).stdout)
+
+    def env(self):
+        """The variables `coffre env` exports, as a dict."""
+        variables = {}
+        for line in self.cli("env").stdout.splitlines():
+            assert line.startswith("export ")
+            name, _, value = line[len("export "):].partition("=")
+            assert value.startswith("'") and value.endswith("'")
+            variables[name] = value[1:-1].replace("'\\''", "'")
+        return variables

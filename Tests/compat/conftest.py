@@ -1,0 +1,104 @@
+"""Compatibility suite: the official Azure SDKs against the built Coffre binary, over TLS, with Coffre's tokens.
+
+One server is started for the session before any test module is imported (so that aiohttp, which reads
+SSL_CERT_FILE when it is imported, trusts Coffre's CA). `*.localhost` resolves to loopback inside this process
+only; nothing on the system is changed.
+"""
+import os
+import socket
+import uuid
+
+import pytest
+
+from coffre_process import Coffre
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _pinned_getaddrinfo(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if isinstance(name, str) and name.lower().endswith(".localhost"):
+        host = "127.0.0.1"
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _pinned_getaddrinfo
+
+SERVER = None
+
+
+def pytest_configure(config):
+    global SERVER
+    SERVER = Coffre().start()
+    os.environ["REQUESTS_CA_BUNDLE"] = SERVER.ca_file
+    os.environ["SSL_CERT_FILE"] = SERVER.ca_file
+    # Credentials must come from each test's choice, never from the developer's environment.
+    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"):
+        os.environ.pop(name, None)
+    # As after `eval "$(coffre env)"`: DefaultAzureCredential finds Coffre's managed identity.
+    for name, value in SERVER.env().items():
+        if name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+            os.environ[name] = value
+
+
+def pytest_unconfigure(config):
+    if SERVER is not None:
+        SERVER.cleanup()
+
+
+@pytest.fixture(scope="session")
+def coffre():
+    return SERVER
+
+
+@pytest.fixture(scope="session")
+def admin_env(coffre):
+    return coffre.env()
+
+
+@pytest.fixture(scope="session")
+def app_principal(coffre):
+    """A principal from `coffre principal create`, granted every secret permission on the default vault."""
+    principal = coffre.cli_json("principal", "create", "--name", "compat-app")
+    coffre.cli("vault", "set-policy", "--name", "default", "--object-id", principal["objectId"],
+               "--secret-permissions", "all", "--key-permissions", "all", "--certificate-permissions", "all")
+    return principal
+
+
+def managed_identity_credential(aio=False):
+    """DefaultAzureCredential as an unmodified program gets it after `eval "$(coffre env)"`."""
+    if aio:
+        from azure.identity.aio import DefaultAzureCredential
+    else:
+        from azure.identity import DefaultAzureCredential
+    return DefaultAzureCredential()
+
+
+def client_secret_credential(principal, aio=False):
+    if aio:
+        from azure.identity.aio import ClientSecretCredential
+    else:
+        from azure.identity import ClientSecretCredential
+    return ClientSecretCredential(principal["tenantId"], principal["clientId"], principal["clientSecret"],
+                                  authority=principal["authority"], disable_instance_discovery=True)
+
+
+@pytest.fixture(params=["managed_identity", "client_secret"])
+def credential(request, admin_env, app_principal):
+    if request.param == "managed_identity":
+        return managed_identity_credential()
+    return client_secret_credential(app_principal)
+
+
+@pytest.fixture(params=["managed_identity", "client_secret"])
+def async_credential(request, admin_env, app_principal):
+    if request.param == "managed_identity":
+        return managed_identity_credential(aio=True)
+    return client_secret_credential(app_principal, aio=True)
+
+
+@pytest.fixture
+def name():
+    """A fresh object name per test."""
+    return "t" + uuid.uuid4().hex[:12]
