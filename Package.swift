@@ -26,11 +26,12 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .target(name: "CoffreModel", swiftSettings: swiftSettings),
         .target(
             name: "CoffreCrypto",
             dependencies: [
-                "CoffreModel",
+                "CoffreModel", "COpenSSL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -41,7 +42,7 @@ let package = Package(
         .target(
             name: "CoffreCertificates",
             dependencies: [
-                "CoffreModel", "CoffreCrypto",
+                "CoffreModel", "CoffreCrypto", "COpenSSL",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -69,7 +69,7 @@ private final class GroupCommitWriter: Sendable {
     }
 
     /// The connection is only touched by the one batch loop that runs at a time (`state.running`).
-    private nonisolated(unsafe) let connection: SQLiteConnection
+    private let connection: SQLiteConnection
     private let state = Mutex(State())
     /// `fsync` blocks: commits run here, off the cooperative thread pool.
     private let commitQueue = DispatchQueue(label: "coffre.sqlite.commit")

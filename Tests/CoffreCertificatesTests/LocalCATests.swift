@@ -20,7 +20,7 @@ import X509
         #expect(try root.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: 0))
 
         var verifier = Verifier(rootCertificates: CertificateStore([root])) {
-            RFC5280Policy(validationTime: Date())
+            RFC5280Policy()
         }
         let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore())
         guard case .validCertificate = result else {

@@ -151,10 +151,11 @@ struct SecretFixture {
     @Test func backupRestoresEveryVersionAndRefusesTamperingAndForeignKeys() async throws {
         let key = AEADKey.generate()
         let f = try await SecretFixture(backupKey: key)
-        let v1 = try await f.secrets.set(in: f.vault.name, name: "s", value: "v1", properties: .init(tags: ["t": "1"]))
+        let v1 = try await f.secrets.set(in: f.vault.name, name: "s", value: "first-plaintext-value", properties: .init(tags: ["t": "1"]))
         let v2 = try await f.secrets.set(in: f.vault.name, name: "s", value: "v2", properties: .init())
         let blob = try await f.secrets.backup(in: f.vault.name, name: "s")
-        #expect(!blob.contains("v1"))
+        let decoded = try #require(Base64.decode(blob))
+        #expect(!String(decoding: decoded, as: UTF8.self).contains("first-plaintext-value"))
         await #expect(throws: CoffreError.self) { try await f.secrets.restore(in: f.vault.name, blob: blob) }
         _ = try await f.secrets.delete(in: f.vault, name: "s")
         try await f.secrets.purge(in: f.vault, name: "s")
@@ -168,6 +169,7 @@ struct SecretFixture {
         let restored = try await f.secrets.restore(in: f.vault.name, blob: blob)
         #expect(restored.record.version == v2.record.version)
         #expect(try await f.secrets.get(in: f.vault.name, name: "s", version: v1.record.version).record.tags == ["t": "1"])
+        #expect(try await f.secrets.get(in: f.vault.name, name: "s", version: v1.record.version).record.value == "first-plaintext-value")
         // The same key restores into another vault of the same server.
         let other = try await f.vaults.create(VaultName("othervault"), settings: .init(), owner: nil)
         #expect(try await f.secrets.restore(in: other.name, blob: blob).record.value == "v2")

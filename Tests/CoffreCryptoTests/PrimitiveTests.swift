@@ -81,3 +81,9 @@ import Testing
         #expect(try RSAVerifyingKey(modulus: modulus, exponent: exponent).verifyRS256(signature: signature, message: message))
     }
 }
+
+@Suite struct SystemOpenSSLTests {
+    @Test func linksOpenSSL3() {
+        #expect(SystemOpenSSL.version.hasPrefix("OpenSSL 3."))
+    }
+}
