@@ -49,7 +49,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "CoffreAuth", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
+        .target(
+            name: "CoffreAuth",
+            dependencies: [
+                "CoffreModel", "CoffreCrypto", "CoffreStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",
@@ -66,6 +75,8 @@ let package = Package(
             dependencies: [
                 "CoffreHTTP", "CoffreStorageSQLite", "CoffreCertificates",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -90,7 +101,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CoffreCertificatesTests", dependencies: ["CoffreCertificates"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoffreAuthTests", dependencies: ["CoffreAuth"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreAuthTests",
+            dependencies: [
+                "CoffreAuth", "CoffreCrypto", "CoffreModel", "CoffreStorage",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CoffreCoreTests", dependencies: ["CoffreCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreHTTPTests",

@@ -48,12 +48,18 @@ public enum JWT {
         public var typ: String?
         public var kid: String?
         public var x5t: String?
+        public var x5tS256: String?
+
+        enum CodingKeys: String, CodingKey {
+            case alg, typ, kid, x5t
+            case x5tS256 = "x5t#S256"
+        }
     }
 
     public static func sign(_ claims: TokenClaims, key: RSASigningKey, kid: String) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: kid)
+        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: kid, x5tS256: nil)
         let signingInput =
             Base64.urlEncoded(Array(try encoder.encode(header))) + "." + Base64.urlEncoded(Array(try encoder.encode(claims)))
         let signature = try key.signRS256(Array(signingInput.utf8))

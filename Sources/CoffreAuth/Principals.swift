@@ -10,16 +10,40 @@ public struct PrincipalRecord: Codable, Sendable, Equatable {
     public var displayName: String
     public var created: Int64
     public var secrets: [ClientSecretHash]
+    /// Certificates whose private keys sign client assertions (`CertificateCredential`).
+    public var certificates: [ClientCertificate]
     /// Administrators may manage the server itself (vaults, principals, policies) through `/coffre/v1`.
     public var administrator: Bool
+    /// A managed identity: local workloads obtain its tokens from the managed-identity endpoints.
+    public var managedIdentity: Bool
 
-    public init(objectId: String, clientId: String, displayName: String, created: Int64, administrator: Bool = false) {
+    public init(
+        objectId: String, clientId: String, displayName: String, created: Int64, administrator: Bool = false, managedIdentity: Bool = false
+    ) {
         self.objectId = objectId
         self.clientId = clientId
         self.displayName = displayName
         self.created = created
         self.secrets = []
+        self.certificates = []
         self.administrator = administrator
+        self.managedIdentity = managedIdentity
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case objectId, clientId, displayName, created, secrets, certificates, administrator, managedIdentity
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        objectId = try container.decode(String.self, forKey: .objectId)
+        clientId = try container.decode(String.self, forKey: .clientId)
+        displayName = try container.decode(String.self, forKey: .displayName)
+        created = try container.decode(Int64.self, forKey: .created)
+        secrets = try container.decode([ClientSecretHash].self, forKey: .secrets)
+        certificates = try container.decodeIfPresent([ClientCertificate].self, forKey: .certificates) ?? []
+        administrator = try container.decode(Bool.self, forKey: .administrator)
+        managedIdentity = try container.decodeIfPresent(Bool.self, forKey: .managedIdentity) ?? false
     }
 
     /// Whether `secret` matches one of the principal's client secrets (constant-time per comparison).
@@ -30,6 +54,18 @@ public struct PrincipalRecord: Codable, Sendable, Equatable {
         }
         return matched
     }
+}
+
+/// A certificate registered for a principal; only its public part is kept.
+public struct ClientCertificate: Codable, Sendable, Equatable {
+    public var id: String
+    public var der: [UInt8]
+    /// Hex SHA-1 and SHA-256 thumbprints (`x5t` / `x5t#S256` of client assertions carry them base64url-encoded).
+    public var sha1Thumbprint: String
+    public var sha256Thumbprint: String
+    public var subject: String
+    public var notAfter: Int64
+    public var created: Int64
 }
 
 /// A client secret is kept only as a salted HMAC-SHA-256; secrets are random and long, so a slow hash buys nothing.
@@ -68,9 +104,9 @@ public struct PrincipalDirectory: Sendable {
     static func key(clientId: String) -> String { "sys/principals/\(clientId.lowercased())" }
 
     /// Creates a principal with a new client secret; the secret is returned once and never stored in clear.
-    public func create(displayName: String, administrator: Bool = false, objectId: String? = nil, clientId: String? = nil)
-        async throws -> (principal: PrincipalRecord, secret: String)
-    {
+    public func create(
+        displayName: String, administrator: Bool = false, managedIdentity: Bool = false, objectId: String? = nil, clientId: String? = nil
+    ) async throws -> (principal: PrincipalRecord, secret: String) {
         let trimmed = displayName.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= 256 else {
             throw CoffreError.badParameter("A principal's name must be 1-256 characters long.")
@@ -78,7 +114,7 @@ public struct PrincipalDirectory: Sendable {
         let secret = SecureRandom.token(40)
         var principal = PrincipalRecord(
             objectId: objectId ?? SecureRandom.uuid(), clientId: clientId ?? SecureRandom.uuid(), displayName: trimmed,
-            created: clock.now, administrator: administrator)
+            created: clock.now, administrator: administrator, managedIdentity: managedIdentity)
         principal.secrets = [ClientSecretHash(secret: secret, created: clock.now)]
         try await storage.transaction { [principal] transaction in
             guard try await transaction.get(Self.key(clientId: principal.clientId)) == nil else {
@@ -113,17 +149,49 @@ public struct PrincipalDirectory: Sendable {
 
     /// Adds a client secret to a principal and returns it (secret rotation: both stay valid until one is removed).
     public func addSecret(to reference: String) async throws -> (principal: PrincipalRecord, secret: String) {
-        let principal = try await find(reference)
         let secret = SecureRandom.token(40)
-        let updated = try await storage.transaction { transaction in
+        let now = clock.now
+        let updated = try await modify(reference) { $0.secrets.append(ClientSecretHash(secret: secret, created: now)) }
+        return (updated, secret)
+    }
+
+    /// Removes a client secret by id (or by the first characters of the secret, as shown in `hint`).
+    public func removeSecret(_ id: String, from reference: String) async throws -> PrincipalRecord {
+        try await modify(reference) { record in
+            guard record.secrets.contains(where: { $0.id == id }) else { throw CoffreError.badParameter("No client secret with id \(id).") }
+            record.secrets.removeAll { $0.id == id }
+        }
+    }
+
+    /// Registers a certificate (PEM or DER, public part only) for client assertions.
+    public func addCertificate(_ certificate: ClientCertificate, to reference: String) async throws -> PrincipalRecord {
+        try await modify(reference) { record in
+            record.certificates.removeAll { $0.sha256Thumbprint == certificate.sha256Thumbprint }
+            record.certificates.append(certificate)
+        }
+    }
+
+    public func removeCertificate(_ thumbprintOrId: String, from reference: String) async throws -> PrincipalRecord {
+        let wanted = thumbprintOrId.lowercased()
+        return try await modify(reference) { record in
+            let before = record.certificates.count
+            record.certificates.removeAll { $0.id == wanted || $0.sha1Thumbprint == wanted || $0.sha256Thumbprint == wanted }
+            guard record.certificates.count < before else { throw CoffreError.badParameter("No certificate \(thumbprintOrId) on this principal.") }
+        }
+    }
+
+    private func modify(_ reference: String, _ change: @escaping @Sendable (inout PrincipalRecord) throws -> Void) async throws
+        -> PrincipalRecord
+    {
+        let principal = try await find(reference)
+        return try await storage.transaction { transaction in
             guard var record = try await transaction.read(PrincipalRecord.self, at: Self.key(clientId: principal.clientId)) else {
                 throw CoffreError.principalNotFound(reference)
             }
-            record.secrets.append(ClientSecretHash(secret: secret, created: clock.now))
+            try change(&record)
             try await transaction.write(record, at: Self.key(clientId: record.clientId))
             return record
         }
-        return (updated, secret)
     }
 
     public func delete(_ reference: String) async throws -> PrincipalRecord {

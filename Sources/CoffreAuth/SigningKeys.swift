@@ -1,40 +1,96 @@
 import CoffreCrypto
 import CoffreModel
 import CoffreStorage
+import Synchronization
 
-/// The token-signing keys of the token service (`sys/sts/keys`), newest last. Old keys stay published in the
-/// JWKS so tokens they signed stay valid until they expire.
+/// A token-signing key as stored (`sys/sts/keys`, inside the barrier), newest last.
 public struct SigningKeyRecord: Codable, Sendable {
     public var kid: String
     public var privateKeyDER: [UInt8]
     public var created: Int64
 }
 
-public struct SigningKeyStore: Sendable {
-    let storage: any StorageBackend
-    static let key = "sys/sts/keys"
-
-    public init(storage: any StorageBackend) { self.storage = storage }
-
-    /// The stored keys, creating the first one if there is none.
-    public func load(now: Int64) async throws -> [SigningKeyRecord] {
-        if let keys = try await storage.read([SigningKeyRecord].self, at: Self.key), !keys.isEmpty { return keys }
-        return try await rotate(now: now)
+/// The token service's signing keys. The newest signs; every kept key verifies, so tokens signed before a rotation
+/// stay valid until they expire. Keys are re-read from storage when a token names an unknown `kid` (another node
+/// rotated) and by `refresh()`, which the server calls periodically.
+public final class SigningKeyring: IssuerKeys {
+    struct Loaded {
+        var records: [SigningKeyRecord]
+        var signer: RSASigningKey
+        var verifiers: [String: VerificationKey]
+        var lastReload: Int64
     }
 
-    /// Adds a new signing key, which signs every token from now on.
-    @discardableResult
-    public func rotate(now: Int64, keep: Int = 3) async throws -> [SigningKeyRecord] {
+    static let storageKey = "sys/sts/keys"
+    /// How many keys stay published after a rotation.
+    static let kept = 3
+
+    let storage: any StorageBackend
+    let clock: any WallClock
+    private let loaded: Mutex<Loaded>
+
+    /// Loads the keys, creating the first one on a new server.
+    public init(storage: any StorageBackend, clock: any WallClock) async throws {
+        self.storage = storage
+        self.clock = clock
+        var records = try await storage.read([SigningKeyRecord].self, at: Self.storageKey) ?? []
+        if records.isEmpty { records = try await Self.addKey(storage: storage, now: clock.now) }
+        self.loaded = Mutex(try Self.load(records, now: clock.now))
+    }
+
+    /// The key that signs new tokens.
+    public var signer: (kid: String, key: RSASigningKey) {
+        loaded.withLock { ($0.records[$0.records.count - 1].kid, $0.signer) }
+    }
+
+    public var records: [SigningKeyRecord] { loaded.withLock { $0.records } }
+
+    public func key(kid: String) async throws -> VerificationKey? {
+        if let key = loaded.withLock({ $0.verifiers[kid] }) { return key }
+        // Another node may have rotated: look again, at most every 5 seconds.
+        guard loaded.withLock({ clock.now - $0.lastReload >= 5 }) else { return nil }
+        try await refresh()
+        return loaded.withLock { $0.verifiers[kid] }
+    }
+
+    /// Re-reads the keys from storage.
+    public func refresh() async throws {
+        guard let records = try await storage.read([SigningKeyRecord].self, at: Self.storageKey), !records.isEmpty else { return }
+        let fresh = try Self.load(records, now: clock.now)
+        loaded.withLock { $0 = fresh }
+    }
+
+    /// Adds a new signing key; the oldest beyond `kept` is dropped.
+    public func rotate() async throws {
+        let records = try await Self.addKey(storage: storage, now: clock.now)
+        let fresh = try Self.load(records, now: clock.now)
+        loaded.withLock { $0 = fresh }
+    }
+
+    private static func addKey(storage: any StorageBackend, now: Int64) async throws -> [SigningKeyRecord] {
         let key = try RSASigningKey.generate()
         let (modulus, _) = key.publicKey.components
         let record = SigningKeyRecord(
             kid: Base64.urlEncoded(Digest.sha256(modulus).prefix(20)), privateKeyDER: key.derRepresentation, created: now)
         return try await storage.transaction { transaction in
-            var keys = try await transaction.read([SigningKeyRecord].self, at: Self.key) ?? []
-            keys.append(record)
-            keys = Array(keys.suffix(keep))
-            try await transaction.write(keys, at: Self.key)
-            return keys
+            var records = try await transaction.read([SigningKeyRecord].self, at: storageKey) ?? []
+            records.append(record)
+            records = Array(records.suffix(kept))
+            try await transaction.write(records, at: storageKey)
+            return records
         }
+    }
+
+    private static func load(_ records: [SigningKeyRecord], now: Int64) throws -> Loaded {
+        var verifiers: [String: VerificationKey] = [:]
+        var signer: RSASigningKey?
+        for record in records {
+            let key = try RSASigningKey(derRepresentation: record.privateKeyDER)
+            let (modulus, exponent) = key.publicKey.components
+            verifiers[record.kid] = VerificationKey(jwk: .init(kty: "RSA", kid: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent)))
+            signer = key
+        }
+        guard let signer else { throw StorageError.corrupt("no token-signing key") }
+        return Loaded(records: records, signer: signer, verifiers: verifiers, lastReload: now)
     }
 }

@@ -8,6 +8,12 @@ public struct OAuthError: Error, Equatable, Sendable {
     public var description: String
     public var status: Int
 
+    public init(code: String, description: String, status: Int) {
+        self.code = code
+        self.description = description
+        self.status = status
+    }
+
     public static func invalidClient(_ description: String) -> OAuthError { .init(code: "invalid_client", description: description, status: 401) }
     public static func invalidRequest(_ description: String) -> OAuthError { .init(code: "invalid_request", description: description, status: 400) }
     public static func unauthorizedClient(_ description: String) -> OAuthError {
@@ -35,23 +41,24 @@ public struct TokenService: Sendable {
     /// Resources (token audiences) this server serves, without a trailing slash.
     public let audiences: Set<String>
     let principals: PrincipalDirectory
-    let signingKey: RSASigningKey
-    let kid: String
+    public let keyring: SigningKeyring
     let clock: any WallClock
     public let lifetime: Int64 = 3600
 
     public init(
-        tenantId: String, issuer: String, audiences: Set<String>, principals: PrincipalDirectory, signingKey: SigningKeyRecord,
+        tenantId: String, issuer: String, audiences: Set<String>, principals: PrincipalDirectory, keyring: SigningKeyring,
         clock: any WallClock
-    ) throws {
+    ) {
         self.tenantId = tenantId
         self.issuer = issuer
         self.audiences = audiences
         self.principals = principals
-        self.signingKey = try RSASigningKey(derRepresentation: signingKey.privateKeyDER)
-        self.kid = signingKey.kid
+        self.keyring = keyring
         self.clock = clock
     }
+
+    /// The issuer entry of Coffre's own tokens, for the token verifier.
+    public var trustedIssuer: TrustedIssuer { TrustedIssuer(issuer: issuer, tenantId: tenantId, keys: keyring) }
 
     /// The OAuth 2.0 client-credentials grant with a client secret.
     public func clientCredentials(tenant: String, clientId: String, clientSecret: String, scope: String) async throws -> IssuedToken {
@@ -69,10 +76,59 @@ public struct TokenService: Sendable {
         return try issue(for: principal, resource: resource, method: "1")
     }
 
+    /// The client-credentials grant with a client assertion (RFC 7523), as `CertificateCredential` sends it: a JWT signed by
+    /// the private key of a certificate registered for the principal, named by its `x5t` (SHA-1) or `x5t#S256` thumbprint.
+    /// `audiences` are the token-endpoint URLs the assertion may be addressed to.
+    public func clientAssertion(
+        tenant: String, clientId: String?, assertion: String, scope: String, audiences: Set<String>
+    ) async throws -> IssuedToken {
+        try checkTenant(tenant)
+        let resource = try self.resource(fromScope: scope)
+        guard let parsed = JWT.parse(assertion), let claims = try? parsed.claims(as: AssertionClaims.self) else {
+            throw OAuthError.invalidClient("AADSTS50027: The client assertion is not a well-formed JWT.")
+        }
+        guard claims.iss == claims.sub, clientId == nil || clientId?.lowercased() == claims.iss.lowercased() else {
+            throw OAuthError.invalidClient("AADSTS700021: The client assertion's iss and sub must both be the client id.")
+        }
+        guard claims.aud.values.contains(where: { audiences.contains($0) }) else {
+            throw OAuthError.invalidClient("AADSTS700212: The client assertion's audience must be this token endpoint.")
+        }
+        let now = clock.now
+        guard claims.exp > now - 300, (claims.nbf ?? claims.iat ?? now) <= now + 300 else {
+            throw OAuthError.invalidClient("AADSTS700024: The client assertion is not within its valid time range.")
+        }
+        guard let principal = try await principals.get(clientId: claims.iss) else {
+            throw OAuthError.unauthorizedClient(
+                "AADSTS700016: Application with identifier '\(claims.iss)' was not found in the directory '\(tenantId)'.")
+        }
+        let header = parsed.header
+        let certificate = principal.certificates.first { certificate in
+            (header.x5t.flatMap { Base64.decode($0) }.map { Hex.encode($0) == certificate.sha1Thumbprint } ?? false)
+                || (header.x5tS256.flatMap { Base64.decode($0) }.map { Hex.encode($0) == certificate.sha256Thumbprint } ?? false)
+        }
+        guard let certificate, certificate.notAfter > now,
+            try certificate.verificationKey.verify(alg: header.alg, signingInput: parsed.signingInput, signature: parsed.signature)
+        else {
+            throw OAuthError.invalidClient(
+                "AADSTS700027: The client assertion failed signature validation: no valid certificate registered for "
+                    + "'\(claims.iss)' matches its thumbprint and signature.")
+        }
+        return try issue(for: principal, resource: resource, method: "2")
+    }
+
+    struct AssertionClaims: Decodable {
+        var iss: String
+        var sub: String
+        var aud: TokenVerifier.Audience
+        var exp: Int64
+        var nbf: Int64?
+        var iat: Int64?
+    }
+
     /// A managed-identity token for `principal`, whose caller was already authenticated by the endpoint.
     public func managedIdentity(for principal: PrincipalRecord, resource: String) throws -> IssuedToken {
         let resource = try self.resource(fromScope: resource)
-        return try issue(for: principal, resource: resource, method: "2")
+        return try issue(for: principal, resource: resource, method: "0")
     }
 
     /// Reads the resource from a v2 scope (`https://vault.localhost:8443/.default`) or a v1 resource.
@@ -97,6 +153,7 @@ public struct TokenService: Sendable {
 
     func issue(for principal: PrincipalRecord, resource: String, method: String) throws -> IssuedToken {
         let now = clock.now
+        let (kid, signingKey) = keyring.signer
         let claims = TokenClaims(
             aud: resource, iss: issuer, iat: now, nbf: now, exp: now + lifetime, sub: principal.objectId,
             oid: principal.objectId, tid: tenantId, appid: principal.clientId, appidacr: method,

@@ -54,6 +54,12 @@ public struct Addressing: Sendable {
         publicPort == 443 ? "https://\(zone)" : "https://\(zone):\(publicPort)"
     }
 
+    /// The `WWW-Authenticate` challenge of a 401: the token service (without a tenant path, so every credential keeps
+    /// its own tenant) and the resource the SDK verifies against the vault's host.
+    public func challenge(for target: Target) -> String {
+        "Bearer authorization=\"\(authority)\", resource=\"\(resource(for: target))\""
+    }
+
     /// Every resource this server accepts tokens for.
     public var resources: Set<String> { Set((vaultZones + hsmZones).map(resource(forZone:))) }
 

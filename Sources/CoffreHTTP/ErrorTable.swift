@@ -1,7 +1,10 @@
 import CoffreAuth
+import CoffreCore
 import CoffreModel
 import CoffreStorage
 import HTTPTypes
+import Hummingbird
+import Logging
 
 /// The one place where errors become HTTP: status, Key Vault code, inner code and message.
 public struct ErrorResponse: Sendable, Equatable {
@@ -11,6 +14,8 @@ public struct ErrorResponse: Sendable, Equatable {
     public var message: String
     /// Seconds a client should wait before retrying (503).
     public var retryAfter: Int?
+    /// For the server log only: the type of an unexpected error.
+    var internalDetail: String?
 
     public static func from(_ error: any Error) -> ErrorResponse {
         switch error {
@@ -18,10 +23,14 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as StorageError: from(error)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
+        case is AuditUnavailable:
+            ErrorResponse(
+                status: .serviceUnavailable, code: "AuditLogUnavailable",
+                message: "The audit log cannot be written, so Coffre refuses requests until it can.", retryAfter: 5)
         default:
             ErrorResponse(
                 status: .internalServerError, code: "InternalServerError",
-                message: "Coffre met an unexpected error. The request was not applied.")
+                message: "Coffre met an unexpected error. The request was not applied.", internalDetail: "\(type(of: error))")
         }
     }
 
@@ -64,12 +73,16 @@ public struct ErrorResponse: Sendable, Equatable {
         }
     }
 
-    init(status: HTTPResponse.Status, code: String, innerCode: String? = nil, message: String, retryAfter: Int? = nil) {
+    init(
+        status: HTTPResponse.Status, code: String, innerCode: String? = nil, message: String, retryAfter: Int? = nil,
+        internalDetail: String? = nil
+    ) {
         self.status = status
         self.code = code
         self.innerCode = innerCode
         self.message = message
         self.retryAfter = retryAfter
+        self.internalDetail = internalDetail
     }
 
     /// The Key Vault error envelope: `{"error": {"code", "message", "innererror": {"code"}}}`.
@@ -81,6 +94,16 @@ public struct ErrorResponse: Sendable, Equatable {
             var innererror: Inner?
         }
         var error: Body
+    }
+
+    /// The HTTP response: the envelope, `no-cache`, the challenge on 401, `Retry-After` on 503. Internal errors are
+    /// logged by type only (never a value).
+    func response(challenge: String?, logger: Logger) -> Response {
+        if status == .internalServerError { logger.error("request failed", metadata: ["error": "\(internalDetail ?? code)"]) }
+        var headers: HTTPFields = [.cacheControl: "no-cache"]
+        if status == .unauthorized, let challenge { headers[.wwwAuthenticate] = challenge }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return (try? JSON.response(envelope, status: status, headers: headers)) ?? Response(status: status)
     }
 
     var envelope: Envelope {

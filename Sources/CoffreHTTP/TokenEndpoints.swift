@@ -5,29 +5,23 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The token service's HTTP face: OpenID Connect discovery, JWKS, the OAuth 2.0 token endpoint (v1 and v2) and
-/// the App-Service-style managed-identity endpoint. Paths follow Entra ID so that MSAL and azure-identity work.
+/// The token service's HTTP face: OpenID Connect discovery, JWKS, the OAuth 2.0 token endpoint (v1 `resource=` and
+/// v2 `scope=`, client secret or client assertion) and both managed-identity endpoints (App Service and IMDS).
+/// Paths follow Entra ID so that MSAL and azure-identity work unchanged.
 struct TokenEndpoints: Sendable {
     let tokens: TokenService
     let principals: PrincipalDirectory
-    let signingKeys: @Sendable () -> [SigningKeyRecord]
     let authority: String
-    let managedIdentity: ManagedIdentity
-
-    /// The App Service managed identity: callers prove themselves with the `X-IDENTITY-HEADER` secret.
-    struct ManagedIdentity: Sendable {
-        var headerSecret: [UInt8]
-        /// The principal whose tokens the endpoint hands out.
-        var clientId: String
-    }
+    let managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
 
     /// Handles the request if its path belongs to the token service; `nil` otherwise.
-    func handle(_ request: Request, context: CoffreRequestContext, segments: [String], query: [String: String]) async throws
-        -> Response?
-    {
+    func handle(_ request: Request, context: CoffreRequestContext, incoming: IncomingRequest) async throws -> Response? {
+        let segments = incoming.segments
         switch (request.method, segments.count) {
         case (.get, 2) where segments == ["msi", "token"]:
-            return try await managedIdentityToken(request, query: query)
+            return await managedIdentityToken(request, query: incoming.query, style: .appService, context: context)
+        case (.get, 4) where segments == ["metadata", "identity", "oauth2", "token"]:
+            return await managedIdentityToken(request, query: incoming.query, style: .imds, context: context)
         case (.get, 3) where segments[1] == ".well-known" && segments[2] == "openid-configuration" && isTenant(segments[0]):
             return try discovery(tenant: segments[0], version: nil)
         case (.get, 4) where segments[1] == "v2.0" && segments[2] == ".well-known" && segments[3] == "openid-configuration"
@@ -38,7 +32,7 @@ struct TokenEndpoints: Sendable {
             return try JSON.response(jwks())
         case (.post, 3) where segments[1] == "oauth2" && segments[2] == "token" && isTenant(segments[0]),
             (.post, 4) where segments[1] == "oauth2" && segments[2] == "v2.0" && segments[3] == "token" && isTenant(segments[0]):
-            return await token(request, tenant: segments[0])
+            return await token(request, tenant: segments[0], path: "/" + segments.joined(separator: "/"))
         default:
             return nil
         }
@@ -75,24 +69,12 @@ struct TokenEndpoints: Sendable {
                 jwks_uri: version.map { "\(base)/discovery/\($0)/keys" } ?? "\(base)/discovery/keys"))
     }
 
-    struct JWKS: Encodable {
-        struct Key: Encodable {
-            var kty = "RSA"
-            var use = "sig"
-            var alg = "RS256"
-            var kid: String
-            var x5t: String
-            var n: String
-            var e: String
-        }
-        var keys: [Key]
-    }
-
-    func jwks() throws -> JWKS {
-        JWKS(
-            keys: try signingKeys().map { record in
+    func jwks() throws -> JWKSet {
+        JWKSet(
+            keys: try tokens.keyring.records.map { record in
                 let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
-                return JWKS.Key(kid: record.kid, x5t: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
+                return JWKSet.Key(
+                    kty: "RSA", kid: record.kid, use: "sig", alg: "RS256", n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
             })
     }
 
@@ -109,8 +91,10 @@ struct TokenEndpoints: Sendable {
         var error_description: String
     }
 
-    /// `POST /{tenant}/oauth2[/v2.0]/token` with the client-credentials grant.
-    func token(_ request: Request, tenant: String) async -> Response {
+    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    /// `POST /{tenant}/oauth2[/v2.0]/token` with the client-credentials grant (client secret or client assertion).
+    func token(_ request: Request, tenant: String, path: String) async -> Response {
         do {
             let body = try await request.body.collect(upTo: 64 * 1024)
             let form = Forms.parse(String(buffer: body))
@@ -124,17 +108,26 @@ struct TokenEndpoints: Sendable {
                 clientId = clientId ?? basic.user
                 clientSecret = clientSecret ?? basic.password
             }
-            guard let clientId, !clientId.isEmpty else {
-                throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'client_id'.")
-            }
             guard let scope = form["scope"] ?? form["resource"] else {
                 throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'scope'.")
             }
-            guard let clientSecret else {
-                throw OAuthError.invalidClient(
-                    "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+            let issued: IssuedToken
+            if let assertion = form["client_assertion"], form["client_assertion_type"] == Self.assertionType {
+                let endpoints: Set<String> = [
+                    authority + path, "\(authority)/\(tokens.tenantId)/oauth2/v2.0/token", "\(authority)/\(tokens.tenantId)/oauth2/token",
+                ]
+                issued = try await tokens.clientAssertion(
+                    tenant: tenant, clientId: clientId, assertion: assertion, scope: scope, audiences: endpoints)
+            } else {
+                guard let clientId, !clientId.isEmpty else {
+                    throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+                }
+                guard let clientSecret else {
+                    throw OAuthError.invalidClient(
+                        "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+                }
+                issued = try await tokens.clientCredentials(tenant: tenant, clientId: clientId, clientSecret: clientSecret, scope: scope)
             }
-            let issued = try await tokens.clientCredentials(tenant: tenant, clientId: clientId, clientSecret: clientSecret, scope: scope)
             return try JSON.response(
                 TokenResponse(
                     expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.accessToken,
@@ -147,6 +140,13 @@ struct TokenEndpoints: Sendable {
         }
     }
 
+    enum ManagedIdentityStyle {
+        /// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`: the caller proves itself with the header secret.
+        case appService
+        /// Azure VM style (`/metadata/identity/oauth2/token`, `Metadata: true`): loopback callers only.
+        case imds
+    }
+
     struct ManagedIdentityResponse: Encodable {
         var access_token: String
         var expires_on: String
@@ -157,25 +157,37 @@ struct TokenEndpoints: Sendable {
     }
 
     struct ManagedIdentityError: Encodable {
+        var error: String
+        var error_description: String
         var statusCode: Int
         var message: String
     }
 
-    /// `GET /msi/token?api-version=2019-08-01&resource=…` with `X-IDENTITY-HEADER`.
-    func managedIdentityToken(_ request: Request, query: [String: String]) async throws -> Response {
-        let presented = request.headers[HTTPField.Name("X-IDENTITY-HEADER")!] ?? ""
-        guard ConstantTime.equals(Array(presented.utf8), managedIdentity.headerSecret) else {
-            return try JSON.response(
-                ManagedIdentityError(statusCode: 401, message: "The X-IDENTITY-HEADER is missing or wrong."), status: .unauthorized)
-        }
-        guard let resource = query["resource"], !resource.isEmpty else {
-            return try JSON.response(
-                ManagedIdentityError(statusCode: 400, message: "The 'resource' query parameter is required."), status: .badRequest)
-        }
+    /// A managed-identity token. Without `client_id`/`object_id`/`mi_res_id` the server's own (system) identity answers;
+    /// with one, that principal must be a managed identity.
+    func managedIdentityToken(_ request: Request, query: [String: String], style: ManagedIdentityStyle, context: CoffreRequestContext) async
+        -> Response
+    {
         do {
-            guard let principal = try await principals.get(clientId: managedIdentity.clientId) else {
-                throw CoffreError.principalNotFound(managedIdentity.clientId)
+            switch style {
+            case .appService:
+                let presented = request.headers[HTTPField.Name("X-IDENTITY-HEADER")!] ?? ""
+                guard ConstantTime.equals(Array(presented.utf8), managedIdentity.headerSecret) else {
+                    throw OAuthError(code: "invalid_request", description: "The X-IDENTITY-HEADER is missing or wrong.", status: 401)
+                }
+            case .imds:
+                guard request.headers[HTTPField.Name("Metadata")!]?.lowercased() == "true" else {
+                    throw OAuthError.invalidRequest("Required metadata header not specified")
+                }
+                guard context.isLoopback else {
+                    throw OAuthError(
+                        code: "invalid_request", description: "The IMDS endpoint only answers callers on this machine.", status: 403)
+                }
             }
+            guard let resource = query["resource"], !resource.isEmpty else {
+                throw OAuthError.invalidRequest("The 'resource' query parameter is required.")
+            }
+            let principal = try await identity(query)
             let issued = try tokens.managedIdentity(for: principal, resource: resource)
             return try JSON.response(
                 ManagedIdentityResponse(
@@ -183,8 +195,25 @@ struct TokenEndpoints: Sendable {
                     resource: issued.resource, client_id: principal.clientId))
         } catch {
             let mapped = ErrorResponse.from(error)
-            return try JSON.response(ManagedIdentityError(statusCode: mapped.status.code, message: mapped.message), status: mapped.status)
+            let body = ManagedIdentityError(
+                error: mapped.code, error_description: mapped.message, statusCode: Int(mapped.status.code), message: mapped.message)
+            return (try? JSON.response(body, status: mapped.status)) ?? Response(status: .internalServerError)
         }
+    }
+
+    private func identity(_ query: [String: String]) async throws -> PrincipalRecord {
+        let reference = query["client_id"] ?? query["object_id"] ?? query["principal_id"] ?? query["mi_res_id"] ?? query["msi_res_id"]
+        guard let reference else {
+            guard let principal = try await principals.get(clientId: managedIdentity.defaultClientId) else {
+                throw OAuthError.invalidRequest("The server's managed identity is missing.")
+            }
+            return principal
+        }
+        let principal = try? await principals.find(reference.split(separator: "/").last.map(String.init) ?? reference)
+        guard let principal, principal.managedIdentity || principal.clientId == managedIdentity.defaultClientId else {
+            throw OAuthError.invalidRequest("No managed identity '\(reference)' is assigned to this host.")
+        }
+        return principal
     }
 
     static func basicCredentials(_ header: String?) -> (user: String, password: String)? {

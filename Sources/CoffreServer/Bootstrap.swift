@@ -22,7 +22,6 @@ public struct UnsealedState: Sendable {
     public var identity: ServerIdentity
     public var certificateAuthority: LocalCertificateAuthority
     public var backupKey: AEADKey
-    public var signingKeys: [SigningKeyRecord]
 }
 
 /// First start and every start: unseal the barrier with the root key, then make sure the server identity, the admin
@@ -60,12 +59,11 @@ public enum Bootstrap {
             let ca = try LocalCertificateAuthority.generate()
             return CARecord(certificateDER: ca.certificateDER, privateKeyDER: ca.privateKeyDER)
         }
-        let signingKeys = try await SigningKeyStore(storage: storage).load(now: clock.now)
 
         var state = UnsealedState(
             storage: storage, identity: identity,
             certificateAuthority: try LocalCertificateAuthority(certificateDER: caRecord.certificateDER, privateKeyDER: caRecord.privateKeyDER),
-            backupKey: try AEADKey(bytes: backupKey), signingKeys: signingKeys)
+            backupKey: try AEADKey(bytes: backupKey))
         if !identity.initialized { state.identity = try await initialise(state, configuration: configuration, clock: clock) }
         return state
     }

@@ -1,7 +1,8 @@
+import AsyncHTTPClient
 import CoffreAuth
 import CoffreCertificates
-import CoffreCrypto
 import CoffreCore
+import CoffreCrypto
 import CoffreHTTP
 import CoffreModel
 import CoffreStorage
@@ -10,6 +11,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import Logging
+import NIOCore
+import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
 
@@ -23,7 +26,11 @@ public struct CoffreServer: Sendable {
     public let clock: any WallClock
     public let sweeper: PurgeSweeper
 
-    public init(configuration: ServerConfiguration, state: UnsealedState, rootKey: [UInt8], clock: any WallClock) throws {
+    /// - Parameter audit: where audit records go (default: the configured file).
+    public init(
+        configuration: ServerConfiguration, state: UnsealedState, rootKey: [UInt8], clock: any WallClock, audit: any AuditSink,
+        fetchJWKS: @escaping @Sendable (String) async throws -> [UInt8] = CoffreServer.fetch
+    ) async throws {
         self.configuration = configuration
         self.state = state
         self.clock = clock
@@ -33,25 +40,45 @@ public struct CoffreServer: Sendable {
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)
         self.addressing = addressing
         let principals = PrincipalDirectory(storage: storage, clock: clock)
-        let signingKeys = state.signingKeys
-        guard let signingKey = signingKeys.last else { throw CoffreError.unavailable("no token-signing key") }
-        let tokens = try TokenService(
+        let tokens = TokenService(
             tenantId: state.identity.tenantId, issuer: "\(configuration.authority)/\(state.identity.tenantId)/v2.0",
-            audiences: addressing.resources, principals: principals, signingKey: signingKey, clock: clock)
-        let verifier = TokenVerifier(issuers: [
+            audiences: addressing.resources, principals: principals, keyring: try await SigningKeyring(storage: storage, clock: clock),
+            clock: clock)
+        let external = try configuration.trustedIssuers.map { trusted in
             TrustedIssuer(
-                issuer: tokens.issuer,
-                keys: Dictionary(
-                    uniqueKeysWithValues: try signingKeys.map {
-                        ($0.kid, try RSASigningKey(derRepresentation: $0.privateKeyDER).publicKey)
-                    }))
-        ])
+                issuer: trusted.issuer, audiences: Set(trusted.audiences.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }),
+                tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
+        }
         let secrets = SecretService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, principals: principals, tokens: tokens,
-            verifier: verifier, authorizer: Authorizer(), clock: clock, signingKeys: { signingKeys },
+            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, principals: principals,
+            roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
+            verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId))
         self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets)
+    }
+
+    /// A JWKS file is read once; a URL is fetched when needed.
+    static func keys(
+        of trusted: TrustedIssuerConfiguration, clock: any WallClock, fetch: @escaping @Sendable (String) async throws -> [UInt8]
+    ) throws -> any IssuerKeys {
+        if trusted.jwks.hasPrefix("https://") || trusted.jwks.hasPrefix("http://") {
+            let url = trusted.jwks
+            return RemoteIssuerKeys(clock: clock) { try await fetch(url) }
+        }
+        guard let data = FileManager.default.contents(atPath: trusted.jwks) else {
+            throw CoffreError.badParameter("Cannot read the JWKS file \(trusted.jwks) of trusted issuer \(trusted.issuer).")
+        }
+        return StaticIssuerKeys(try JWKSet.parse(Array(data)).verificationKeys)
+    }
+
+    /// Fetches a JWKS document over HTTPS with the system's trust store.
+    public static let fetch: @Sendable (String) async throws -> [UInt8] = { url in
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+        guard response.status.code == 200 else {
+            throw CoffreError.unavailable("The JWKS at \(url) answered \(response.status.code).")
+        }
+        return Array(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 
     public var responder: CoffreResponder { CoffreResponder(services: services, addressing: addressing) }
@@ -65,7 +92,7 @@ public struct CoffreServer: Sendable {
         return (unique, ["127.0.0.1", "::1"])
     }
 
-    /// The HTTPS application with the purge sweeper as a background service.
+    /// The HTTPS application with the background services: scheduled purge and signing-key refresh.
     public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
         -> some ApplicationProtocol
     {
@@ -76,17 +103,19 @@ public struct CoffreServer: Sendable {
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(issued.privateKeyPEM.utf8), format: .pem)))
         tls.applicationProtocols = ["http/1.1"]
         tls.minimumTLSVersion = .tlsv12
+        let keyring = services.tokens.keyring
         return Application(
             responder: responder,
             server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre"),
-            services: [PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { try await sweeper.sweep() }],
+            services: [
+                PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { try await sweeper.sweep() },
+                PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { try await keyring.refresh() },
+            ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
-}
 
-extension CoffreServer {
     /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and stops.
     public func run(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
         try await application(logger: logger, onServerRunning: onServerRunning).runService()

@@ -15,6 +15,7 @@ public struct DataDirectory: Sendable {
     public var rootKeyFile: String { path + "/root.key" }
     public var databaseFile: String { path + "/coffre.db" }
     public var caFile: String { path + "/ca.pem" }
+    public var auditFile: String { path + "/audit.log" }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configurationFile) }
 

@@ -18,8 +18,32 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var defaultVault: String = "default"
     /// The tenant of this server, set on first start.
     public var tenantId: String?
+    /// Where audit records go: a file path (default `audit.log` in the data directory) or `-` for standard output.
+    public var auditLog: String?
+    /// Further OpenID Connect issuers whose tokens are accepted (a real Entra ID tenant, Keycloak, …).
+    public var trustedIssuers: [TrustedIssuerConfiguration] = []
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers
+    }
+
+    /// Settings files from older versions lack newer keys: every key is optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ServerConfiguration()
+        bind = try container.decodeIfPresent(String.self, forKey: .bind) ?? defaults.bind
+        port = try container.decodeIfPresent(Int.self, forKey: .port) ?? defaults.port
+        publicPort = try container.decodeIfPresent(Int.self, forKey: .publicPort)
+        vaultZones = try container.decodeIfPresent([String].self, forKey: .vaultZones) ?? defaults.vaultZones
+        hsmZones = try container.decodeIfPresent([String].self, forKey: .hsmZones) ?? defaults.hsmZones
+        authorityHost = try container.decodeIfPresent(String.self, forKey: .authorityHost) ?? defaults.authorityHost
+        defaultVault = try container.decodeIfPresent(String.self, forKey: .defaultVault) ?? defaults.defaultVault
+        tenantId = try container.decodeIfPresent(String.self, forKey: .tenantId)
+        auditLog = try container.decodeIfPresent(String.self, forKey: .auditLog)
+        trustedIssuers = try container.decodeIfPresent([TrustedIssuerConfiguration].self, forKey: .trustedIssuers) ?? []
+    }
 
     public var effectivePublicPort: Int { publicPort ?? port }
 
@@ -46,5 +70,40 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         copy.vaultZones = vaultZones.map { $0.lowercased() }
         copy.hsmZones = hsmZones.map { $0.lowercased() }
         return copy
+    }
+}
+
+/// A trusted external token issuer.
+public struct TrustedIssuerConfiguration: Codable, Sendable, Equatable {
+    /// The exact `iss` claim of its tokens.
+    public var issuer: String
+    /// Its keys: an `https://` JWKS URL (fetched at start and when a token names an unknown key) or a JWKS file path.
+    public var jwks: String
+    /// The audiences accepted from it (`https://vault.azure.net`, `api://coffre`, …).
+    public var audiences: [String]
+    /// The tenant given to callers whose tokens carry no `tid` claim (default: the issuer URL).
+    public var tenantId: String?
+
+    public init(issuer: String, jwks: String, audiences: [String], tenantId: String? = nil) {
+        self.issuer = issuer
+        self.jwks = jwks
+        self.audiences = audiences
+        self.tenantId = tenantId
+    }
+
+    /// Reads `issuer=URL,jwks=URL-or-file,audience=A[,audience=B][,tenant=T]` (the `--trusted-issuer` flag).
+    public init(parsing text: String) throws {
+        var fields: [String: [String]] = [:]
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2 else {
+                throw CoffreError.badParameter("--trusted-issuer expects issuer=…,jwks=…,audience=…; '\(part)' is not key=value.")
+            }
+            fields[pair[0].lowercased(), default: []].append(pair[1])
+        }
+        guard let issuer = fields["issuer"]?.first, let jwks = fields["jwks"]?.first, let audiences = fields["audience"] else {
+            throw CoffreError.badParameter("--trusted-issuer needs issuer=…, jwks=… and at least one audience=….")
+        }
+        self.init(issuer: issuer, jwks: jwks, audiences: audiences, tenantId: fields["tenant"]?.first)
     }
 }

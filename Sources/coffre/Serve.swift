@@ -19,6 +19,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("hsm-zone"), help: "A DNS zone for Managed HSM pools (repeatable).") var hsmZones: [String] = []
     @Option(help: "The host name of the token service in URLs (default localhost).") var authorityHost: String?
     @Option(help: "The vault created on first start and served on the bare host (default 'default').") var defaultVault: String?
+    @Option(help: "Where audit records go: a file (default DATA/audit.log) or - for standard output.") var auditLog: String?
+    @Option(
+        name: .customLong("trusted-issuer"),
+        help: "Also accept tokens of an OpenID Connect issuer: issuer=URL,jwks=URL-or-file,audience=A[,tenant=T] (repeatable).")
+    var trustedIssuers: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     func run() async throws {
@@ -32,6 +37,8 @@ struct Serve: AsyncParsableCommand {
         if !hsmZones.isEmpty { configuration.hsmZones = hsmZones }
         if let authorityHost { configuration.authorityHost = authorityHost }
         if let defaultVault { configuration.defaultVault = defaultVault }
+        if let auditLog { configuration.auditLog = auditLog }
+        if !trustedIssuers.isEmpty { configuration.trustedIssuers = try trustedIssuers.map(TrustedIssuerConfiguration.init(parsing:)) }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
@@ -45,7 +52,8 @@ struct Serve: AsyncParsableCommand {
         try directory.save(configuration)
         try directory.saveCA(pem: try state.certificateAuthority.certificatePEM)
 
-        let server = try CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock)
+        let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
+        let server = try await CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit)
         let settings = configuration
         try await server.run(logger: logger) { port in
             Banner.print(configuration: settings, directory: directory, port: port)

@@ -49,6 +49,8 @@ struct VaultCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOption
         @Option(help: "The vault name.") var name: String
         @Option(help: "The principal's object id (or client id, or name).") var objectId: String
+        @Option(help: "The principal's tenant (default: this server's tenant; set it for principals of trusted issuers).")
+        var tenantId: String?
         @Option(parsing: .upToNextOption, help: "Key permissions (get list create … or all).") var keyPermissions: [String] = []
         @Option(parsing: .upToNextOption, help: "Secret permissions (get list set delete recover backup restore purge, or all).")
         var secretPermissions: [String] = []
@@ -56,8 +58,8 @@ struct VaultCommand: AsyncParsableCommand {
         @Option(parsing: .upToNextOption, help: "Storage permissions (or all).") var storagePermissions: [String] = []
 
         func run() async throws {
-            struct Body: Encodable { var permissions: [String: [String]] }
-            let body = Body(permissions: [
+            struct Body: Encodable { var tenantId: String?; var permissions: [String: [String]] }
+            let body = Body(tenantId: tenantId, permissions: [
                 "keys": keyPermissions, "secrets": secretPermissions, "certificates": certificatePermissions,
                 "storage": storagePermissions,
             ])

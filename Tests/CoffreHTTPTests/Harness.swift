@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreCore
 import CoffreCrypto
 import CoffreHTTP
 import CoffreModel
@@ -18,6 +19,7 @@ struct Harness {
     let server: CoffreServer
     let clock: ManualClock
     let responder: CoffreResponder
+    let audit = MemoryAuditSink()
     let vaultHost = "default.vault.localhost:8443"
 
     init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
@@ -27,7 +29,7 @@ struct Harness {
         clock = ManualClock(1_800_000_000)
         let rootKey = AEADKey.generate()
         let state = try await Bootstrap.open(MemoryStorage(), rootKey: rootKey, configuration: configuration, clock: clock)
-        server = try CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock)
+        server = try await CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit)
         responder = server.responder
     }
 

@@ -1,0 +1,104 @@
+import CoffreModel
+import Foundation
+import Synchronization
+
+/// One audit record, in the shape of Key Vault's `AuditEvent` diagnostic log. It carries who, which operation on which
+/// object, and the outcome — never a secret value, key material or token.
+public struct AuditEvent: Codable, Sendable, Equatable {
+    public struct Identity: Codable, Sendable, Equatable {
+        public var claim: [String: String]
+    }
+
+    public struct Properties: Codable, Sendable, Equatable {
+        /// The object's identifier (`https://v.vault.localhost:8443/secrets/name[/version]`) or the vault's URL.
+        public var id: String
+        public var requestUri: String
+        public var httpStatusCode: Int
+        public var clientInfo: String?
+        public var requestId: String
+        public var isAccessPolicyMatch: Bool?
+        public var isRbacAuthorized: Bool?
+
+        public init(
+            id: String, requestUri: String, httpStatusCode: Int, clientInfo: String?, requestId: String, isAccessPolicyMatch: Bool?,
+            isRbacAuthorized: Bool?
+        ) {
+            self.id = id
+            self.requestUri = requestUri
+            self.httpStatusCode = httpStatusCode
+            self.clientInfo = clientInfo
+            self.requestId = requestId
+            self.isAccessPolicyMatch = isAccessPolicyMatch
+            self.isRbacAuthorized = isRbacAuthorized
+        }
+    }
+
+    public var time: String
+    public var resourceId: String
+    public var operationName: String
+    public var operationVersion: String?
+    public var category = "AuditEvent"
+    public var resultType: String
+    public var resultSignature: String
+    public var resultDescription: String
+    public var durationMs: Int
+    public var callerIpAddress: String?
+    public var correlationId: String?
+    public var identity: Identity?
+    public var properties: Properties
+
+    public init(
+        time: Date, resourceId: String, operationName: String, operationVersion: String?, status: Int, reason: String,
+        description: String, durationMs: Int, callerIpAddress: String?, correlationId: String?, caller: Caller?,
+        properties: Properties
+    ) {
+        self.time = time.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        self.resourceId = resourceId
+        self.operationName = operationName
+        self.operationVersion = operationVersion
+        self.resultType = (200..<400).contains(status) ? "Success" : "Failure"
+        self.resultSignature = reason
+        self.resultDescription = description
+        self.durationMs = durationMs
+        self.callerIpAddress = callerIpAddress
+        self.correlationId = correlationId
+        self.identity = caller.map {
+            Identity(claim: [
+                "http://schemas.microsoft.com/identity/claims/objectidentifier": $0.objectId, "appid": $0.appId ?? "",
+                "tid": $0.tenantId, "iss": $0.issuer,
+            ])
+        }
+        self.properties = properties
+    }
+}
+
+/// Where audit records go. A sink that cannot write throws, and the request that produced the record fails.
+public protocol AuditSink: Sendable {
+    func record(_ event: AuditEvent) throws
+    /// `false` after a failed write: requests are refused (fail closed) until a write succeeds again.
+    var isAvailable: Bool { get }
+}
+
+/// Keeps records in memory (tests).
+public final class MemoryAuditSink: AuditSink {
+    private let events = Mutex<[AuditEvent]>([])
+    private let failing = Mutex(false)
+
+    public init() {}
+
+    public var recorded: [AuditEvent] { events.withLock { $0 } }
+
+    /// Makes every write fail until set back (to test failing closed).
+    public func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
+
+    public var isAvailable: Bool { !failing.withLock { $0 } }
+
+    public func record(_ event: AuditEvent) throws {
+        guard isAvailable else { throw AuditUnavailable() }
+        events.withLock { $0.append(event) }
+    }
+}
+
+public struct AuditUnavailable: Error, Sendable {
+    public init() {}
+}
