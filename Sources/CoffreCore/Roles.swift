@@ -144,6 +144,14 @@ public struct RoleAssignment: Codable, Sendable, Equatable {
     public var scope: RoleScope
     public var created: Int64
 
+    public init(id: String, roleId: String, principalId: String, scope: RoleScope, created: Int64) {
+        self.id = id
+        self.roleId = roleId
+        self.principalId = principalId
+        self.scope = scope
+        self.created = created
+    }
+
     public var role: RoleDefinition? { RoleDefinition.builtIn.first { $0.id == roleId } }
 }
 

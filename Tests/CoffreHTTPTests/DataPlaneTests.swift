@@ -232,3 +232,117 @@ import Testing
         #expect(try await h.send(.get, "/secrets?api-version=7.4", token: token).status == .ok)
     }
 }
+
+@Suite struct AuditTests {
+    @Test func everyDataPlaneRequestYieldsOneRecordWithoutValues() async throws {
+        let h = try await Harness()
+        _ = try await h.admin(.put, "/secrets/audited?api-version=7.4", json: ["value": "super-secret-value"])
+        _ = try await h.admin(.get, "/secrets/audited?api-version=7.4")
+        _ = try await h.send(.get, "/secrets/audited?api-version=7.4", token: "bad")
+        let events = h.audit.recorded
+        #expect(events.map(\.operationName) == ["SecretSet", "SecretGet", "SecretGet"])
+        #expect(events.map(\.properties.httpStatusCode) == [200, 200, 401])
+        #expect(events[1].properties.id == "https://default.vault.localhost:8443/secrets/audited")
+        #expect(events[1].resultType == "Success" && events[2].resultType == "Failure")
+        #expect(events[1].identity?.claim["appid"] == h.server.state.identity.adminClientId)
+        #expect(events[2].identity == nil)
+        #expect(events[1].properties.isAccessPolicyMatch == true)
+        let encoded = String(decoding: try JSONEncoder().encode(events), as: UTF8.self)
+        #expect(!encoded.contains("super-secret-value"))
+        #expect(!encoded.contains(try await h.adminToken()))
+    }
+
+    @Test func requestsFailWhenTheAuditLogCannotBeWritten() async throws {
+        let h = try await Harness()
+        h.audit.setFailing(true)
+        let refused = try await h.admin(.put, "/secrets/never?api-version=7.4", json: ["value": "v"])
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.errorCode == "AuditLogUnavailable")
+        h.audit.setFailing(false)
+        #expect(try await h.admin(.get, "/secrets/never?api-version=7.4").status == .notFound)
+    }
+}
+
+@Suite struct RBACWireTests {
+    @Test func rbacVaultsDecideByRoleAssignmentsAndChangesApplyOnTheNextRequest() async throws {
+        let h = try await Harness()
+        let services = h.server.services
+        let vault = try await services.vaults.create(VaultName("rbacvault"), settings: .init(rbacAuthorization: true), owner: nil)
+        let (principal, secret) = try await services.principals.create(displayName: "rbac-app")
+        let token = try await services.tokens.clientCredentials(
+            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443/.default").accessToken
+        let host = "rbacvault.vault.localhost:8443"
+
+        let refused = try await h.send(.put, "/secrets/s?api-version=7.4", host: host, token: token, json: ["value": "v"])
+        #expect(refused.status == .forbidden)
+        #expect(refused.innerCode == "ForbiddenByRbac")
+
+        let officer = try await services.roleAssignments.create(
+            role: try .named("Key Vault Secrets Officer"), principalId: principal.objectId, scope: RoleScope(vault: vault.name))
+        #expect(try await h.send(.put, "/secrets/s?api-version=7.4", host: host, token: token, json: ["value": "v"]).status == .ok)
+        _ = try await services.roleAssignments.delete(id: officer.id, in: vault.name)
+        _ = try await services.roleAssignments.create(
+            role: try .named("Key Vault Secrets User"), principalId: principal.objectId, scope: RoleScope(parsing: "/vaults/rbacvault/secrets/s"))
+        #expect(try await h.send(.get, "/secrets/s?api-version=7.4", host: host, token: token).json["value"] as? String == "v")
+        #expect(try await h.send(.put, "/secrets/s?api-version=7.4", host: host, token: token, json: ["value": "w"]).status == .forbidden)
+        #expect(try await h.send(.get, "/secrets?api-version=7.4", host: host, token: token).status == .forbidden)
+        #expect(h.audit.recorded.last?.properties.isRbacAuthorized == false)
+    }
+}
+
+@Suite struct ManagedIdentityTests {
+    @Test func imdsNeedsTheMetadataHeaderAndALoopbackCaller() async throws {
+        let h = try await Harness()
+        let path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.localhost:8443"
+        // The test channel has no peer address, so it is not a loopback caller.
+        let remote = try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("Metadata")!: "true"])
+        #expect(remote.status == .forbidden)
+        #expect(try await h.send(.get, path, host: "localhost:8443").status == .badRequest)
+    }
+
+    @Test func userAssignedIdentitiesAreChosenByClientId() async throws {
+        let h = try await Harness()
+        let (identity, _) = try await h.server.services.principals.create(displayName: "worker", managedIdentity: true)
+        let (plain, _) = try await h.server.services.principals.create(displayName: "not-an-identity")
+        let header = String(decoding: h.server.services.managedIdentity.headerSecret, as: UTF8.self)
+        let base = "/msi/token?api-version=2019-08-01&resource=https://vault.localhost:8443&client_id="
+        let reply = try await h.send(.get, base + identity.clientId, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
+        #expect(reply.json["client_id"] as? String == identity.clientId)
+        let token = try #require(reply.json["access_token"] as? String)
+        #expect(try await h.server.services.verifier.verify(token, resources: ["https://vault.localhost:8443"], now: h.clock.now).objectId == identity.objectId)
+        let refused = try await h.send(.get, base + plain.clientId, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
+        #expect(refused.status == .badRequest)
+    }
+}
+
+@Suite struct ManagementTests {
+    @Test func onlyAdministratorsManage() async throws {
+        let h = try await Harness()
+        let (principal, secret) = try await h.server.services.principals.create(displayName: "user")
+        let token = try await h.server.services.tokens.clientCredentials(
+            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443").accessToken
+        #expect(try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443", token: token).status == .forbidden)
+        #expect(try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443").status == .unauthorized)
+        let listed = try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443", token: try await h.adminToken())
+        #expect(listed.status == .ok)
+        #expect(h.audit.recorded.map(\.operationName).suffix(3) == ["VaultGet", "VaultGet", "VaultGet"])
+    }
+
+    @Test func roleAssignmentsThroughTheAPI() async throws {
+        let h = try await Harness()
+        let admin = try await h.adminToken()
+        _ = try await h.send(.post, "/coffre/v1/vaults", host: "localhost:8443", token: admin, json: ["name": "rbacone", "rbacAuthorization": true])
+        let created = try await h.send(
+            .post, "/coffre/v1/roleassignments", host: "localhost:8443", token: admin,
+            json: ["role": "Key Vault Reader", "assignee": "abc", "scope": "/vaults/rbacone"])
+        #expect(created.status == .created)
+        #expect(created.json["roleName"] as? String == "Key Vault Reader")
+        let listed = try await h.send(.get, "/coffre/v1/vaults/rbacone/roleassignments", host: "localhost:8443", token: admin)
+        // The creator's administrator assignment plus the new one.
+        #expect(listed.text.contains("Key Vault Administrator") && listed.text.contains("Key Vault Reader"))
+        let bad = try await h.send(
+            .post, "/coffre/v1/roleassignments", host: "localhost:8443", token: admin,
+            json: ["role": "Owner", "assignee": "abc", "scope": "/vaults/rbacone"])
+        #expect(bad.errorCode == "BadParameter")
+    }
+}

@@ -1,0 +1,89 @@
+import CoffreCore
+import CoffreModel
+import CoffreStorage
+import Testing
+
+@Suite struct RBACTests {
+    let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
+
+    func vault() throws -> VaultRecord { VaultRecord(name: try VaultName("vault"), created: 0, rbacAuthorization: true) }
+
+    func allowed(_ role: String, _ operation: VaultOperation, scope: RoleScope? = nil, object: RoleScope.ObjectScope? = nil) throws -> Bool {
+        let vault = try vault()
+        let assignment = RoleAssignment(
+            id: "a", roleId: try RoleDefinition.named(role).id, principalId: "oid", scope: scope ?? RoleScope(vault: vault.name), created: 0)
+        return (try? Authorizer().authorize(caller, operation, in: vault, object: object, assignments: [assignment])) != nil
+    }
+
+    @Test func secretRolesGrantExactlyTheirOperations() throws {
+        let readers: Set<VaultOperation> = [.secretList, .secretListVersions, .secretGetDeleted, .secretListDeleted]
+        for operation in VaultOperation.secretOperations {
+            #expect(try allowed("Key Vault Administrator", operation))
+            #expect(try allowed("Key Vault Secrets Officer", operation))
+            #expect(try allowed("Key Vault Secrets User", operation) == (readers.contains(operation) || operation == .secretGet), "\(operation)")
+            #expect(try allowed("Key Vault Reader", operation) == readers.contains(operation), "\(operation)")
+            #expect(try allowed("Key Vault Certificate User", operation) == (readers.contains(operation) || operation == .secretGet))
+            for role in ["Key Vault Crypto Officer", "Key Vault Crypto User", "Key Vault Crypto Service Encryption User",
+                "Key Vault Crypto Service Release User", "Key Vault Certificates Officer"]
+            {
+                #expect(try !allowed(role, operation), "\(role) \(operation)")
+            }
+        }
+    }
+
+    @Test func objectScopeCoversOnlyThatObject() throws {
+        let vault = try vault()
+        let scope = try RoleScope(parsing: "/vaults/vault/secrets/db-Password")
+        let mine = RoleScope.ObjectScope(kind: .secret, name: "db-password")
+        let other = RoleScope.ObjectScope(kind: .secret, name: "other")
+        #expect(try allowed("Key Vault Secrets User", .secretGet, scope: scope, object: mine))
+        #expect(try !allowed("Key Vault Secrets User", .secretGet, scope: scope, object: other))
+        #expect(try !allowed("Key Vault Secrets User", .secretList, scope: scope))
+        #expect(scope.covers(vault: vault.name, object: mine))
+    }
+
+    @Test func scopesParseAzureResourceIds() throws {
+        #expect(try RoleScope(parsing: "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/Vault").description == "/vaults/vault")
+        #expect(try RoleScope(parsing: "/vaults/vault/keys/k1").object == .init(kind: .key, name: "k1"))
+        #expect(throws: CoffreError.self) { try RoleScope(parsing: "/vaults/vault/blobs/x") }
+        #expect(throws: CoffreError.self) { try RoleScope(parsing: "/nothing") }
+    }
+
+    @Test func refusalsNameTheDataAction() throws {
+        let vault = try vault()
+        #expect {
+            try Authorizer().authorize(caller, .secretGet, in: vault, assignments: [])
+        } throws: { error in
+            guard case .forbidden(let inner, let message) = error as? CoffreError else { return false }
+            return inner == "ForbiddenByRbac" && message.contains("Microsoft.KeyVault/vaults/secrets/getSecret/action")
+        }
+    }
+
+    @Test func wildcardsMatchLikeAzure() {
+        let admin = RoleDefinition.builtIn[0]
+        #expect(admin.grants("Microsoft.KeyVault/vaults/keys/sign/action"))
+        #expect(!admin.grants("Microsoft.Storage/accounts/read"))
+        let reader = RoleDefinition.builtIn[1]
+        #expect(reader.grants("Microsoft.KeyVault/vaults/certificatecas/read"))
+        #expect(!reader.grants("Microsoft.KeyVault/vaults/secrets/getSecret/action"))
+    }
+
+    @Test func assignmentsAreStoredPerPrincipal() async throws {
+        let storage = MemoryStorage()
+        let clock = ManualClock()
+        let vaults = VaultDirectory(storage: storage, clock: clock)
+        _ = try await vaults.create(VaultName("vault"), settings: .init(rbacAuthorization: true), owner: nil)
+        let assignments = RoleAssignments(storage: storage, clock: clock)
+        let created = try await assignments.create(role: try .named("Key Vault Secrets User"), principalId: "OID", scope: RoleScope(parsing: "/vaults/vault"))
+        await #expect(throws: CoffreError.self) {
+            try await assignments.create(role: try .named("key vault secrets user"), principalId: "oid", scope: RoleScope(parsing: "/vaults/vault"))
+        }
+        await #expect(throws: CoffreError.vaultNotFound("nowhere")) {
+            try await assignments.create(role: try .named("Key Vault Reader"), principalId: "oid", scope: RoleScope(parsing: "/vaults/nowhere"))
+        }
+        #expect(try await assignments.forPrincipal("oid", in: VaultName("vault")).map(\.id) == [created.id])
+        #expect(try await assignments.forPrincipal("someone-else", in: VaultName("vault")).isEmpty)
+        _ = try await assignments.delete(id: created.id, in: VaultName("vault"))
+        #expect(try await assignments.list(in: VaultName("vault")).isEmpty)
+    }
+}
