@@ -94,7 +94,7 @@ public struct TokenService: Sendable {
             throw OAuthError.invalidClient("AADSTS700212: The client assertion's audience must be this token endpoint.")
         }
         let now = clock.now
-        guard claims.exp > now - 300, (claims.nbf ?? claims.iat ?? now) <= now + 300 else {
+        guard claims.exp.seconds > now - 300, (claims.nbf ?? claims.iat)?.seconds ?? now <= now + 300 else {
             throw OAuthError.invalidClient("AADSTS700024: The client assertion is not within its valid time range.")
         }
         guard let principal = try await principals.get(clientId: claims.iss) else {
@@ -120,9 +120,9 @@ public struct TokenService: Sendable {
         var iss: String
         var sub: String
         var aud: TokenVerifier.Audience
-        var exp: Int64
-        var nbf: Int64?
-        var iat: Int64?
+        var exp: NumericDate
+        var nbf: NumericDate?
+        var iat: NumericDate?
     }
 
     /// A managed-identity token for `principal`, whose caller was already authenticated by the endpoint.

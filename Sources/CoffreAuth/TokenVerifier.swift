@@ -71,8 +71,8 @@ public final class TokenVerifier: Sendable {
     struct Claims: Decodable {
         var iss: String
         var aud: Audience
-        var exp: Int64
-        var nbf: Int64?
+        var exp: NumericDate
+        var nbf: NumericDate?
         var sub: String?
         var oid: String?
         var tid: String?
@@ -102,8 +102,8 @@ public final class TokenVerifier: Sendable {
     public func verify(_ token: String, resources: Set<String>, now: Int64) async throws -> Caller {
         let claims = try await verifiedClaims(token)
         guard let issuer = issuers[claims.iss] else { throw CoffreError.unauthorized("AKV10032: Invalid issuer.") }
-        if let nbf = claims.nbf, now + clockSkew < nbf { throw CoffreError.unauthorized("AKV10022: The token is not yet valid.") }
-        guard now < claims.exp + clockSkew else { throw CoffreError.unauthorized("AKV10012: The token has expired.") }
+        if let nbf = claims.nbf?.seconds, now + clockSkew < nbf { throw CoffreError.unauthorized("AKV10022: The token is not yet valid.") }
+        guard now < claims.exp.seconds + clockSkew else { throw CoffreError.unauthorized("AKV10012: The token has expired.") }
         let accepted = issuer.audiences ?? resources
         guard claims.aud.values.contains(where: { accepted.contains($0.trimmingSlash) }) else {
             throw CoffreError.unauthorized(

@@ -47,7 +47,8 @@ struct DataPlane: Sendable {
                     RoleScope.ObjectScope(kind: route.operation.area.objectKind, name: $0.key)
                 }
             }
-            audit.objectId = object.map { url.object($0.kind, parameters["name"] ?? $0.name, version: parameters["version"]) } ?? url.base
+            let version = parameters["version"].flatMap { $0.isEmpty ? nil : $0 }
+            audit.objectId = object.map { url.object($0.kind, parameters["name"] ?? $0.name, version: version) } ?? url.base
             let assignments = vault.rbacAuthorization ? try await services.roleAssignments.forPrincipal(caller.objectId, in: vault.name) : []
             do {
                 try services.authorizer.authorize(caller, route.operation, in: vault, object: object, assignments: assignments)
