@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "CoffreCryptoTests", dependencies: ["CoffreCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreStorageTests",
-            dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance"],
+            dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance", "CoffreCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CoffreCertificatesTests", dependencies: ["CoffreCertificates"], swiftSettings: swiftSettings),

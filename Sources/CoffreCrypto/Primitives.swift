@@ -73,5 +73,6 @@ public enum CryptoFailure: Error, Equatable, Sendable {
     case invalidKey(String)
     case authenticationFailed
     case unsupported(String)
+    case invalidInput(String)
     case `internal`(String)
 }

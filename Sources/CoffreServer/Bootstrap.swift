@@ -37,14 +37,7 @@ public enum Bootstrap {
     public static func open(
         _ backend: any StorageBackend, rootKey: [UInt8], configuration: ServerConfiguration, clock: any WallClock
     ) async throws -> UnsealedState {
-        let root = try AEADKey(bytes: rootKey)
-        let keyring: Keyring = try await backend.transaction { transaction in
-            if let sealed = try await transaction.get(Keyring.storageKey) { return try Keyring.unsealed(sealed, with: root) }
-            let keyring = Keyring(created: clock.now)
-            try await transaction.put(Keyring.storageKey, try keyring.sealed(with: root))
-            return keyring
-        }
-        let storage = try SealedStorage(backend: backend, keyring: keyring)
+        let storage = try await SealedStorage.unseal(backend, rootKey: try AEADKey(bytes: rootKey), now: clock.now)
 
         let identity: ServerIdentity = try await storage.transaction { transaction in
             if let identity = try await transaction.read(ServerIdentity.self, at: identityKey) { return identity }

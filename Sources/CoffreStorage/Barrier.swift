@@ -46,36 +46,105 @@ public struct Keyring: Codable, Sendable {
 /// The barrier: a backend wrapper that seals every value with AES-256-GCM, binding it to its storage key as
 /// associated data, so a stolen database reveals no value and a value moved to another key fails to open.
 ///
-/// Sealed format: `0x01 ‖ term (4 bytes, big-endian) ‖ nonce ‖ ciphertext ‖ tag`.
+/// Sealed format: `0x01 ‖ term (4 bytes, big-endian) ‖ nonce ‖ ciphertext ‖ tag`. The keyring itself is stored
+/// outside the barrier, sealed by the root key (`core/keyring`). When a value names a term this node does not know
+/// (another node rotated the keyring), the keyring is read again once.
 public final class SealedStorage: StorageBackend {
-    private let backend: any StorageBackend
-    private let keys: Mutex<[UInt32: AEADKey]>
-    private let activeTerm: Mutex<UInt32>
-
-    public init(backend: any StorageBackend, keyring: Keyring) throws {
-        self.backend = backend
-        var keys = [UInt32: AEADKey]()
-        for term in keyring.terms { keys[term.number] = try AEADKey(bytes: term.key) }
-        self.keys = Mutex(keys)
-        self.activeTerm = Mutex(keyring.active.number)
+    private struct Terms {
+        var keys: [UInt32: AEADKey]
+        var active: UInt32
     }
 
-    /// Installs a keyring read after another node rotated it.
-    public func install(_ keyring: Keyring) throws {
+    /// The raw backend (whole-server backups copy its sealed bytes).
+    public let backend: any StorageBackend
+    private let rootKey: AEADKey
+    private let terms: Mutex<Terms>
+
+    public init(backend: any StorageBackend, keyring: Keyring, rootKey: AEADKey) throws {
+        self.backend = backend
+        self.rootKey = rootKey
+        self.terms = Mutex(try Self.terms(of: keyring))
+    }
+
+    /// Opens the barrier with the root key: reads the keyring, creating it on a new store.
+    public static func unseal(_ backend: any StorageBackend, rootKey: AEADKey, now: Int64) async throws -> SealedStorage {
+        let keyring: Keyring = try await backend.transaction { transaction in
+            if let sealed = try await transaction.get(Keyring.storageKey) { return try Keyring.unsealed(sealed, with: rootKey) }
+            let keyring = Keyring(created: now)
+            try await transaction.put(Keyring.storageKey, try keyring.sealed(with: rootKey))
+            return keyring
+        }
+        return try SealedStorage(backend: backend, keyring: keyring, rootKey: rootKey)
+    }
+
+    private static func terms(of keyring: Keyring) throws -> Terms {
         var keys = [UInt32: AEADKey]()
         for term in keyring.terms { keys[term.number] = try AEADKey(bytes: term.key) }
-        self.keys.withLock { $0 = keys }
-        self.activeTerm.withLock { $0 = keyring.active.number }
+        return Terms(keys: keys, active: keyring.active.number)
+    }
+
+    /// The keyring's terms, oldest first (for status output; never the keys).
+    public var termNumbers: [UInt32] { terms.withLock { $0.keys.keys.sorted() } }
+
+    /// Adds a data-key term: everything written from now on is sealed with it; older data stays readable.
+    @discardableResult
+    public func rotate(now: Int64) async throws -> UInt32 {
+        let rootKey = self.rootKey
+        let keyring: Keyring = try await backend.transaction { transaction in
+            guard let sealed = try await transaction.get(Keyring.storageKey) else { throw StorageError.corrupt("the keyring is missing") }
+            var keyring = try Keyring.unsealed(sealed, with: rootKey)
+            keyring.rotate(at: now)
+            try await transaction.put(Keyring.storageKey, try keyring.sealed(with: rootKey))
+            return keyring
+        }
+        let fresh = try Self.terms(of: keyring)
+        terms.withLock { $0 = fresh }
+        return keyring.active.number
+    }
+
+    /// Re-seals every value under the active term, a page per transaction; returns how many were rewritten.
+    public func rewrap(pageSize: Int = 200) async throws -> Int {
+        try await reloadKeyring()
+        var rewritten = 0
+        var cursor: String?
+        repeat {
+            let active = terms.withLock { $0.active }
+            let page = try await backend.scan(prefix: "", after: cursor, limit: pageSize).filter { $0.key != Keyring.storageKey }
+            let count = try await backend.transaction { transaction in
+                var count = 0
+                for entry in page where Self.term(of: entry.value) != active {
+                    // Re-read inside the transaction so a concurrent write is never overwritten with older data.
+                    guard let current = try await transaction.get(entry.key) else { continue }
+                    try await transaction.put(entry.key, try self.seal(try await self.open(current, at: entry.key), at: entry.key))
+                    count += 1
+                }
+                return count
+            }
+            rewritten += count
+            cursor = page.last?.key
+            if page.count < pageSize { break }
+        } while cursor != nil
+        return rewritten
+    }
+
+    /// Reads the keyring again (after another node rotated it).
+    public func reloadKeyring() async throws {
+        guard let sealed = try await backend.get(Keyring.storageKey) else { return }
+        let fresh = try Self.terms(of: try Keyring.unsealed(sealed, with: rootKey))
+        terms.withLock { $0 = fresh }
     }
 
     public func get(_ key: String) async throws -> [UInt8]? {
-        try await backend.get(key).map { try open($0, at: key) }
+        guard let value = try await backend.get(key) else { return nil }
+        return try await open(value, at: key)
     }
 
     public func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
-        try await backend.scan(prefix: prefix, after: after, limit: limit).map {
-            StorageEntry(key: $0.key, value: try open($0.value, at: $0.key))
+        var entries: [StorageEntry] = []
+        for entry in try await backend.scan(prefix: prefix, after: after, limit: limit) {
+            entries.append(StorageEntry(key: entry.key, value: try await open(entry.value, at: entry.key)))
         }
+        return entries
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
@@ -85,18 +154,27 @@ public final class SealedStorage: StorageBackend {
     }
 
     func seal(_ plaintext: [UInt8], at key: String) throws -> [UInt8] {
-        let term = activeTerm.withLock { $0 }
-        guard let aead = keys.withLock({ $0[term] }) else { throw StorageError.corrupt("no data key for term \(term)") }
+        let (term, aead) = terms.withLock { ($0.active, $0.keys[$0.active]) }
+        guard let aead else { throw StorageError.corrupt("no data key for term \(term)") }
         var output: [UInt8] = [0x01]
         withUnsafeBytes(of: term.bigEndian) { output.append(contentsOf: $0) }
         output.append(contentsOf: try aead.seal(plaintext, authenticating: Array(key.utf8)))
         return output
     }
 
-    func open(_ sealed: [UInt8], at key: String) throws -> [UInt8] {
-        guard sealed.count > 5, sealed[0] == 0x01 else { throw StorageError.corrupt("unknown sealed format at \(key)") }
-        let term = sealed[1...4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        guard let aead = keys.withLock({ $0[term] }) else { throw StorageError.corrupt("no data key for term \(term)") }
+    static func term(of sealed: [UInt8]) -> UInt32? {
+        guard sealed.count > 5, sealed[0] == 0x01 else { return nil }
+        return sealed[1...4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
+    func open(_ sealed: [UInt8], at key: String) async throws -> [UInt8] {
+        guard let term = Self.term(of: sealed) else { throw StorageError.corrupt("unknown sealed format at \(key)") }
+        var aead = terms.withLock { $0.keys[term] }
+        if aead == nil {
+            try await reloadKeyring()
+            aead = terms.withLock { $0.keys[term] }
+        }
+        guard let aead else { throw StorageError.corrupt("no data key for term \(term)") }
         do {
             return try aead.open(sealed[5...], authenticating: Array(key.utf8))
         } catch {
@@ -110,13 +188,16 @@ private struct SealedTransaction: StorageTransaction {
     let barrier: SealedStorage
 
     func get(_ key: String) async throws -> [UInt8]? {
-        try await inner.get(key).map { try barrier.open($0, at: key) }
+        guard let value = try await inner.get(key) else { return nil }
+        return try await barrier.open(value, at: key)
     }
 
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
-        try await inner.scan(prefix: prefix, after: after, limit: limit).map {
-            StorageEntry(key: $0.key, value: try barrier.open($0.value, at: $0.key))
+        var entries: [StorageEntry] = []
+        for entry in try await inner.scan(prefix: prefix, after: after, limit: limit) {
+            entries.append(StorageEntry(key: entry.key, value: try await barrier.open(entry.value, at: entry.key)))
         }
+        return entries
     }
 
     func put(_ key: String, _ value: [UInt8]) async throws {

@@ -1,4 +1,4 @@
-import CoffreCrypto
+@testable import CoffreCrypto
 import Foundation
 import Testing
 
@@ -85,5 +85,36 @@ import Testing
 @Suite struct SystemOpenSSLTests {
     @Test func linksOpenSSL3() {
         #expect(SystemOpenSSL.version.hasPrefix("OpenSSL 3."))
+    }
+}
+
+@Suite struct ShamirTests {
+    @Test func anyThresholdSubsetRebuildsTheSecret() throws {
+        let secret = SecureRandom.bytes(32)
+        let shares = try Shamir.split(secret, shares: 5, threshold: 3)
+        #expect(shares.count == 5 && shares.allSatisfy { $0.count == 33 })
+        for a in 0..<5 {
+            for b in (a + 1)..<5 {
+                for c in (b + 1)..<5 {
+                    #expect(try Shamir.combine([shares[a], shares[b], shares[c]]) == secret)
+                }
+            }
+        }
+        #expect(try Shamir.combine(shares) == secret)
+        #expect(try Shamir.combine([shares[0], shares[1]]) != secret)
+    }
+
+    @Test func refusesBadInput() throws {
+        #expect(throws: CryptoFailure.self) { try Shamir.split([1], shares: 3, threshold: 4) }
+        #expect(throws: CryptoFailure.self) { try Shamir.split([1], shares: 1, threshold: 1) }
+        let shares = try Shamir.split([1, 2], shares: 3, threshold: 2)
+        #expect(throws: CryptoFailure.self) { try Shamir.combine([shares[0], shares[0]]) }
+        #expect(throws: CryptoFailure.self) { try Shamir.combine([shares[0], [1]]) }
+    }
+
+    @Test func fieldArithmetic() {
+        // FIPS-197 §4.2: {57} • {83} = {c1}.
+        #expect(Shamir.multiply(0x57, 0x83) == 0xc1)
+        for value in 1...255 { #expect(Shamir.multiply(UInt8(value), Shamir.divide(1, UInt8(value))) == 1) }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct BarrierTests {
     @Test func valuesAreSealedAndBoundToTheirKey() async throws {
         let raw = MemoryStorage()
-        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0))
+        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate()))
         try await sealed.transaction { try await $0.put("v/a/secret/s1", Array("hunter2-plaintext".utf8)) }
 
         let stored = try #require(try await raw.get("v/a/secret/s1"))
@@ -21,7 +21,7 @@ import Testing
 
     @Test func tamperedValuesAreRefused() async throws {
         let raw = MemoryStorage()
-        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0))
+        let sealed = try SealedStorage(backend: raw, keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate()))
         try await sealed.transaction { try await $0.put("k", [1, 2, 3]) }
         var stored = try #require(try await raw.get("k"))
         stored[stored.count - 1] ^= 1
@@ -29,17 +29,22 @@ import Testing
         await #expect(throws: StorageError.self) { try await sealed.get("k") }
     }
 
-    @Test func oldTermsStayReadableAfterRotation() async throws {
+    @Test func rotationAddsATermOldDataStaysReadableAndRewrapMovesIt() async throws {
         let raw = MemoryStorage()
-        var keyring = Keyring(created: 0)
-        let sealed = try SealedStorage(backend: raw, keyring: keyring)
-        try await sealed.transaction { try await $0.put("old", [1]) }
-        keyring.rotate(at: 10)
-        try sealed.install(keyring)
-        try await sealed.transaction { try await $0.put("new", [2]) }
-        #expect(try await sealed.get("old") == [1])
-        #expect(try await sealed.get("new") == [2])
+        let root = try AEADKey(bytes: AEADKey.generate())
+        let node = try await SealedStorage.unseal(raw, rootKey: root, now: 0)
+        let otherNode = try await SealedStorage.unseal(raw, rootKey: root, now: 0)
+        try await node.transaction { try await $0.put("old", [1]) }
+        #expect(try await node.rotate(now: 10) == 2)
+        try await node.transaction { try await $0.put("new", [2]) }
         #expect(try await raw.get("new")?[1...4] == [0, 0, 0, 2])
+        #expect(try await raw.get("old")?[1...4] == [0, 0, 0, 1])
+        // Another node learns the new term on the first value sealed with it.
+        #expect(try await otherNode.get("new") == [2])
+        #expect(try await node.rewrap() == 1)
+        #expect(try await raw.get("old")?[1...4] == [0, 0, 0, 2])
+        #expect(try await otherNode.get("old") == [1])
+        #expect(node.termNumbers == [1, 2])
     }
 
     @Test func keyringOpensOnlyWithItsRootKey() throws {
@@ -54,7 +59,7 @@ import Testing
     @Test func sqliteFileHoldsNoPlaintext() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/coffre.db"
-            let sealed = try SealedStorage(backend: try SQLiteStorage(path: path), keyring: Keyring(created: 0))
+            let sealed = try SealedStorage(backend: try SQLiteStorage(path: path), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate()))
             try await sealed.transaction { try await $0.put("v/a/secret/x", Array("correct horse battery staple".utf8)) }
             for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))

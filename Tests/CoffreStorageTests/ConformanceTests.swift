@@ -1,3 +1,4 @@
+import CoffreCrypto
 import CoffreStorage
 import CoffreStorageConformance
 import CoffreStorageSQLite
@@ -23,7 +24,7 @@ import Testing
 @Suite struct SealedStorageConformance {
     @Test(arguments: StorageConformance.checks.map(\.name))
     func conforms(_ check: String) async throws {
-        try await StorageConformance.run(check, on: SealedStorage(backend: MemoryStorage(), keyring: Keyring(created: 0)))
+        try await StorageConformance.run(check, on: SealedStorage(backend: MemoryStorage(), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate())))
     }
 }
 
