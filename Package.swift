@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "coffre",
             dependencies: [
-                "CoffreServer", "CoffreCertificates",
+                "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreHTTP", "CoffreModel", "CoffreStorage", "CoffreStorageSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -33,9 +33,14 @@ public final class GatedResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
     private let inner = Mutex<CoffreResponder?>(nil)
-    private let unsealer: (any Unsealer)?
+    private let unsealerBox = Mutex<(any Unsealer)?>(nil)
 
-    public init(unsealer: (any Unsealer)?) { self.unsealer = unsealer }
+    public init() {}
+
+    /// Installs what key shares are given to (servers that start sealed).
+    public func setUnsealer(_ unsealer: any Unsealer) { unsealerBox.withLock { $0 = unsealer } }
+
+    private var unsealer: (any Unsealer)? { unsealerBox.withLock { $0 } }
 
     /// Opens the gate: from now on every request reaches `responder`.
     public func open(_ responder: CoffreResponder) { inner.withLock { $0 = responder } }
@@ -51,6 +56,9 @@ public final class GatedResponder: HTTPResponder {
             return try await responder.respond(to: request, context: context)
         }
         if path == "/healthz" { return try JSON.response(["status": "sealed"]) }
+        if path == "/readyz" {
+            return try JSON.response(["status": "sealed"], status: .serviceUnavailable, headers: [.retryAfter: "5"])
+        }
         return ErrorResponse.from(CoffreError.sealed).response(challenge: nil, logger: context.logger)
     }
 

@@ -116,6 +116,12 @@ struct ManagementRoutes: Sendable {
         var notDataActions: [String]
     }
 
+    struct KeyringView: Encodable {
+        var activeTerm: UInt32
+        var terms: [UInt32]
+        var rewrapped: Int?
+    }
+
     struct SigningKeyView: Encodable {
         var kid: String
         var created: Int64
@@ -207,6 +213,20 @@ struct ManagementRoutes: Sendable {
             return try JSON.response(view(try await services.principals.addCertificate(certificate, to: segments[1])), status: .created)
         case (.delete, 4) where segments[0] == "principals" && segments[2] == "certificates":
             return try JSON.response(view(try await services.principals.removeCertificate(segments[3], from: segments[1])))
+        case (.post, 2) where segments[0] == "keyring" && segments[1] == "rotate":
+            let term = try await services.operations.rotateKeyring()
+            return try JSON.response(KeyringView(activeTerm: term, terms: services.operations.terms(), rewrapped: nil))
+        case (.post, 2) where segments[0] == "keyring" && segments[1] == "rewrap":
+            let count = try await services.operations.rewrap()
+            let terms = services.operations.terms()
+            return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: count))
+        case (.get, 1) where segments[0] == "keyring":
+            let terms = services.operations.terms()
+            return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: nil))
+        case (.get, 1) where segments[0] == "backup":
+            let file = try await services.operations.backup()
+            return Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: file)))
         case (.get, 1) where segments[0] == "signing-keys":
             return try JSON.response(services.tokens.keyring.records.map { SigningKeyView(kid: $0.kid, created: $0.created) })
         case (.post, 2) where segments[0] == "signing-keys" && segments[1] == "rotate":
@@ -228,10 +248,13 @@ struct ManagementRoutes: Sendable {
         case ("principals", _): "Principal"
         case ("roledefinitions", _): "RoleDefinition"
         case ("signing-keys", 2): "SigningKeyRotate"
+        case ("keyring", 2): segments[1] == "rotate" ? "KeyringRotate" : "KeyringRewrap"
+        case ("keyring", _): "KeyringGet"
+        case ("backup", _): "ServerBackup"
         case ("signing-keys", _): "SigningKey"
         default: "Management"
         }
-        if subject == "SigningKeyRotate" { return subject }
+        if ["SigningKeyRotate", "KeyringRotate", "KeyringRewrap", "KeyringGet", "ServerBackup"].contains(subject) { return subject }
         let verb: String = switch method {
         case .get: "Get"
         case .post: "Create"

@@ -20,11 +20,13 @@ public struct CoffreServices: Sendable {
     public var clock: any WallClock
     /// The secret of the App-Service managed-identity header, and the client id of the default (system) identity.
     public var managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
+    /// Operator tasks on the storage under the barrier.
+    public var operations: ServerOperations
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
-        managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
+        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -36,6 +38,33 @@ public struct CoffreServices: Sendable {
         self.audit = audit
         self.clock = clock
         self.managedIdentity = managedIdentity
+        self.operations = operations
+    }
+}
+
+/// Operator tasks that reach below the barrier, provided by the composition root.
+public struct ServerOperations: Sendable {
+    /// Adds a data-key term; returns its number.
+    public var rotateKeyring: @Sendable () async throws -> UInt32
+    /// Re-seals every value under the active term; returns how many were rewritten.
+    public var rewrap: @Sendable () async throws -> Int
+    /// The keyring's term numbers.
+    public var terms: @Sendable () -> [UInt32]
+    /// A consistent, sealed snapshot of the whole server.
+    public var backup: @Sendable () async throws -> [UInt8]
+    /// Whether the storage answers (readiness).
+    public var ping: @Sendable () async throws -> Void
+
+    public init(
+        rotateKeyring: @escaping @Sendable () async throws -> UInt32, rewrap: @escaping @Sendable () async throws -> Int,
+        terms: @escaping @Sendable () -> [UInt32], backup: @escaping @Sendable () async throws -> [UInt8],
+        ping: @escaping @Sendable () async throws -> Void
+    ) {
+        self.rotateKeyring = rotateKeyring
+        self.rewrap = rewrap
+        self.terms = terms
+        self.backup = backup
+        self.ping = ping
     }
 }
 
@@ -65,8 +94,15 @@ public struct CoffreResponder: HTTPResponder {
         let incoming = IncomingRequest(request, addressing: addressing)
         var response: Response
         do {
-            if incoming.segments == ["healthz"] || incoming.segments == ["readyz"] {
+            if incoming.segments == ["healthz"] {
                 response = try JSON.response(["status": "ok"])
+            } else if incoming.segments == ["readyz"] {
+                do {
+                    try await services.operations.ping()
+                    response = try JSON.response(["status": "ready"])
+                } catch {
+                    response = try JSON.response(["status": "storage unavailable"], status: .serviceUnavailable, headers: [.retryAfter: "1"])
+                }
             } else if let handled = try await tokenEndpoints.handle(request, context: context, incoming: incoming) {
                 response = handled
             } else if incoming.segments.count >= 2, incoming.segments[0] == "coffre", incoming.segments[1] == "v1" {

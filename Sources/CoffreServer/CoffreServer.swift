@@ -54,7 +54,11 @@ public struct CoffreServer: Sendable {
             vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, principals: principals,
             roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
-            managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId))
+            managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
+            operations: ServerOperations(
+                rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
+                terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
+                ping: { _ = try await storage.backend.get(Keyring.storageKey) }))
         self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets)
     }
 
@@ -92,34 +96,6 @@ public struct CoffreServer: Sendable {
         return (unique, ["127.0.0.1", "::1"])
     }
 
-    /// The HTTPS application with the background services: scheduled purge and signing-key refresh.
-    public func application(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
-        -> some ApplicationProtocol
-    {
-        let names = tlsNames
-        let issued = try state.certificateAuthority.issueServerCertificate(dnsNames: names.dns, ipAddresses: names.ip)
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(issued.certificatePEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(issued.privateKeyPEM.utf8), format: .pem)))
-        tls.applicationProtocols = ["http/1.1"]
-        tls.minimumTLSVersion = .tlsv12
-        let keyring = services.tokens.keyring
-        return Application(
-            responder: responder,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre"),
-            services: [
-                PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { try await sweeper.sweep() },
-                PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { try await keyring.refresh() },
-            ],
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
-    }
-
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and stops.
-    public func run(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
-        try await application(logger: logger, onServerRunning: onServerRunning).runService()
-    }
 }
 
 /// Runs `work` every `interval` until the service group shuts down; failures are logged and retried next time.

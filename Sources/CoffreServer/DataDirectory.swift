@@ -1,3 +1,4 @@
+import CoffreCertificates
 import CoffreCrypto
 import CoffreModel
 import Foundation
@@ -55,6 +56,21 @@ public struct DataDirectory: Sendable {
         let key = AEADKey.generate()
         try write(Data((Base64.standardEncoded(key) + "\n").utf8), to: rootKeyFile, mode: 0o600, exclusive: true)
         return key
+    }
+
+    /// Issues a long-lived TLS certificate from the server's CA into `tls.pem` and `tls-key.pem` (mode 0600), which a
+    /// server that starts sealed serves before it can open its barrier; returns the configuration naming them.
+    public func writeSealedStartTLS(_ server: CoffreServer, configuration: ServerConfiguration) throws -> ServerConfiguration {
+        let names = server.tlsNames
+        let issued = try server.state.certificateAuthority.issueServerCertificate(dnsNames: names.dns, ipAddresses: names.ip, days: 825)
+        try write(Data(issued.privateKeyPEM.utf8), to: path + "/tls-key.pem", mode: 0o600)
+        try write(Data(issued.certificatePEM.utf8), to: path + "/tls.pem", mode: 0o600)
+        try saveCA(pem: try server.state.certificateAuthority.certificatePEM)
+        var updated = configuration
+        updated.tlsCertificateFile = path + "/tls.pem"
+        updated.tlsKeyFile = path + "/tls-key.pem"
+        updated.tenantId = server.state.identity.tenantId
+        return updated
     }
 
     public func saveCA(pem: String) throws {

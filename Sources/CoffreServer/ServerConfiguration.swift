@@ -22,11 +22,18 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var auditLog: String?
     /// Further OpenID Connect issuers whose tokens are accepted (a real Entra ID tenant, Keycloak, …).
     public var trustedIssuers: [TrustedIssuerConfiguration] = []
+    /// How the root key is obtained at start; `nil` means the key file.
+    public var seal: SealSettings?
+    /// The operator's own TLS certificate chain and key (PEM files). Needed when the server starts sealed; otherwise
+    /// Coffre issues its TLS certificate from its CA at each start.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers
+        case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
+        case tlsCertificateFile, tlsKeyFile
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -43,6 +50,9 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         tenantId = try container.decodeIfPresent(String.self, forKey: .tenantId)
         auditLog = try container.decodeIfPresent(String.self, forKey: .auditLog)
         trustedIssuers = try container.decodeIfPresent([TrustedIssuerConfiguration].self, forKey: .trustedIssuers) ?? []
+        seal = try container.decodeIfPresent(SealSettings.self, forKey: .seal)
+        tlsCertificateFile = try container.decodeIfPresent(String.self, forKey: .tlsCertificateFile)
+        tlsKeyFile = try container.decodeIfPresent(String.self, forKey: .tlsKeyFile)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }
@@ -106,4 +116,20 @@ public struct TrustedIssuerConfiguration: Codable, Sendable, Equatable {
         }
         self.init(issuer: issuer, jwks: jwks, audiences: audiences, tenantId: fields["tenant"]?.first)
     }
+}
+
+/// The root key's protection. `shamir`: split into shares, `threshold` of which unseal a starting server.
+public struct SealSettings: Codable, Sendable, Equatable {
+    public var type: String
+    public var shares: Int?
+    public var threshold: Int?
+
+    public init(type: String, shares: Int? = nil, threshold: Int? = nil) {
+        self.type = type
+        self.shares = shares
+        self.threshold = threshold
+    }
+
+    public static let keyFile = "keyfile"
+    public static let shamir = "shamir"
 }

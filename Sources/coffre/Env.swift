@@ -14,16 +14,22 @@ struct Env: ParsableCommand {
         guard let configuration = try directory.loadConfiguration() else {
             throw ValidationError("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
         }
-        let rootKey = try directory.rootKey(createIfMissing: false)
-        let variables: [(String, String)] = [
+        let rootKey = FileManager.default.fileExists(atPath: directory.rootKeyFile) ? try directory.rootKey(createIfMissing: false) : nil
+        var variables: [(String, String)] = [
             ("AZURE_KEYVAULT_URL", configuration.vaultURL(vault ?? configuration.defaultVault)),
             ("REQUESTS_CA_BUNDLE", directory.caFile),
             ("SSL_CERT_FILE", directory.caFile),
-            ("IDENTITY_ENDPOINT", "\(configuration.authority)/msi/token"),
-            ("IDENTITY_HEADER", DataDirectory.managedIdentityHeader(rootKey: rootKey)),
             ("AZURE_AUTHORITY_HOST", configuration.authority),
             ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
         ]
+        if let rootKey {
+            variables += [
+                ("IDENTITY_ENDPOINT", "\(configuration.authority)/msi/token"),
+                ("IDENTITY_HEADER", DataDirectory.managedIdentityHeader(rootKey: rootKey)),
+            ]
+        } else {
+            print("# The root key is split into shares: no managed identity here; use a principal's credentials.")
+        }
         for (name, value) in variables {
             print("export \(name)=\(Self.shellQuoted(value))")
         }

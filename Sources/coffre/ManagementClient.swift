@@ -6,12 +6,13 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 
-/// Talks to a running server's management API (`/coffre/v1`) as the admin identity, using the managed-identity
-/// header derived from the data directory's root key and trusting its CA.
+/// Talks to a running server's management API (`/coffre/v1`) as an administrator, trusting the data directory's CA.
+/// With a root key file it uses the managed-identity header derived from it; otherwise (a server sealed by key shares)
+/// the administrator's client credentials from `COFFRE_CLIENT_ID` and `COFFRE_CLIENT_SECRET`.
 struct ManagementClient {
     let configuration: ServerConfiguration
     let directory: DataDirectory
-    let rootKey: [UInt8]
+    let rootKey: [UInt8]?
 
     init(data: DataOption) throws {
         directory = DataDirectory(path: data.data)
@@ -19,23 +20,22 @@ struct ManagementClient {
             throw ManagementFailure("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
         }
         self.configuration = configuration
-        rootKey = try directory.rootKey(createIfMissing: false)
+        rootKey = FileManager.default.fileExists(atPath: directory.rootKeyFile) ? try directory.rootKey(createIfMissing: false) : nil
     }
 
     /// Sends one request and returns the response body; a non-2xx answer becomes an error with the server's message.
-    func call(_ method: Verb, _ path: String) async throws -> Data {
-        try await call(method, path, body: String?.none)
+    func call(_ method: Verb, _ path: String, authenticated: Bool = true) async throws -> Data {
+        try await call(method, path, body: String?.none, authenticated: authenticated)
     }
 
-    func call<Body: Encodable>(_ method: Verb, _ path: String, body: Body?) async throws -> Data {
+    func call<Body: Encodable>(_ method: Verb, _ path: String, body: Body?, authenticated: Bool = true) async throws -> Data {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(directory.caFile)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
-            let token = try await managedIdentityToken(client)
             var request = HTTPClientRequest(url: configuration.authority + "/coffre/v1/" + path)
             request.method = HTTPMethod(rawValue: method.rawValue)
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if authenticated { request.headers.add(name: "Authorization", value: "Bearer \(try await token(client))") }
             if let body {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
@@ -49,14 +49,28 @@ struct ManagementClient {
         }
     }
 
-    private func managedIdentityToken(_ client: HTTPClient) async throws -> String {
+    private func token(_ client: HTTPClient) async throws -> String {
         let resource = configuration.vaultZones.first.map { zone in
             configuration.effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(configuration.effectivePublicPort)"
         } ?? ""
-        var request = HTTPClientRequest(
-            url: configuration.authority + "/msi/token?api-version=2019-08-01&resource=" + (resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
-        request.headers.add(name: "X-IDENTITY-HEADER", value: DataDirectory.managedIdentityHeader(rootKey: rootKey))
-        request.headers.add(name: "Metadata", value: "true")
+        let encodedResource = resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        var request: HTTPClientRequest
+        if let rootKey {
+            request = HTTPClientRequest(url: configuration.authority + "/msi/token?api-version=2019-08-01&resource=" + encodedResource)
+            request.headers.add(name: "X-IDENTITY-HEADER", value: DataDirectory.managedIdentityHeader(rootKey: rootKey))
+        } else {
+            let environment = ProcessInfo.processInfo.environment
+            guard let clientId = environment["COFFRE_CLIENT_ID"], let secret = environment["COFFRE_CLIENT_SECRET"] else {
+                throw ManagementFailure(
+                    "No root key file in \(directory.path): set COFFRE_CLIENT_ID and COFFRE_CLIENT_SECRET to an administrator's credentials.")
+            }
+            request = HTTPClientRequest(url: configuration.authority + "/adfs/oauth2/v2.0/token")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            let form = "grant_type=client_credentials&client_id=\(clientId)&scope=\(encodedResource)"
+                + "&client_secret=\(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            request.body = .bytes(ByteBuffer(string: form))
+        }
         let data = try await send(client, request)
         struct Token: Decodable { var access_token: String }
         return try JSONDecoder().decode(Token.self, from: data).access_token

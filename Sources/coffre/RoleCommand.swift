@@ -57,17 +57,3 @@ struct RoleCommand: AsyncParsableCommand {
     }
 }
 
-struct OperatorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Operator tasks on a running server.", subcommands: [RotateSigningKey.self])
-
-    struct RotateSigningKey: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "rotate-signing-key",
-            abstract: "Sign new tokens with a new key; tokens signed before stay valid until they expire.")
-        @OptionGroup var data: DataOption
-        func run() async throws {
-            ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "signing-keys/rotate"))
-        }
-    }
-}

@@ -3,6 +3,7 @@ import CoffreCertificates
 import CoffreModel
 import CoffreServer
 import CoffreStorageSQLite
+import CoffreCore
 import Foundation
 import Logging
 
@@ -26,6 +27,10 @@ struct Serve: AsyncParsableCommand {
     var trustedIssuers: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
+    @Option(help: "The operator's TLS certificate chain (PEM); default: issued by Coffre's CA at each start.")
+    var tlsCertificate: String?
+    @Option(help: "The private key of --tls-certificate (PEM).") var tlsKey: String?
+
     func run() async throws {
         let directory = DataDirectory(path: data.data)
         try directory.create()
@@ -39,35 +44,40 @@ struct Serve: AsyncParsableCommand {
         if let defaultVault { configuration.defaultVault = defaultVault }
         if let auditLog { configuration.auditLog = auditLog }
         if !trustedIssuers.isEmpty { configuration.trustedIssuers = try trustedIssuers.map(TrustedIssuerConfiguration.init(parsing:)) }
+        if let tlsCertificate { configuration.tlsCertificateFile = tlsCertificate }
+        if let tlsKey { configuration.tlsKeyFile = tlsKey }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
 
-        let clock = SystemClock()
-        let rootKey = try directory.rootKey(createIfMissing: true)
-        let backend = try SQLiteStorage(path: directory.databaseFile)
-        let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
-        configuration.tenantId = state.identity.tenantId
-        try directory.save(configuration)
-        try directory.saveCA(pem: try state.certificateAuthority.certificatePEM)
-
-        let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
-        let server = try await CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit)
+        let sealed = configuration.seal?.type == SealSettings.shamir
+        let runtime = ServerRuntime(
+            configuration: configuration, directory: directory, backend: try SQLiteStorage(path: directory.databaseFile),
+            clock: SystemClock(), audit: try FileAuditSink(path: configuration.auditLog ?? directory.auditFile))
+        if !sealed {
+            let server = try await runtime.unseal(rootKey: try directory.rootKey(createIfMissing: true))
+            configuration.tenantId = server.state.identity.tenantId
+            try directory.save(configuration)
+            try directory.saveCA(pem: try server.state.certificateAuthority.certificatePEM)
+        } else {
+            try directory.save(configuration)
+        }
         let settings = configuration
-        try await server.run(logger: logger) { port in
-            Banner.print(configuration: settings, directory: directory, port: port)
+        try await runtime.run(logger: logger) { port in
+            Banner.print(configuration: settings, directory: directory, port: port, sealed: sealed)
         }
     }
 }
 
 enum Banner {
-    static func print(configuration: ServerConfiguration, directory: DataDirectory, port: Int) {
+    static func print(configuration: ServerConfiguration, directory: DataDirectory, port: Int, sealed: Bool) {
         let vault = configuration.vaultURL(configuration.defaultVault)
         let host = "\(configuration.defaultVault).\(configuration.vaultZones[0])"
         let dataFlag = directory.path == DataDirectory(path: "coffre-data").path ? "" : " --data \(directory.path)"
         let lines = [
-            "Coffre is serving on \(configuration.bind):\(port) (TLS).",
+            "Coffre is serving on \(configuration.bind):\(port) (TLS)"
+                + (sealed ? ", SEALED: give it \(configuration.seal?.threshold ?? 0) key shares with `coffre operator unseal`." : "."),
             "",
             "  Vault URL      \(vault)",
             "  CA file        \(directory.caFile)",

@@ -75,3 +75,27 @@ extension Array where Element == UInt8 {
         return (0...(count - needle.count)).contains { self[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }
+
+@Suite struct ServerBackupTests {
+    @Test func roundTripsIntoAnEmptyStoreOnlyWithTheRootKey() async throws {
+        let rootKey = AEADKey.generate()
+        let source = MemoryStorage()
+        let sealed = try await SealedStorage.unseal(source, rootKey: try AEADKey(bytes: rootKey), now: 0)
+        try await sealed.transaction { transaction in
+            for index in 0..<1500 { try await transaction.put("v/x/secret/\(index)", Array("value-\(index)".utf8)) }
+        }
+        let (file, count) = try await ServerBackup.create(from: source, rootKey: rootKey)
+        #expect(count == 1501)
+        #expect(!file.containsSubsequence(Array("value-7".utf8)))
+
+        let target = MemoryStorage()
+        await #expect(throws: StorageError.self) { try await ServerBackup.restore(file, into: target, rootKey: AEADKey.generate()) }
+        var tampered = file
+        tampered[tampered.count - 20] ^= 1
+        await #expect(throws: StorageError.self) { try await ServerBackup.restore(tampered, into: target, rootKey: rootKey) }
+        #expect(try await ServerBackup.restore(file, into: target, rootKey: rootKey) == 1501)
+        let restored = try await SealedStorage.unseal(target, rootKey: try AEADKey(bytes: rootKey), now: 0)
+        #expect(try await restored.get("v/x/secret/1499") == Array("value-1499".utf8))
+        await #expect(throws: StorageError.self) { try await ServerBackup.restore(file, into: target, rootKey: rootKey) }
+    }
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import CoffreAuth
+import CoffreCertificates
+import CoffreHTTP
+import CoffreCore
+import CoffreCrypto
+import CoffreModel
+import CoffreServer
+import CoffreStorage
+import CoffreStorageSQLite
+import Foundation
+
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator", abstract: "Operator tasks: seal and unseal, key rotation.",
+        subcommands: [Init.self, Unseal.self, Status.self, Rotate.self, Rewrap.self, RotateSigningKey.self])
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Initialise a data directory whose root key is split into key shares (no root key file).",
+            discussion: """
+                Prints the key shares and an administrator's credentials once, as JSON: keep each share with a different \
+                person. The server then starts sealed and answers 503 until `coffre operator unseal` has been given \
+                THRESHOLD shares. The TLS certificate and key files it needs before unsealing are written to the data \
+                directory (tls.pem, tls-key.pem, mode 0600).
+                """)
+        @OptionGroup var data: DataOption
+        @Option(help: "How many shares to make.") var shares: Int = 5
+        @Option(help: "How many shares unseal the server.") var threshold: Int = 3
+        @Option(help: "The port the server will listen on.") var port: Int = 8443
+        @Option(name: .customLong("vault-zone"), help: "A DNS zone for vaults (repeatable).") var vaultZones: [String] = []
+
+        func run() async throws {
+            let directory = DataDirectory(path: data.data)
+            guard !directory.exists, !FileManager.default.fileExists(atPath: directory.databaseFile) else {
+                throw ValidationError("\(directory.path) is already initialised.")
+            }
+            try directory.create()
+            var configuration = ServerConfiguration()
+            configuration.port = port
+            if !vaultZones.isEmpty { configuration.vaultZones = vaultZones }
+            configuration.seal = SealSettings(type: SealSettings.shamir, shares: shares, threshold: threshold)
+            configuration = try configuration.validated()
+            let rootKey = AEADKey.generate()
+            let keyShares = try Shamir.split(rootKey, shares: shares, threshold: threshold)
+
+            let clock = SystemClock()
+            let state = try await Bootstrap.open(
+                try SQLiteStorage(path: directory.databaseFile), rootKey: rootKey, configuration: configuration, clock: clock)
+            let server = try await CoffreServer(
+                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
+            try directory.save(try directory.writeSealedStartTLS(server, configuration: configuration))
+            let (admin, secret) = try await server.services.principals.addSecret(to: state.identity.adminClientId)
+
+            struct Output: Encodable {
+                var shares: [String]
+                var threshold: Int
+                var tenantId: String
+                var administrator: [String: String]
+            }
+            let output = Output(
+                shares: keyShares.map { Base64.standardEncoded($0) }, threshold: threshold, tenantId: state.identity.tenantId,
+                administrator: ["COFFRE_CLIENT_ID": admin.clientId, "COFFRE_CLIENT_SECRET": secret])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        }
+    }
+
+    struct Unseal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a sealed server one key share.")
+        @OptionGroup var data: DataOption
+        @Option(help: "A key share (else read from standard input).") var share: String?
+
+        func run() async throws {
+            let value = share ?? readLine(strippingNewline: true) ?? ""
+            struct Body: Encodable { var share: String }
+            ManagementClient.printJSON(
+                try await ManagementClient(data: data).call(.POST, "unseal", body: Body(share: value), authenticated: false))
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Whether the server is sealed, and the unseal progress.")
+        @OptionGroup var data: DataOption
+        func run() async throws {
+            ManagementClient.printJSON(try await ManagementClient(data: data).call(.GET, "seal-status", authenticated: false))
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a data-key term to the keyring: new writes use it; old data stays readable (see rewrap).")
+        @OptionGroup var data: DataOption
+        func run() async throws { ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "keyring/rotate")) }
+    }
+
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-seal every stored value with the newest data-key term.")
+        @OptionGroup var data: DataOption
+        func run() async throws { ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "keyring/rewrap")) }
+    }
+
+    struct RotateSigningKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-signing-key",
+            abstract: "Sign new tokens with a new key; tokens signed before stay valid until they expire.")
+        @OptionGroup var data: DataOption
+        func run() async throws {
+            ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "signing-keys/rotate"))
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Whole-server backup and restore.", subcommands: [Create.self, Restore.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent, sealed snapshot of a running server to FILE (only its root key opens it).")
+        @OptionGroup var data: DataOption
+        @Argument(help: "The backup file to write.") var file: String
+
+        func run() async throws {
+            let bytes = try await ManagementClient(data: data).call(.GET, "backup")
+            guard FileManager.default.createFile(atPath: file, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("Cannot write \(file).")
+            }
+            print("Wrote \(bytes.count) bytes to \(file).")
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a backup into a new data directory (server stopped); needs the root key: DIR/root.key or --share.")
+        @OptionGroup var data: DataOption
+        @Argument(help: "The backup file.") var file: String
+        @Option(help: "A key share, when the root key is split (repeat up to the threshold).") var share: [String] = []
+
+        func run() async throws {
+            let directory = DataDirectory(path: data.data)
+            guard let contents = FileManager.default.contents(atPath: file) else { throw ValidationError("Cannot read \(file).") }
+            let rootKey: [UInt8]
+            if share.isEmpty {
+                rootKey = try directory.rootKey(createIfMissing: false)
+            } else {
+                rootKey = try Shamir.combine(share.map { try Base64.decode($0).orThrow("a share is not base64") })
+            }
+            try directory.create()
+            let backend = try SQLiteStorage(path: directory.databaseFile)
+            let count = try await ServerBackup.restore(Array(contents), into: backend, rootKey: rootKey)
+            // Open it once: this proves the root key and writes what a start needs (settings, CA, TLS files when sealed).
+            var configuration = try directory.loadConfiguration() ?? ServerConfiguration()
+            if !share.isEmpty { configuration.seal = SealSettings(type: SealSettings.shamir, threshold: share.count) }
+            let clock = SystemClock()
+            let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
+            let server = try await CoffreServer(
+                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
+            if share.isEmpty {
+                configuration.tenantId = state.identity.tenantId
+                try directory.saveCA(pem: try state.certificateAuthority.certificatePEM)
+            } else {
+                configuration = try directory.writeSealedStartTLS(server, configuration: configuration)
+            }
+            try directory.save(configuration)
+            print("Restored \(count) entries into \(directory.databaseFile). Start it with `coffre serve --data \(directory.path)`.")
+        }
+    }
+}
+
+extension Optional {
+    func orThrow(_ message: String) throws -> Wrapped {
+        guard let value = self else { throw ValidationError(message) }
+        return value
+    }
+}
