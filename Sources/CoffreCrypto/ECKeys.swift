@@ -67,6 +67,7 @@ struct ECPublicKey: Sendable {
         guard let x = curve.padded(x), let y = curve.padded(y) else {
             throw CryptoFailure.invalidKey("JSON Web Key: x and y must be at most \(curve.coordinateByteCount) bytes for \(curve.rawValue)")
         }
+        let offCurve = CryptoFailure.invalidKey("JSON Web Key: (x, y) is not a point of \(curve.rawValue)")
         let backing: Backing
         do {
             switch curve {
@@ -75,11 +76,11 @@ struct ECPublicKey: Sendable {
             case .p521: backing = .p521(try P521.Signing.PublicKey(rawRepresentation: x + y))
             case .p256k:
                 let key = try OpenSSLKey.ecKey(group: curve.openSSLGroup, x: x, y: y, d: nil)
-                guard key.isConsistent(includingPrivateKey: false) else { throw CryptoFailure.invalidKey("") }
+                guard key.isConsistent(includingPrivateKey: false) else { throw offCurve }
                 backing = .secp256k1(key)
             }
         } catch {
-            throw CryptoFailure.invalidKey("JSON Web Key: (x, y) is not a point of \(curve.rawValue)")
+            throw offCurve
         }
         self.init(curve: curve, x: x, y: y, backing: backing)
     }

@@ -138,7 +138,11 @@ struct RSAPrivateKey: Sendable {
         }
         let modulus = Array(n.drop { $0 == 0 })
         try RSAPublicKey.validate(modulus: modulus, exponent: Array(e.drop { $0 == 0 }))
-        guard [d, p, q].allSatisfy({ $0.count <= modulus.count }) else {
+        // Each of d, p and q above 1 and no longer than n: the arithmetic below never sees a zero or one.
+        guard [d, p, q].allSatisfy({ value in
+            let significant = Array(value.drop { $0 == 0 })
+            return !significant.isEmpty && significant != [1] && significant.count <= modulus.count
+        }) else {
             throw CryptoFailure.invalidKey("JSON Web Key: the RSA private key is not consistent")
         }
         let built: _RSA.Signing.PrivateKey
@@ -166,7 +170,7 @@ struct RSAPrivateKey: Sendable {
         do {
             decryptor = try _RSA.Encryption.PrivateKey(derRepresentation: pkcs8DER)
         } catch {
-            throw CryptoFailure.invalidKey("RSA keys must have at least 2048 bits")
+            throw CryptoFailure.invalidKey("the RSA private key cannot be used: it needs 2048 to 4096 bits and two primes")
         }
         let encryptor = decryptor.publicKey
         let primitives = try encryptor.getKeyPrimitives()

@@ -14,6 +14,16 @@ import Testing
         }
     }
 
+    /// `jwk` with one change must be refused.
+    private func expectInvalidKey(
+        _ jwk: JsonWebKey, after change: (inout JsonWebKey) -> Void, _ message: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        var changed = jwk
+        change(&changed)
+        expectInvalidKey(changed, message, sourceLocation: sourceLocation)
+    }
+
     @Test func kty() {
         expectInvalidKey(JsonWebKey(), "JSON Web Key: kty is missing")
         var jwk = SharedKeys.rsa2048.privateJWK()
@@ -31,56 +41,36 @@ import Testing
 
     @Test func rsaNeedsEveryPrivatePart() throws {
         let full = SharedKeys.rsa2048.privateJWK()
-        var jwk = full
-        jwk.d = nil
-        expectInvalidKey(jwk, "JSON Web Key: an RSA key to import needs its private exponent d")
-        jwk = full
-        jwk.q = nil
-        expectInvalidKey(jwk, "JSON Web Key: an RSA key to import needs its primes p and q")
-        jwk = full
-        jwk.n = nil
-        expectInvalidKey(jwk, "JSON Web Key: an RSA key needs n and e")
+        expectInvalidKey(full, after: { $0.d = nil }, "JSON Web Key: an RSA key to import needs its private exponent d")
+        expectInvalidKey(full, after: { $0.q = nil }, "JSON Web Key: an RSA key to import needs its primes p and q")
+        expectInvalidKey(full, after: { $0.n = nil }, "JSON Web Key: an RSA key needs n and e")
         // dp, dq and qi are optional: they are computed.
-        jwk = full
-        jwk.dp = nil
-        jwk.dq = nil
-        jwk.qi = nil
+        var jwk = full
+        (jwk.dp, jwk.dq, jwk.qi) = (nil, nil, nil)
         #expect(try KeyMaterial(importing: jwk).privateJWK() == full)
     }
 
     @Test func rsaPartsMustAgree() throws {
         let full = SharedKeys.rsa2048.privateJWK()
         let other = try KeyMaterial.generate(.rsa).privateJWK()
-        var jwk = full
-        jwk.d = other.d
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.e = [0x01, 0x00, 0x03]
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.n = other.n
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.p = other.p
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.qi = other.qi
-        expectInvalidKey(jwk, "JSON Web Key: dp, dq or qi does not match the RSA private key")
-        jwk = full
-        jwk.dp = full.dq
-        expectInvalidKey(jwk, "JSON Web Key: dp, dq or qi does not match the RSA private key")
-        jwk = full
-        (jwk.p, jwk.q) = (full.q, full.p)
-        expectInvalidKey(jwk, "JSON Web Key: dp, dq or qi does not match the RSA private key")
-        jwk = full
-        jwk.e = [1]
-        expectInvalidKey(jwk, "JSON Web Key: the RSA public exponent must be odd, at least 3 and at most 32 bits")
-        jwk = full
-        jwk.e = [0x01, 0x00, 0x00, 0x00, 0x01]
-        expectInvalidKey(jwk, "JSON Web Key: the RSA public exponent must be odd, at least 3 and at most 32 bits")
-        jwk = full
-        jwk.n = Array((jwk.n ?? []).prefix(128))
-        expectInvalidKey(jwk, "JSON Web Key: RSA keys must have 2048 to 4096 bits")
+        let mismatch = "JSON Web Key: dp, dq or qi does not match the RSA private key"
+        let exponent = "JSON Web Key: the RSA public exponent must be odd, at least 3 and at most 32 bits"
+        expectInvalidKey(full, after: { $0.d = other.d })
+        expectInvalidKey(full, after: { $0.e = [0x01, 0x00, 0x03] })
+        expectInvalidKey(full, after: { $0.n = other.n })
+        expectInvalidKey(full, after: { $0.p = other.p })
+        expectInvalidKey(full, after: { $0.qi = other.qi }, mismatch)
+        expectInvalidKey(full, after: { $0.dp = full.dq }, mismatch)
+        expectInvalidKey(full, after: { ($0.p, $0.q) = (full.q, full.p) }, mismatch)
+        expectInvalidKey(full, after: { $0.e = [1] }, exponent)
+        expectInvalidKey(full, after: { $0.e = [0x01, 0x00, 0x00, 0x00, 0x01] }, exponent)
+        expectInvalidKey(full, after: { $0.n = Array(($0.n ?? []).prefix(128)) }, "JSON Web Key: RSA keys must have 2048 to 4096 bits")
+        for tiny in [[], [0], [1], [0, 1], [2], [3]] as [[UInt8]] {
+            expectInvalidKey(full, after: { $0.p = tiny })
+            expectInvalidKey(full, after: { $0.q = tiny })
+            expectInvalidKey(full, after: { $0.d = tiny })
+            expectInvalidKey(full, after: { ($0.p, $0.q) = (tiny, tiny) })
+        }
     }
 
     @Test func rsaAcceptsLeadingZeros() throws {
@@ -96,32 +86,20 @@ import Testing
     func ecDMustMatchXY(_ curve: CurveName) throws {
         let full = try #require(SharedKeys.ec[curve]).privateJWK()
         let other = try KeyMaterial.generate(.ec, curve: curve).privateJWK()
-        var jwk = full
-        jwk.d = other.d
-        expectInvalidKey(jwk, "JSON Web Key: d does not match x and y")
-        jwk = full
-        jwk.x = other.x
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.y = other.y
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.d = [UInt8](repeating: 0, count: curve.coordinateByteCount)
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.d = [UInt8](repeating: 0xFF, count: curve.coordinateByteCount)
-        expectInvalidKey(jwk)
-        jwk = full
-        jwk.x = [1] + (full.x ?? [])
-        expectInvalidKey(jwk, "JSON Web Key: x and y must be at most \(curve.coordinateByteCount) bytes for \(curve.rawValue)")
-        jwk = full
-        jwk.d = nil
-        expectInvalidKey(jwk, "JSON Web Key: an EC key to import needs its private key d")
+        let width = curve.coordinateByteCount
+        expectInvalidKey(full, after: { $0.d = other.d }, "JSON Web Key: d does not match x and y")
+        expectInvalidKey(full, after: { $0.x = other.x })
+        expectInvalidKey(full, after: { $0.y = other.y })
+        expectInvalidKey(full, after: { $0.d = [UInt8](repeating: 0, count: width) })
+        expectInvalidKey(full, after: { $0.d = [UInt8](repeating: 0xFF, count: width) })
+        expectInvalidKey(
+            full, after: { $0.x = [1] + (full.x ?? []) }, "JSON Web Key: x and y must be at most \(width) bytes for \(curve.rawValue)")
+        expectInvalidKey(full, after: { $0.d = nil }, "JSON Web Key: an EC key to import needs its private key d")
         // Leading zero bytes are tolerated on import; export is always full width.
-        jwk = full
-        jwk.x = [0, 0] + (full.x ?? [])
-        jwk.d = [0] + (full.d ?? [])
-        #expect(try KeyMaterial(importing: jwk).privateJWK() == full)
+        var padded = full
+        padded.x = [0, 0] + (full.x ?? [])
+        padded.d = [0] + (full.d ?? [])
+        #expect(try KeyMaterial(importing: padded).privateJWK() == full)
     }
 
     @Test func ecCurveMustBeKnownAndMatch() throws {

@@ -455,3 +455,27 @@ import Testing
         }
     }
 }
+
+@Suite struct ConcurrencyTests {
+    /// One KeyMaterial shared by many tasks: the parsed keys (BoringSSL and OpenSSL) are used concurrently.
+    @Test func sharedKeysSignAndDecryptConcurrently() async throws {
+        let rsa = SharedKeys.rsa2048
+        let k1 = try #require(SharedKeys.ec[.p256k])
+        let oct = try #require(SharedKeys.oct[256])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for round in 0..<10 {
+                        let digest = ClientDigest.of([UInt8(task), UInt8(round)], algorithm: "PS256")
+                        #expect(try rsa.verify("PS256", digest: digest, signature: rsa.sign("PS256", digest: digest)))
+                        #expect(try k1.verify("ES256K", digest: digest, signature: k1.sign("ES256K", digest: digest)))
+                        let wrapped = try rsa.wrapKey("RSA-OAEP-256", key: digest)
+                        #expect(try rsa.unwrapKey("RSA-OAEP-256", wrappedKey: wrapped) == digest)
+                        #expect(try oct.unwrapKey("CKM_AES_KEY_WRAP_PAD", wrappedKey: oct.wrapKey("CKM_AES_KEY_WRAP_PAD", key: digest)) == digest)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
