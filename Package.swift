@@ -94,7 +94,16 @@ let package = Package(
         ),
         .target(name: "CoffreStorageConformance", dependencies: ["CoffreStorage"], path: "Tests/CoffreStorageConformance", swiftSettings: swiftSettings),
         .testTarget(name: "CoffreModelTests", dependencies: ["CoffreModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoffreCryptoTests", dependencies: ["CoffreCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreCryptoTests",
+            dependencies: [
+                "CoffreCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CoffreStorageTests",
             dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance", "CoffreCrypto"],

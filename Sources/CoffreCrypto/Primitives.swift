@@ -69,10 +69,17 @@ public struct AEADKey: Sendable {
     }
 }
 
+/// Why a crypto operation failed. Messages are safe to show to the caller: they never carry key material,
+/// plaintext or any other secret value.
 public enum CryptoFailure: Error, Equatable, Sendable {
+    /// Key material that is malformed, inconsistent or of a size that is not accepted.
     case invalidKey(String)
+    /// Decryption, unwrapping or opening failed. Deliberately one case with no detail, so that callers cannot tell a
+    /// padding error from a wrong key or a tampered ciphertext (no padding oracle).
     case authenticationFailed
+    /// An algorithm, key type, curve or size that is not supported, or not with this key.
     case unsupported(String)
+    /// A parameter of the operation is malformed: wrong digest length, wrong IV size, plaintext too long…
     case invalidInput(String)
     case `internal`(String)
 }
