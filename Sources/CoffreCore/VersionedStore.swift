@@ -56,10 +56,18 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
 
     let storage: any StorageBackend
     public let kind: ObjectKind
+    /// Collections of per-object records that live and die with the object (`key-rotationpolicy`).
+    let companions: [String]
 
-    public init(storage: any StorageBackend, kind: ObjectKind) {
+    public init(storage: any StorageBackend, kind: ObjectKind, companions: [String] = []) {
         self.storage = storage
         self.kind = kind
+        self.companions = companions
+    }
+
+    /// Where an object's companion record lives (`v/{vault}/{companion}/{name}`).
+    public func companionKey(_ companion: String, _ vault: VaultName, _ name: ObjectName) -> String {
+        "v/\(vault)/\(companion)/\(name.key)"
     }
 
     // MARK: - Paths
@@ -236,6 +244,7 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
         }
         try await transaction.delete(deletedKey(vault, name))
         try await transaction.deletePrefix(versionPrefix(vault, name))
+        for companion in companions { try await transaction.delete(companionKey(companion, vault, name)) }
     }
 
     // MARK: - Backup and restore
