@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -109,7 +110,18 @@ let package = Package(
             dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance", "CoffreCrypto"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CoffreCertificatesTests", dependencies: ["CoffreCertificates"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreCertificatesTests",
+            dependencies: [
+                "CoffreCertificates",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CoffreAuthTests",
             dependencies: [

@@ -1,8 +1,5 @@
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import SwiftASN1
 import X509
 
@@ -80,16 +77,5 @@ public struct LocalCertificateAuthority: Sendable {
             },
             issuerPrivateKey: .init(privateKey))
         return ServerCertificate(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
-    }
-}
-
-/// IPv4 and IPv6 text to bytes, for certificate SANs.
-enum IPAddressBytes {
-    static func parse(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
     }
 }
