@@ -50,8 +50,9 @@ public struct CoffreServer: Sendable {
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
         let secrets = SecretService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let keys = KeyService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, principals: principals,
+            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, keys: keys, principals: principals,
             roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
@@ -59,7 +60,7 @@ public struct CoffreServer: Sendable {
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }))
-        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets)
+        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys)
     }
 
     /// A JWKS file is read once; a URL is fetched when needed.
