@@ -60,7 +60,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
+        .target(
+            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",
             dependencies: [

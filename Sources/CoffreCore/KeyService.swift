@@ -94,8 +94,9 @@ public struct KeyService: Sendable {
         try Self.checkRelease(exportable: exportable ?? false, policy: releasePolicy)
         if case .some(let tags) = properties.tags { try Tags.validate(tags) }
         let now = clock.now
-        return try await store.addVersion(in: vault, name: name) { version, _ in
-            KeyVersion(
+        return try await store.addVersion(in: vault, name: name) { version, existing in
+            guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.key, name: name.display) }
+            return KeyVersion(
                 version: version, keyType: material.keyType, material: Base64.standardEncoded(material.storedRepresentation),
                 publicKey: material.publicJWK(), keyOps: keyOps,
                 attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
@@ -121,6 +122,7 @@ public struct KeyService: Sendable {
         if case .some(.some(let tags)) = properties.tags { try Tags.validate(tags) }
         let now = clock.now
         return try await store.update(in: vault, name: ObjectName(name, kind: .key), version: version) { record in
+            guard record.managed != true else { throw CoffreError.managedByCertificate(.key, name: name) }
             if let keyOps = properties.keyOps {
                 record.keyOps = try Self.validatedKeyOps(keyOps, for: record.keyType, curve: record.curve, size: record.size)
             }
@@ -144,7 +146,11 @@ public struct KeyService: Sendable {
     public func delete(in vault: VaultRecord, name: String) async throws -> Versioned<KeyVersion> {
         let now = clock.now
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
-        return try await store.delete(in: vault.name, name: ObjectName(name, kind: .key), deletion: deletion)
+        let objectName = try ObjectName(name, kind: .key)
+        if try await store.head(in: vault.name, name: objectName)?.summary.managed == true {
+            throw CoffreError.managedByCertificate(.key, name: objectName.display)
+        }
+        return try await store.delete(in: vault.name, name: objectName, deletion: deletion)
     }
 
     public func deleted(in vault: VaultName, name: String) async throws -> Versioned<KeyVersion> {
@@ -198,9 +204,7 @@ public struct KeyService: Sendable {
     public func rotate(in vault: VaultName, name: String) async throws -> Versioned<KeyVersion> {
         let latest = try await get(in: vault, name: name, version: nil)
         let record = latest.record
-        guard record.managed != true else {
-            throw CoffreError.badParameter("Key \(latest.name) backs a certificate: renew the certificate instead of rotating the key.")
-        }
+        guard record.managed != true else { throw CoffreError.managedByCertificate(.key, name: latest.name) }
         let policy = try await rotationPolicy(in: vault, name: name)
         let material = try Self.crypto {
             try KeyMaterial.generate(record.keyType, size: record.size, curve: record.curve)

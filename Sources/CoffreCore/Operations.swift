@@ -71,6 +71,58 @@ extension VaultOperation {
         .keyRelease, .keyRotate, .keyRotationPolicyGet, .keyRotationPolicySet,
     ]
 
+    public static let certificateGet = VaultOperation("CertificateGet", .certificates, "get", dataAction: "certificates/read")
+    public static let certificateList = VaultOperation("CertificateList", .certificates, "list", dataAction: "certificates/read")
+    public static let certificateListVersions = VaultOperation(
+        "CertificateListVersions", .certificates, "list", dataAction: "certificates/read")
+    public static let certificateCreate = VaultOperation("CertificateCreate", .certificates, "create", dataAction: "certificates/create/action")
+    public static let certificateImport = VaultOperation("CertificateImport", .certificates, "import", dataAction: "certificates/import/action")
+    public static let certificateUpdate = VaultOperation("CertificateUpdate", .certificates, "update", dataAction: "certificates/update/action")
+    public static let certificateDelete = VaultOperation("CertificateDelete", .certificates, "delete", dataAction: "certificates/delete")
+    public static let certificateGetDeleted = VaultOperation("CertificateGetDeleted", .certificates, "get", dataAction: "certificates/read")
+    public static let certificateListDeleted = VaultOperation(
+        "CertificateListDeleted", .certificates, "list", dataAction: "certificates/read")
+    public static let certificateRecover = VaultOperation(
+        "CertificateRecover", .certificates, "recover", dataAction: "certificates/recover/action")
+    public static let certificatePurge = VaultOperation("CertificatePurge", .certificates, "purge", dataAction: "certificates/purge/action")
+    public static let certificateBackup = VaultOperation("CertificateBackup", .certificates, "backup", dataAction: "certificates/backup/action")
+    public static let certificateRestore = VaultOperation(
+        "CertificateRestore", .certificates, "restore", dataAction: "certificates/restore/action")
+    public static let certificatePolicyGet = VaultOperation("CertificatePolicyGet", .certificates, "get", dataAction: "certificates/read")
+    public static let certificatePolicyUpdate = VaultOperation(
+        "CertificatePolicyUpdate", .certificates, "update", dataAction: "certificates/update/action")
+    public static let certificatePendingGet = VaultOperation("CertificatePendingGet", .certificates, "get", dataAction: "certificates/read")
+    public static let certificatePendingUpdate = VaultOperation(
+        "CertificatePendingUpdate", .certificates, "update", dataAction: "certificates/update/action")
+    public static let certificatePendingDelete = VaultOperation(
+        "CertificatePendingDelete", .certificates, "delete", dataAction: "certificates/delete")
+    public static let certificatePendingMerge = VaultOperation(
+        "CertificatePendingMerge", .certificates, "create", dataAction: "certificates/create/action")
+    public static let certificateContactsGet = VaultOperation(
+        "CertificateContactsGet", .certificates, "managecontacts", dataAction: "certificatecontacts/read")
+    public static let certificateContactsSet = VaultOperation(
+        "CertificateContactsSet", .certificates, "managecontacts", dataAction: "certificatecontacts/write/action")
+    public static let certificateContactsDelete = VaultOperation(
+        "CertificateContactsDelete", .certificates, "managecontacts", dataAction: "certificatecontacts/delete")
+    public static let certificateIssuerGet = VaultOperation("CertificateIssuerGet", .certificates, "getissuers", dataAction: "certificatecas/read")
+    public static let certificateIssuerList = VaultOperation(
+        "CertificateIssuersList", .certificates, "listissuers", dataAction: "certificatecas/read")
+    public static let certificateIssuerSet = VaultOperation(
+        "CertificateIssuerSet", .certificates, "setissuers", dataAction: "certificatecas/write/action")
+    public static let certificateIssuerUpdate = VaultOperation(
+        "CertificateIssuerUpdate", .certificates, "setissuers", dataAction: "certificatecas/write/action")
+    public static let certificateIssuerDelete = VaultOperation(
+        "CertificateIssuerDelete", .certificates, "deleteissuers", dataAction: "certificatecas/delete")
+
+    /// Every certificates operation (permission matrices, documentation).
+    public static let certificateOperations: [VaultOperation] = [
+        .certificateGet, .certificateList, .certificateListVersions, .certificateCreate, .certificateImport, .certificateUpdate,
+        .certificateDelete, .certificateGetDeleted, .certificateListDeleted, .certificateRecover, .certificatePurge, .certificateBackup,
+        .certificateRestore, .certificatePolicyGet, .certificatePolicyUpdate, .certificatePendingGet, .certificatePendingUpdate,
+        .certificatePendingDelete, .certificatePendingMerge, .certificateContactsGet, .certificateContactsSet, .certificateContactsDelete,
+        .certificateIssuerGet, .certificateIssuerList, .certificateIssuerSet, .certificateIssuerUpdate, .certificateIssuerDelete,
+    ]
+
     /// Every secrets operation (permission matrices, documentation).
     public static let secretOperations: [VaultOperation] = [
         .secretSet, .secretGet, .secretList, .secretListVersions, .secretUpdate, .secretDelete, .secretGetDeleted,

@@ -9,12 +9,16 @@ public struct PurgeSweeper: Sendable {
     let clock: any WallClock
     let secrets: SecretService
     let keys: KeyService
+    let certificates: CertificateService?
 
-    public init(storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService) {
+    public init(
+        storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService, certificates: CertificateService? = nil
+    ) {
         self.storage = storage
         self.clock = clock
         self.secrets = secrets
         self.keys = keys
+        self.certificates = certificates
     }
 
     /// Purges what is due now; returns how many objects were purged.
@@ -41,7 +45,7 @@ public struct PurgeSweeper: Sendable {
         switch entry.kind {
         case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)
         case .key: return try await keys.purgeIfDue(in: vault, name: entry.name, now: now)
-        case .certificate: return false
+        case .certificate: return try await certificates?.purgeIfDue(in: vault, name: entry.name, now: now) ?? false
         }
     }
 

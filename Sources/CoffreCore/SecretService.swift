@@ -1,3 +1,5 @@
+import CoffreCertificates
+import CoffreCrypto
 import CoffreModel
 import CoffreStorage
 
@@ -47,19 +49,51 @@ public struct SecretService: Sendable {
         }
         try Self.validate(properties)
         let now = clock.now
-        return try await store.addVersion(in: vault, name: name) { version, _ in
-            SecretVersion(
+        return try await store.addVersion(in: vault, name: name) { version, existing in
+            guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.secret, name: name.display) }
+            return SecretVersion(
                 version: version, value: value, contentType: properties.contentType ?? nil,
                 attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
                 tags: properties.tags ?? nil)
         }
     }
 
-    /// A version of the secret with its value; a disabled secret's value is refused.
-    public func get(in vault: VaultName, name: String, version: String?) async throws -> Versioned<SecretVersion> {
-        let secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
+    /// A version of the secret with its value; a disabled secret's value is refused, and so is the value of an
+    /// expired certificate. `outContentType` converts a certificate's secret between PKCS#12 and PEM.
+    public func get(in vault: VaultName, name: String, version: String?, outContentType: String? = nil) async throws
+        -> Versioned<SecretVersion>
+    {
+        var secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
         guard secret.record.attributes.enabled else { throw CoffreError.disabled(.secret, operation: "get") }
+        if secret.record.managed == true, let expires = secret.record.attributes.expires, clock.now >= expires {
+            throw CoffreError.forbidden(innerCode: "SecretExpired", message: "Operation get is not allowed on an expired certificate's secret.")
+        }
+        if let outContentType, !outContentType.isEmpty, outContentType != secret.record.contentType {
+            secret.record.value = try Self.convert(secret.record, to: outContentType)
+            secret.record.contentType = outContentType
+        }
         return secret
+    }
+
+    /// A certificate's secret in the other format (PKCS#12 base64 ↔ PEM).
+    static func convert(_ record: SecretVersion, to contentType: String) throws -> String {
+        let formats = [CertificatePolicy.pkcs12, CertificatePolicy.pem]
+        guard record.managed == true, formats.contains(contentType), formats.contains(record.contentType ?? "") else {
+            throw CoffreError.badParameter(
+                "outContentType can only convert a certificate's secret between application/x-pkcs12 and application/x-pem-file.")
+        }
+        let bundle = try CertificateService.library {
+            try CertificateBundle(importValue: record.value, password: nil, preservingOrder: true)
+        }
+        return contentType == CertificatePolicy.pem
+            ? bundle.pem() : Base64.standardEncoded(try CertificateService.library { try bundle.pkcs12(password: nil) })
+    }
+
+    /// Refuses changes made directly to a certificate's secret.
+    func checkNotManaged(_ vault: VaultName, _ name: ObjectName) async throws {
+        if try await store.head(in: vault, name: name)?.summary.managed == true {
+            throw CoffreError.managedByCertificate(.secret, name: name.display)
+        }
     }
 
     public func list(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {
@@ -78,6 +112,7 @@ public struct SecretService: Sendable {
     {
         try Self.validate(properties)
         let now = clock.now
+        try await checkNotManaged(vault, try ObjectName(name, kind: .secret))
         return try await store.update(in: vault, name: ObjectName(name, kind: .secret), version: version) { record in
             if let contentType = properties.contentType { record.contentType = contentType }
             if let tags = properties.tags { record.tags = tags }
@@ -88,6 +123,7 @@ public struct SecretService: Sendable {
     public func delete(in vault: VaultRecord, name: String) async throws -> Versioned<SecretVersion> {
         let now = clock.now
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
+        try await checkNotManaged(vault.name, try ObjectName(name, kind: .secret))
         return try await store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion)
     }
 

@@ -37,11 +37,9 @@ struct SecretRoutes: Sendable {
     }
 
     func get(_ request: DataPlaneRequest) async throws -> Response {
-        if let conversion = request.query["outContentType"], !conversion.isEmpty {
-            throw CoffreError.badParameter(
-                "outContentType \(conversion) can only convert a certificate's PKCS#12 secret; this secret is not one.")
-        }
-        let secret = try await secrets.get(in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
+        let secret = try await secrets.get(
+            in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"],
+            outContentType: request.query["outContentType"])
         return try bundle(secret, request, includeValue: true)
     }
 

@@ -21,6 +21,16 @@ public enum CoffreError: Error, Equatable, Sendable {
     case forbidden(innerCode: String, message: String)
     /// Purge is refused because the vault has purge protection (403 `Forbidden`).
     case purgeProtected(vault: String)
+    /// No pending certificate operation of that name (404 `PendingCertificateNotFound`).
+    case pendingCertificateNotFound(String)
+    /// No certificate issuer of that name (404 `CertificateIssuerNotFound`).
+    case issuerNotFound(String)
+    /// The vault has no certificate contacts (404 `ContactsNotFound`).
+    case contactsNotFound
+    /// A certificate operation is in progress for that name (409, code `Forbidden`, as the service answers).
+    case certificateOperationInProgress(String)
+    /// The key or secret backs a certificate and is managed through it (403 `Forbidden`).
+    case managedByCertificate(ObjectKind, name: String)
     /// No vault of that name (404 `VaultNotFound`).
     case vaultNotFound(String)
     /// No principal with that id (404 `PrincipalNotFound`).
@@ -52,6 +62,13 @@ extension CoffreError: CustomStringConvertible {
         case .purgeProtected(let vault):
             "Operation \"purge\" is not allowed because purge protection is enabled for this vault. "
                 + "Coffre will automatically purge it after the retention period has passed. Vault: \(vault)"
+        case .pendingCertificateNotFound(let name): "Pending certificate not found: \(name)"
+        case .issuerNotFound(let name): "Issuer not found: \(name)"
+        case .contactsNotFound: "Contacts not found"
+        case .certificateOperationInProgress:
+            "A new key vault certificate can not be created or imported while a pending key vault certificate's status is inProgress."
+        case .managedByCertificate(let kind, let name):
+            "The \(kind.noun) \(name) backs a certificate and is managed through it: use the certificate operations instead."
         case .vaultNotFound(let name): "Vault not found: \(name)"
         case .principalNotFound(let id): "Principal not found: \(id)"
         case .unauthorized(let message): message

@@ -52,8 +52,10 @@ public struct CoffreServer: Sendable {
         }
         let secrets = SecretService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
         let keys = KeyService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let certificates = CertificateService(
+            storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, keys: keys, principals: principals,
+            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
             roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
@@ -61,7 +63,7 @@ public struct CoffreServer: Sendable {
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }))
-        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys)
+        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             let id = addressing.vaultURL(vault) + "/keys/\(name)/\(version)"

@@ -1,0 +1,636 @@
+import CoffreCertificates
+import CoffreCrypto
+import CoffreModel
+import CoffreStorage
+import Foundation
+
+/// The Certificates API. Each certificate version is composed of three objects with one name and one version id: the
+/// certificate, a managed key (the private key, with key_ops from the key usage) and a managed secret (the PFX or PEM,
+/// with the private key when the policy is exportable). All three are written, deleted, recovered and purged together,
+/// in one transaction.
+public struct CertificateService: Sendable {
+    public typealias Item = ObjectHead<CertificateVersion.Summary>
+
+    let store: VersionedStore<CertificateVersion>
+    let keys: KeyService
+    let secrets: SecretService
+    let storage: any StorageBackend
+    let clock: any WallClock
+    let backups: BackupCodec
+
+    static let policyCollection = "certificate-policy"
+    static let pendingCollection = "certificate-pending"
+
+    public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec, keys: KeyService, secrets: SecretService) {
+        self.store = VersionedStore(
+            storage: storage, kind: .certificate,
+            companions: [Self.policyCollection, Self.pendingCollection, "certificate-lifetime-autorenew", "certificate-lifetime-emailcontacts"])
+        self.keys = keys
+        self.secrets = secrets
+        self.storage = storage
+        self.clock = clock
+        self.backups = backups
+    }
+
+    func policyKey(_ vault: VaultName, _ name: ObjectName) -> String { store.companionKey(Self.policyCollection, vault, name) }
+    func pendingKey(_ vault: VaultName, _ name: ObjectName) -> String { store.companionKey(Self.pendingCollection, vault, name) }
+
+    /// What a create, import or merge sets besides the certificate itself.
+    public struct Properties: Sendable {
+        public var enabled: Bool?
+        public var tags: [String: String]?
+        public var preserveCertOrder: Bool?
+
+        public init(enabled: Bool? = nil, tags: [String: String]? = nil, preserveCertOrder: Bool? = nil) {
+            self.enabled = enabled
+            self.tags = tags
+            self.preserveCertOrder = preserveCertOrder
+        }
+    }
+
+    // MARK: - Create, import, merge
+
+    /// Starts a certificate from a policy. `Self` and Coffre issuers complete at once; `Unknown` leaves the operation
+    /// in progress with a CSR for `merge`; other providers fail (Coffre reaches no external CA).
+    public func create(in vault: VaultName, name: String, policy given: CertificatePolicy, properties: Properties) async throws
+        -> PendingCertificate
+    {
+        let name = try ObjectName(name, kind: .certificate)
+        if let tags = properties.tags { try Tags.validate(tags) }
+        try await checkNameIsFree(vault, name)
+        let existing = try await storage.read(CertificatePolicy.self, at: policyKey(vault, name))
+        let policy = try (existing?.merged(with: given) ?? given).resolved()
+        return try await issue(in: vault, name: name, policy: policy, properties: properties)
+    }
+
+    /// Issues a version from `policy`: the certificate for Self and Coffre issuers, a pending operation otherwise.
+    func issue(in vault: VaultName, name: ObjectName, policy: CertificatePolicy, properties: Properties) async throws -> PendingCertificate {
+        let material = try await keyMaterial(for: policy, in: vault, name: name)
+        let spec = try policy.x509Spec
+        let signer = VaultKeySigner(material: material)
+        let requestId = Hex.encode(SecureRandom.bytes(16))
+        let csr = try Self.library { try CertificateBuilder.makeCSR(spec, key: signer) }
+        var pending = PendingCertificate(
+            requestId: requestId, issuerName: policy.issuerName ?? "Unknown", certificateType: policy.certificateType,
+            certificateTransparency: policy.certificateTransparency, csr: Base64.standardEncoded(csr), status: "inProgress",
+            statusDetails: nil, cancellationRequested: false, enabled: properties.enabled, tags: properties.tags,
+            preserveCertOrder: properties.preserveCertOrder)
+
+        let chain: [[UInt8]]?
+        switch pending.issuerName.lowercased() {
+        case "self":
+            chain = [try Self.library { try CertificateBuilder.makeSelfSigned(spec, key: signer, now: Date(timeIntervalSince1970: TimeInterval(clock.now))) }]
+        case "unknown":
+            chain = nil
+            pending.material = Base64.standardEncoded(material.storedRepresentation)
+            pending.statusDetails = "Pending certificate created. Please Perform Merge to complete the request."
+        default:
+            chain = try await issueWithIssuer(pending.issuerName, in: vault, spec: spec, signer: signer, pending: &pending)
+        }
+        let finalPending = pending
+        return try await storage.transaction { transaction in
+            try await checkNoOperationInProgress(vault, name, transaction)
+            var pending = finalPending
+            if let chain {
+                let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+                _ = try await writeVersion(
+                    in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: properties,
+                    transaction: transaction)
+                pending.status = "completed"
+                pending.statusDetails = nil
+                pending.targetVersion = version
+            }
+            try await transaction.write(policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))), at: policyKey(vault, name))
+            try await transaction.write(pending, at: pendingKey(vault, name))
+            return pending
+        }
+    }
+
+    /// A Coffre issuer signs with the CA certificate it names; any other provider fails the operation.
+    private func issueWithIssuer(
+        _ issuerName: String, in vault: VaultName, spec: CertificatePolicySpec, signer: VaultKeySigner, pending: inout PendingCertificate
+    ) async throws -> [[UInt8]]? {
+        let issuer = try await self.issuer(in: vault, name: issuerName)
+        guard issuer.enabled else {
+            pending.status = "failed"
+            pending.errorCode = "CertificateIssuerDisabled"
+            pending.errorMessage = "The issuer \(issuerName) is disabled."
+            return nil
+        }
+        guard issuer.isCoffre, let caName = issuer.accountId else {
+            pending.status = "failed"
+            pending.errorCode = "CertificateIssuerError"
+            pending.errorMessage =
+                "Coffre cannot reach the \(issuer.provider) provider. Use the issuer Self, Unknown (then merge), or an issuer with "
+                + "provider Coffre whose account_id names a CA certificate in this vault."
+            return nil
+        }
+        let caObject = try ObjectName(caName, kind: .certificate)
+        let ca = try await store.get(in: vault, name: caObject, version: nil)
+        let caKey = try await keys.store.get(in: vault, name: ObjectName(caName, kind: .key), version: ca.record.version)
+        guard let caMaterialBytes = Base64.decode(caKey.record.material), let caCer = Base64.decode(ca.record.cer) else {
+            throw StorageError.corrupt("the CA certificate \(caName) cannot be read")
+        }
+        let caMaterial = try KeyMaterial(storedRepresentation: caMaterialBytes)
+        let leaf = try Self.library {
+            try CertificateBuilder.issue(
+                spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER,
+                issuer: try CertificateIssuer(certificateDER: caCer, key: VaultKeySigner(material: caMaterial)),
+                now: Date(timeIntervalSince1970: TimeInterval(clock.now)), serialNumber: nil)
+        }
+        return [leaf, caCer] + ca.record.chain.compactMap { Base64.decode($0) }
+    }
+
+    /// The key of a new version: the previous version's when `reuse_key` is set, else a new one.
+    private func keyMaterial(for policy: CertificatePolicy, in vault: VaultName, name: ObjectName) async throws -> KeyMaterial {
+        if policy.reuseKey == true, let head = try await store.head(in: vault, name: name),
+            let previous = try? await keys.store.get(in: vault, name: ObjectName(name.display, kind: .key), version: head.latestVersion),
+            let bytes = Base64.decode(previous.record.material)
+        {
+            return try KeyMaterial(storedRepresentation: bytes)
+        }
+        let type = KeyType(rawValue: policy.keyType ?? "RSA") ?? .rsa
+        return try KeyService.crypto {
+            try KeyMaterial.generate(type, size: type.family == .rsa ? policy.keySize : nil, curve: policy.curve.flatMap(CurveName.init(rawValue:)))
+        }
+    }
+
+    /// Imports a PFX (base64) or PEM (key and chain).
+    public func importCertificate(
+        in vault: VaultName, name: String, value: String, password: String?, policy given: CertificatePolicy?, properties: Properties
+    ) async throws -> Versioned<CertificateVersion> {
+        let name = try ObjectName(name, kind: .certificate)
+        if let tags = properties.tags { try Tags.validate(tags) }
+        try await checkNameIsFree(vault, name)
+        let isPEM = value.contains("-----BEGIN")
+        let bundle = try Self.library {
+            try CertificateBundle(importValue: value, password: password, preservingOrder: properties.preserveCertOrder ?? false)
+        }
+        guard let leaf = bundle.certificates.first else { throw CoffreError.badParameter("The imported value holds no certificate.") }
+        guard let pkcs8 = bundle.privateKeyPKCS8DER else {
+            throw CoffreError.badParameter("The imported value holds no private key: import a PFX or PEM with the certificate's key.")
+        }
+        let material = try KeyService.crypto { try KeyMaterial(pkcs8DER: pkcs8) }
+        let info = try Self.library { try CertificateInfo(der: leaf) }
+        let contentType = given?.contentType ?? (isPEM ? CertificatePolicy.pem : CertificatePolicy.pkcs12)
+        let policy = try CertificatePolicy.forImport(info, material: material, given: given, contentType: contentType).resolvedForImport()
+        return try await storage.transaction { transaction in
+            try await checkNoOperationInProgress(vault, name, transaction)
+            let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+            let written = try await writeVersion(
+                in: vault, name: name, version: version, material: material, chain: bundle.certificates, policy: policy,
+                properties: properties, transaction: transaction)
+            try await transaction.write(
+                policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
+                at: policyKey(vault, name))
+            return written
+        }
+    }
+
+    /// Completes an `Unknown`-issuer operation with the chain signed elsewhere; its leaf must carry the pending key.
+    public func merge(in vault: VaultName, name: String, x5c: [String], properties: Properties) async throws -> Versioned<CertificateVersion> {
+        let name = try ObjectName(name, kind: .certificate)
+        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)) else {
+            throw CoffreError.pendingCertificateNotFound(name.display)
+        }
+        guard pending.isInProgress, let stored = pending.material.flatMap({ Base64.decode($0) }) else {
+            throw CoffreError.badParameter("There is no certificate operation in progress to merge into for \(name.display).")
+        }
+        guard pending.issuerName.lowercased() == "unknown" else {
+            throw CoffreError.forbidden(
+                innerCode: "Forbidden",
+                message: "Merge is forbidden on pending object created with issuer : \(pending.issuerName) while it is in progress.")
+        }
+        let material = try KeyMaterial(storedRepresentation: stored)
+        let spki = try material.subjectPublicKeyInfoDER
+        let chain = try Self.library {
+            try CertificateChain.orderedLeafFirst(CertificateChain.certificates(x5c: x5c), leafPublicKey: spki)
+        }
+        guard let policy = try await storage.read(CertificatePolicy.self, at: policyKey(vault, name)) else {
+            throw CoffreError.pendingCertificateNotFound(name.display)
+        }
+        let merged = Properties(
+            enabled: properties.enabled ?? pending.enabled, tags: properties.tags ?? pending.tags,
+            preserveCertOrder: pending.preserveCertOrder)
+        return try await storage.transaction { transaction in
+            guard var current = try await transaction.read(PendingCertificate.self, at: pendingKey(vault, name)),
+                current.requestId == pending.requestId, current.isInProgress
+            else { throw CoffreError.pendingCertificateNotFound(name.display) }
+            let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+            let written = try await writeVersion(
+                in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: merged,
+                transaction: transaction)
+            current.status = "completed"
+            current.statusDetails = nil
+            current.material = nil
+            current.targetVersion = version
+            try await transaction.write(current, at: pendingKey(vault, name))
+            return written
+        }
+    }
+
+    /// Writes the certificate, its managed key and its managed secret under one version id.
+    func writeVersion(
+        in vault: VaultName, name: ObjectName, version: String, material: KeyMaterial, chain: [[UInt8]], policy: CertificatePolicy,
+        properties: Properties, transaction: any StorageTransaction
+    ) async throws -> Versioned<CertificateVersion> {
+        guard let leaf = chain.first else { throw CoffreError.badParameter("A certificate chain needs its leaf certificate.") }
+        let info = try Self.library { try CertificateInfo(der: leaf) }
+        let now = clock.now
+        let attributes = ObjectAttributes(
+            enabled: properties.enabled ?? policy.enabled ?? true, notBefore: Int64(info.notBefore.timeIntervalSince1970),
+            expires: Int64(info.notAfter.timeIntervalSince1970), created: now, updated: now)
+        let contentType = policy.contentType ?? CertificatePolicy.pkcs12
+        let exportable = policy.exportable ?? true
+        let bundle = CertificateBundle(privateKeyPKCS8DER: exportable ? try material.pkcs8DER : nil, certificates: chain)
+        let secretValue = contentType == CertificatePolicy.pem ? bundle.pem() : Base64.standardEncoded(try Self.library { try bundle.pkcs12(password: nil) })
+        let supported = material.supportedAlgorithms.operations
+        let keyOps = policy.keyOperations.filter { supported.contains($0) }
+
+        let written = try await store.addVersion(in: vault, name: name, version: version, transaction: transaction) { version, _ in
+            CertificateVersion(
+                version: version, cer: Base64.standardEncoded(leaf), chain: chain.dropFirst().map { Base64.standardEncoded($0) },
+                x5t: info.x5t, attributes: attributes, tags: properties.tags, contentType: contentType,
+                preserveCertOrder: properties.preserveCertOrder)
+        }
+        _ = try await keys.store.addVersion(in: vault, name: ObjectName(name.display, kind: .key), version: version, transaction: transaction) {
+            version, existing in
+            guard existing == nil || existing?.summary.managed == true else { throw CoffreError.conflict(Self.nameTaken(.key, name)) }
+            return KeyVersion(
+                version: version, keyType: material.keyType, material: Base64.standardEncoded(material.storedRepresentation),
+                publicKey: material.publicJWK(), keyOps: keyOps, attributes: attributes, exportable: exportable, tags: nil,
+                releasePolicy: nil, managed: true, size: material.keyType.family == .rsa ? material.sizeInBits : nil, curve: material.curve)
+        }
+        _ = try await secrets.store.addVersion(
+            in: vault, name: ObjectName(name.display, kind: .secret), version: version, transaction: transaction
+        ) { version, existing in
+            guard existing == nil || existing?.summary.managed == true else { throw CoffreError.conflict(Self.nameTaken(.secret, name)) }
+            return SecretVersion(
+                version: version, value: secretValue, contentType: contentType, attributes: attributes, tags: nil,
+                keyPath: "/keys/\(name.display)/\(version)", managed: true)
+        }
+        return written
+    }
+
+    static func nameTaken(_ kind: ObjectKind, _ name: ObjectName) -> String {
+        "A \(kind.noun) named \(name.display) exists and is not managed by a certificate: a certificate needs its name for its \(kind.noun)."
+    }
+
+    /// A soft-deleted certificate holds its name; so do soft-deleted keys and secrets of that name.
+    private func checkNameIsFree(_ vault: VaultName, _ name: ObjectName) async throws {
+        if try await storage.get(store.deletedKey(vault, name)) != nil { throw CoffreError.deletedButRecoverable(.certificate, name: name.display) }
+        for kind in [ObjectKind.key, .secret] where try await storage.get("v/\(vault)/deleted-\(kind.rawValue)/\(name.key)") != nil {
+            throw CoffreError.deletedButRecoverable(kind, name: name.display)
+        }
+    }
+
+    private func checkNoOperationInProgress(_ vault: VaultName, _ name: ObjectName, _ transaction: any StorageTransaction) async throws {
+        if let pending = try await transaction.read(PendingCertificate.self, at: pendingKey(vault, name)), pending.isInProgress {
+            throw CoffreError.certificateOperationInProgress(name.display)
+        }
+    }
+
+    // MARK: - Pending operations
+
+    public func pending(in vault: VaultName, name: String) async throws -> PendingCertificate {
+        let name = try ObjectName(name, kind: .certificate)
+        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)) else {
+            throw CoffreError.pendingCertificateNotFound(name.display)
+        }
+        return pending
+    }
+
+    /// Cancels an operation in progress.
+    public func cancel(in vault: VaultName, name: String) async throws -> PendingCertificate {
+        let name = try ObjectName(name, kind: .certificate)
+        let key = pendingKey(vault, name)
+        return try await storage.transaction { transaction in
+            guard var pending = try await transaction.read(PendingCertificate.self, at: key) else {
+                throw CoffreError.pendingCertificateNotFound(name.display)
+            }
+            guard pending.isInProgress else {
+                throw CoffreError.badParameter("The certificate operation is \(pending.status): only an operation in progress can be cancelled.")
+            }
+            pending.cancellationRequested = true
+            pending.status = "cancelled"
+            pending.statusDetails = "The certificate operation was cancelled."
+            pending.material = nil
+            try await transaction.write(pending, at: key)
+            return pending
+        }
+    }
+
+    public func deletePending(in vault: VaultName, name: String) async throws -> PendingCertificate {
+        let name = try ObjectName(name, kind: .certificate)
+        let key = pendingKey(vault, name)
+        return try await storage.transaction { transaction in
+            guard let pending = try await transaction.read(PendingCertificate.self, at: key) else {
+                throw CoffreError.pendingCertificateNotFound(name.display)
+            }
+            try await transaction.delete(key)
+            return pending
+        }
+    }
+
+    // MARK: - Reading and updating
+
+    public func get(in vault: VaultName, name: String, version: String?) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let objectName = try ObjectName(name, kind: .certificate)
+        let certificate = try await store.get(in: vault, name: objectName, version: version)
+        return (certificate, try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
+    }
+
+    /// A list entry: a certificate, or (with `includePending`) a name that only has an operation.
+    public enum Listed: Sendable {
+        case certificate(Item)
+        case pendingOnly(name: String)
+    }
+
+    public func list(in vault: VaultName, includePending: Bool, after cursor: String?, limit: Int) async throws -> Page<Listed> {
+        guard includePending else {
+            let heads = try await store.list(in: vault, after: cursor, limit: limit)
+            return Page(items: heads.items.map(Listed.certificate), next: heads.next)
+        }
+        // Merge certificates with the names that only have a pending operation, in name order: take one more than a
+        // page from each, so that whatever is left over says whether another page follows.
+        let heads = try await store.list(in: vault, after: cursor, limit: limit + 1).items
+        let prefix = "v/\(vault)/\(Self.pendingCollection)/"
+        let pendingNames = try await storage.scan(prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
+            .map { String($0.key.dropFirst(prefix.count)) }
+        var merged: [(key: String, item: Listed)] = heads.map { ($0.name.lowercased(), .certificate($0)) }
+        for name in pendingNames where !merged.contains(where: { $0.key == name }) {
+            if try await store.head(in: vault, name: ObjectName(name, kind: .certificate)) == nil {
+                merged.append((name, .pendingOnly(name: name)))
+            }
+        }
+        merged.sort { $0.key < $1.key }
+        let kept = merged.prefix(limit)
+        return Page(items: kept.map(\.item), next: merged.count > limit ? kept.last?.key : nil)
+    }
+
+    public func versions(in vault: VaultName, name: String, after cursor: String?, limit: Int) async throws -> Page<Versioned<CertificateVersion>> {
+        try await store.versions(in: vault, name: ObjectName(name, kind: .certificate), after: cursor, limit: limit)
+    }
+
+    /// Changes a version's enabled flag and tags (mirrored onto its key and secret), and the certificate's policy.
+    public func update(
+        in vault: VaultName, name: String, version: String?, enabled: Bool?, tags: [String: String]?, policy: CertificatePolicy?
+    ) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let objectName = try ObjectName(name, kind: .certificate)
+        if let tags { try Tags.validate(tags) }
+        let now = clock.now
+        return try await storage.transaction { transaction in
+            let updated = try await store.update(in: vault, name: objectName, version: version, transaction: transaction) { record in
+                if let enabled { record.attributes.enabled = enabled }
+                if let tags { record.tags = tags }
+                record.attributes.updated = now
+            }
+            let target = updated.record.version
+            if let enabled {
+                _ = try? await keys.store.update(in: vault, name: ObjectName(name, kind: .key), version: target, transaction: transaction) {
+                    $0.attributes.enabled = enabled
+                    $0.attributes.updated = now
+                }
+                _ = try? await secrets.store.update(in: vault, name: ObjectName(name, kind: .secret), version: target, transaction: transaction) {
+                    $0.attributes.enabled = enabled
+                    $0.attributes.updated = now
+                }
+            }
+            var stored = try await transaction.read(CertificatePolicy.self, at: policyKey(vault, objectName))
+            if let policy, let current = stored {
+                stored = try current.merged(with: policy).resolvedForUpdate().stamped(at: now, previous: current)
+                try await transaction.write(stored, at: policyKey(vault, objectName))
+            }
+            return (updated, stored)
+        }
+    }
+
+    public func policy(in vault: VaultName, name: String) async throws -> CertificatePolicy {
+        let objectName = try ObjectName(name, kind: .certificate)
+        guard let policy = try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName)) else {
+            throw CoffreError.notFound(.certificate, name: objectName.display)
+        }
+        return policy
+    }
+
+    public func updatePolicy(in vault: VaultName, name: String, changes: CertificatePolicy) async throws -> CertificatePolicy {
+        let objectName = try ObjectName(name, kind: .certificate)
+        let key = policyKey(vault, objectName)
+        let now = clock.now
+        return try await storage.transaction { transaction in
+            guard let current = try await transaction.read(CertificatePolicy.self, at: key) else {
+                throw CoffreError.notFound(.certificate, name: objectName.display)
+            }
+            let updated = try current.merged(with: changes).resolvedForUpdate().stamped(at: now, previous: current)
+            try await transaction.write(updated, at: key)
+            return updated
+        }
+    }
+
+    // MARK: - Delete, recover, purge
+
+    public func delete(in vault: VaultRecord, name: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let now = clock.now
+        let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
+        let objectName = try ObjectName(name, kind: .certificate)
+        return try await storage.transaction { transaction in
+            let deleted = try await store.delete(in: vault.name, name: objectName, deletion: deletion, transaction: transaction)
+            _ = try? await keys.store.delete(in: vault.name, name: ObjectName(name, kind: .key), deletion: deletion, transaction: transaction)
+            _ = try? await secrets.store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion, transaction: transaction)
+            return (deleted, try await transaction.read(CertificatePolicy.self, at: policyKey(vault.name, objectName)))
+        }
+    }
+
+    public func deleted(in vault: VaultName, name: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let objectName = try ObjectName(name, kind: .certificate)
+        return (try await store.deleted(in: vault, name: objectName), try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
+    }
+
+    public func listDeleted(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {
+        try await store.listDeleted(in: vault, after: cursor, limit: limit)
+    }
+
+    public func recover(in vault: VaultName, name: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let objectName = try ObjectName(name, kind: .certificate)
+        return try await storage.transaction { transaction in
+            let recovered = try await store.recover(in: vault, name: objectName, transaction: transaction)
+            _ = try? await keys.store.recover(in: vault, name: ObjectName(name, kind: .key), transaction: transaction)
+            _ = try? await secrets.store.recover(in: vault, name: ObjectName(name, kind: .secret), transaction: transaction)
+            return (recovered, try await transaction.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
+        }
+    }
+
+    public func purge(in vault: VaultRecord, name: String) async throws {
+        guard !vault.purgeProtection else { throw CoffreError.purgeProtected(vault: vault.name.value) }
+        let objectName = try ObjectName(name, kind: .certificate)
+        try await storage.transaction { transaction in
+            try await store.purge(in: vault.name, name: objectName, transaction: transaction)
+            try? await keys.store.purge(in: vault.name, name: ObjectName(name, kind: .key), transaction: transaction)
+            try? await secrets.store.purge(in: vault.name, name: ObjectName(name, kind: .secret), transaction: transaction)
+        }
+    }
+
+    func purgeIfDue(in vault: VaultName, name: String, now: Int64) async throws -> Bool {
+        try await storage.transaction { transaction in
+            guard try await store.purgeIfDue(in: vault, name: ObjectName(name, kind: .certificate), now: now, transaction: transaction) else {
+                return false
+            }
+            _ = try await keys.store.purgeIfDue(in: vault, name: ObjectName(name, kind: .key), now: now, transaction: transaction)
+            _ = try await secrets.store.purgeIfDue(in: vault, name: ObjectName(name, kind: .secret), now: now, transaction: transaction)
+            return true
+        }
+    }
+
+    // MARK: - Backup and restore
+
+    struct Backup: Codable {
+        var certificate: Item
+        var certificates: [CertificateVersion]
+        var key: KeyService.Item
+        var keys: [KeyVersion]
+        var secret: SecretService.Item
+        var secrets: [SecretVersion]
+        var policy: CertificatePolicy?
+    }
+
+    public func backup(in vault: VaultName, name: String) async throws -> String {
+        let objectName = try ObjectName(name, kind: .certificate)
+        let certificate = try await store.export(in: vault, name: objectName)
+        let key = try await keys.store.export(in: vault, name: ObjectName(name, kind: .key))
+        let secret = try await secrets.store.export(in: vault, name: ObjectName(name, kind: .secret))
+        let policy = try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName))
+        return try backups.seal(
+            Backup(
+                certificate: certificate.head, certificates: certificate.versions, key: key.head, keys: key.versions, secret: secret.head,
+                secrets: secret.versions, policy: policy),
+            kind: .certificate)
+    }
+
+    public func restore(in vault: VaultName, blob: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+        let backup = try backups.open(blob, as: Backup.self, kind: .certificate)
+        return try await storage.transaction { transaction in
+            let restored = try await store.restore(in: vault, head: backup.certificate, versions: backup.certificates, transaction: transaction)
+            _ = try await keys.store.restore(in: vault, head: backup.key, versions: backup.keys, transaction: transaction)
+            _ = try await secrets.store.restore(in: vault, head: backup.secret, versions: backup.secrets, transaction: transaction)
+            if let policy = backup.policy {
+                try await transaction.write(policy, at: policyKey(vault, try ObjectName(backup.certificate.name, kind: .certificate)))
+            }
+            return (restored, backup.policy)
+        }
+    }
+
+    // MARK: - Contacts and issuers
+
+    func contactsKey(_ vault: VaultName) -> String { "v/\(vault)/certificate-contacts" }
+    func issuerKey(_ vault: VaultName, _ name: String) -> String { "v/\(vault)/certificate-issuer/\(name.lowercased())" }
+
+    public func contacts(in vault: VaultName) async throws -> [CertificateContact] {
+        guard let contacts = try await storage.read([CertificateContact].self, at: contactsKey(vault)) else { throw CoffreError.contactsNotFound }
+        return contacts
+    }
+
+    public func setContacts(_ contacts: [CertificateContact], in vault: VaultName) async throws -> [CertificateContact] {
+        for contact in contacts where (contact.email ?? "").isEmpty || !(contact.email ?? "").contains("@") {
+            throw CoffreError.badParameter("Each certificate contact needs a valid email address.")
+        }
+        try await storage.transaction { try await $0.write(contacts, at: contactsKey(vault)) }
+        return contacts
+    }
+
+    public func deleteContacts(in vault: VaultName) async throws -> [CertificateContact] {
+        let key = contactsKey(vault)
+        return try await storage.transaction { transaction in
+            guard let contacts = try await transaction.read([CertificateContact].self, at: key) else { throw CoffreError.contactsNotFound }
+            try await transaction.delete(key)
+            return contacts
+        }
+    }
+
+    public func issuer(in vault: VaultName, name: String) async throws -> CertificateIssuerRecord {
+        guard let issuer = try await storage.read(CertificateIssuerRecord.self, at: issuerKey(vault, name)) else {
+            throw CoffreError.issuerNotFound(name)
+        }
+        return issuer
+    }
+
+    public func issuers(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<CertificateIssuerRecord> {
+        let prefix = "v/\(vault)/certificate-issuer/"
+        let entries = try await storage.readAll(CertificateIssuerRecord.self, prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
+        return Page(
+            items: entries.prefix(limit).map(\.record),
+            next: entries.count > limit ? String(entries[limit - 1].key.dropFirst(prefix.count)) : nil)
+    }
+
+    /// Sets (`replace`) or updates an issuer. `change` receives the current record (or a new one) to modify.
+    public func setIssuer(
+        in vault: VaultName, name: String, replace: Bool, change: @escaping @Sendable (inout CertificateIssuerRecord) throws -> Void
+    ) async throws -> CertificateIssuerRecord {
+        guard (1...127).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw CoffreError.badParameter("An issuer name must be 1-127 letters, digits and hyphens.")
+        }
+        guard !["self", "unknown"].contains(name.lowercased()) else {
+            throw CoffreError.badParameter("\(name) is a reserved issuer name.")
+        }
+        let key = issuerKey(vault, name)
+        let now = clock.now
+        return try await storage.transaction { transaction in
+            let existing = try await transaction.read(CertificateIssuerRecord.self, at: key)
+            if !replace, existing == nil { throw CoffreError.issuerNotFound(name) }
+            var record =
+                (replace ? nil : existing)
+                ?? CertificateIssuerRecord(
+                    name: name, provider: "", accountId: nil, password: nil, organizationId: nil, administrators: nil, enabled: true,
+                    created: existing?.created ?? now, updated: now)
+            try change(&record)
+            record.updated = now
+            guard !record.provider.isEmpty else { throw CoffreError.badParameter("An issuer needs a provider.") }
+            try await transaction.write(record, at: key)
+            return record
+        }
+    }
+
+    public func deleteIssuer(in vault: VaultName, name: String) async throws -> CertificateIssuerRecord {
+        let key = issuerKey(vault, name)
+        return try await storage.transaction { transaction in
+            guard let issuer = try await transaction.read(CertificateIssuerRecord.self, at: key) else { throw CoffreError.issuerNotFound(name) }
+            try await transaction.delete(key)
+            return issuer
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Runs a certificate-library call, turning its failures into 400 `BadParameter` with the library's message.
+    static func library<T>(_ work: () throws -> T) throws -> T {
+        do {
+            return try work()
+        } catch let failure as CertificateFailure {
+            throw CoffreError.badParameter(failure.message)
+        } catch let failure as CryptoFailure {
+            return try KeyService.crypto { throw failure }
+        }
+    }
+
+    /// Every certificate with a policy in a vault (for the lifecycle service).
+    func policies(in vault: VaultName) async throws -> [(name: String, policy: CertificatePolicy)] {
+        let prefix = "v/\(vault)/\(Self.policyCollection)/"
+        return try await storage.readAll(CertificatePolicy.self, prefix: prefix).map { (String($0.key.dropFirst(prefix.count)), $0.record) }
+    }
+}
+
+extension CertificatePolicy {
+    func stamped(at now: Int64, previous: CertificatePolicy?) -> CertificatePolicy {
+        var copy = self
+        copy.created = previous?.created ?? now
+        copy.updated = now
+        return copy
+    }
+
+    /// Checks after a PATCH, keeping what import recorded when it cannot be resolved as for a new certificate.
+    func resolvedForUpdate() throws -> CertificatePolicy { try resolved() }
+
+    /// An imported certificate's policy may keep what its certificate has (for instance no subject but SANs).
+    func resolvedForImport() throws -> CertificatePolicy {
+        (try? resolved()) ?? self
+    }
+}

@@ -1,0 +1,238 @@
+import CoffreCore
+import CoffreModel
+import Hummingbird
+
+/// The Certificates API (`/certificates`, `/deletedcertificates`), with contacts and issuers.
+struct CertificateRoutes: Sendable {
+    let certificates: CertificateService
+
+    var routes: [Route] {
+        [
+            Route(.get, "certificates", .certificateList, list),
+            Route(.post, "certificates/restore", .certificateRestore, restore),
+            Route(.get, "certificates/contacts", .certificateContactsGet, contacts),
+            Route(.put, "certificates/contacts", .certificateContactsSet, setContacts),
+            Route(.delete, "certificates/contacts", .certificateContactsDelete, deleteContacts),
+            Route(.get, "certificates/issuers", .certificateIssuerList, issuers),
+            Route(.get, "certificates/issuers/{issuer}", .certificateIssuerGet, issuer),
+            Route(.put, "certificates/issuers/{issuer}", .certificateIssuerSet) { try await setIssuer($0, replace: true) },
+            Route(.patch, "certificates/issuers/{issuer}", .certificateIssuerUpdate) { try await setIssuer($0, replace: false) },
+            Route(.delete, "certificates/issuers/{issuer}", .certificateIssuerDelete, deleteIssuer),
+            Route(.post, "certificates/{name}/create", .certificateCreate, create),
+            Route(.post, "certificates/{name}/import", .certificateImport, importCertificate),
+            Route(.get, "certificates/{name}/versions", .certificateListVersions, versions),
+            Route(.post, "certificates/{name}/backup", .certificateBackup, backup),
+            Route(.get, "certificates/{name}/policy", .certificatePolicyGet, policy),
+            Route(.patch, "certificates/{name}/policy", .certificatePolicyUpdate, updatePolicy),
+            Route(.get, "certificates/{name}/pending", .certificatePendingGet, pending),
+            Route(.patch, "certificates/{name}/pending", .certificatePendingUpdate, updatePending),
+            Route(.delete, "certificates/{name}/pending", .certificatePendingDelete, deletePending),
+            Route(.post, "certificates/{name}/pending/merge", .certificatePendingMerge, merge),
+            Route(.delete, "certificates/{name}", .certificateDelete, delete),
+            Route(.get, "certificates/{name}/{version?}", .certificateGet, get),
+            Route(.get, "certificates/{name}", .certificateGet, get),
+            Route(.patch, "certificates/{name}/{version?}", .certificateUpdate, update),
+            Route(.patch, "certificates/{name}", .certificateUpdate, update),
+            Route(.get, "deletedcertificates", .certificateListDeleted, listDeleted),
+            Route(.get, "deletedcertificates/{name}", .certificateGetDeleted, getDeleted),
+            Route(.delete, "deletedcertificates/{name}", .certificatePurge, purge),
+            Route(.post, "deletedcertificates/{name}/recover", .certificateRecover, recover),
+        ]
+    }
+
+    // MARK: - Certificates
+
+    func create(_ request: DataPlaneRequest) async throws -> Response {
+        let parameters = try request.decode(CertificateCreateParameters.self)
+        let name = request.parameter("name")
+        let pending = try await certificates.create(
+            in: request.vault.name, name: name, policy: parameters.policy?.model ?? CertificatePolicy(),
+            properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags, preserveCertOrder: parameters.preserveCertOrder))
+        // Report "inProgress" in the 202 even when issuance is already done: the SDK pollers fetch the operation once
+        // and then the certificate; a "completed" 202 would make Python's `result()` return nothing.
+        let reported = pending.status == "completed" ? "inProgress" : pending.status
+        let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: reported)
+        return try JSON.response(
+            body, status: .accepted,
+            headers: [.location: request.url.object(.certificate, name) + "/pending?api-version=\(request.apiVersion)&request_id=\(pending.requestId)"])
+    }
+
+    func importCertificate(_ request: DataPlaneRequest) async throws -> Response {
+        let parameters = try request.decode(CertificateImportParameters.self)
+        guard let value = parameters.value else { throw CoffreError.badParameter("The request body is missing 'value': the PFX or PEM.") }
+        let imported = try await certificates.importCertificate(
+            in: request.vault.name, name: request.parameter("name"), value: value, password: parameters.pwd, policy: parameters.policy?.model,
+            properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags, preserveCertOrder: parameters.preserveCertOrder))
+        return try bundle(imported, policy: try await certificates.policy(in: request.vault.name, name: request.parameter("name")), request)
+    }
+
+    func get(_ request: DataPlaneRequest) async throws -> Response {
+        let (certificate, policy) = try await certificates.get(
+            in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    func update(_ request: DataPlaneRequest) async throws -> Response {
+        let parameters = try request.decode(CertificateUpdateParameters.self)
+        let (certificate, policy) = try await certificates.update(
+            in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"],
+            enabled: parameters.attributes?.enabled, tags: parameters.tags, policy: parameters.policy?.model)
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    func list(_ request: DataPlaneRequest) async throws -> Response {
+        let (limit, cursor) = try request.paging()
+        let includePending = request.query["includePending"]?.lowercased() == "true"
+        let page = try await certificates.list(in: request.vault.name, includePending: includePending, after: cursor, limit: limit)
+        let items = page.items.map { listed -> CertificateItem in
+            switch listed {
+            case .certificate(let head): CertificateItem(head: head, vault: request.vault, url: request.url)
+            case .pendingOnly(let name): CertificateItem(pendingName: name, url: request.url)
+            }
+        }
+        return try request.page(items, next: page.next, path: "certificates", limit: limit)
+    }
+
+    func versions(_ request: DataPlaneRequest) async throws -> Response {
+        let (limit, cursor) = try request.paging()
+        let name = request.parameter("name")
+        let page = try await certificates.versions(in: request.vault.name, name: name, after: cursor, limit: limit)
+        return try request.page(
+            page.items.map { CertificateItem(version: $0, vault: request.vault, url: request.url) }, next: page.next,
+            path: "certificates/\(name)/versions", limit: limit)
+    }
+
+    func policy(_ request: DataPlaneRequest) async throws -> Response {
+        let name = request.parameter("name")
+        let policy = try await certificates.policy(in: request.vault.name, name: name)
+        return try JSON.response(WirePolicy(policy, id: request.url.object(.certificate, name) + "/policy"))
+    }
+
+    func updatePolicy(_ request: DataPlaneRequest) async throws -> Response {
+        let name = request.parameter("name")
+        let policy = try await certificates.updatePolicy(in: request.vault.name, name: name, changes: try request.decode(WirePolicy.self).model)
+        return try JSON.response(WirePolicy(policy, id: request.url.object(.certificate, name) + "/policy"))
+    }
+
+    // MARK: - Pending operations
+
+    func pending(_ request: DataPlaneRequest) async throws -> Response {
+        let name = request.parameter("name")
+        let pending = try await certificates.pending(in: request.vault.name, name: name)
+        if let requestId = request.query["request_id"], !requestId.isEmpty, requestId != pending.requestId {
+            throw CoffreError.pendingCertificateNotFound(name)
+        }
+        return try JSON.response(CertificateOperationBody(pending, name: name, url: request.url))
+    }
+
+    func updatePending(_ request: DataPlaneRequest) async throws -> Response {
+        guard try request.decode(CertificateOperationUpdate.self).cancellation_requested == true else {
+            throw CoffreError.badParameter("Only cancellation_requested: true can change a certificate operation.")
+        }
+        let name = request.parameter("name")
+        return try JSON.response(CertificateOperationBody(try await certificates.cancel(in: request.vault.name, name: name), name: name, url: request.url))
+    }
+
+    func deletePending(_ request: DataPlaneRequest) async throws -> Response {
+        let name = request.parameter("name")
+        let pending = try await certificates.deletePending(in: request.vault.name, name: name)
+        return try JSON.response(CertificateOperationBody(pending, name: name, url: request.url))
+    }
+
+    func merge(_ request: DataPlaneRequest) async throws -> Response {
+        let parameters = try request.decode(CertificateMergeParameters.self)
+        guard let x5c = parameters.x5c, !x5c.isEmpty else { throw CoffreError.badParameter("The request body is missing 'x5c': the signed chain.") }
+        let name = request.parameter("name")
+        let merged = try await certificates.merge(
+            in: request.vault.name, name: name, x5c: x5c, properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags))
+        let policy = try await certificates.policy(in: request.vault.name, name: name)
+        return try JSON.response(CertificateBundle(merged, policy: policy, vault: request.vault, url: request.url), status: .created)
+    }
+
+    // MARK: - Delete, recover, purge, backup
+
+    func delete(_ request: DataPlaneRequest) async throws -> Response {
+        let (certificate, policy) = try await certificates.delete(in: request.vault, name: request.parameter("name"))
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    func getDeleted(_ request: DataPlaneRequest) async throws -> Response {
+        let (certificate, policy) = try await certificates.deleted(in: request.vault.name, name: request.parameter("name"))
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    func listDeleted(_ request: DataPlaneRequest) async throws -> Response {
+        let (limit, cursor) = try request.paging()
+        let page = try await certificates.listDeleted(in: request.vault.name, after: cursor, limit: limit)
+        return try request.page(
+            page.items.map { CertificateItem(head: $0, vault: request.vault, url: request.url) }, next: page.next,
+            path: "deletedcertificates", limit: limit)
+    }
+
+    func recover(_ request: DataPlaneRequest) async throws -> Response {
+        let (certificate, policy) = try await certificates.recover(in: request.vault.name, name: request.parameter("name"))
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    func purge(_ request: DataPlaneRequest) async throws -> Response {
+        try await certificates.purge(in: request.vault, name: request.parameter("name"))
+        return Response(status: .noContent)
+    }
+
+    func backup(_ request: DataPlaneRequest) async throws -> Response {
+        try JSON.response(BackupResult(value: try await certificates.backup(in: request.vault.name, name: request.parameter("name"))))
+    }
+
+    func restore(_ request: DataPlaneRequest) async throws -> Response {
+        let (certificate, policy) = try await certificates.restore(in: request.vault.name, blob: try request.decode(RestoreParameters.self).value)
+        return try bundle(certificate, policy: policy, request)
+    }
+
+    // MARK: - Contacts and issuers
+
+    func contacts(_ request: DataPlaneRequest) async throws -> Response {
+        try contactsResponse(try await certificates.contacts(in: request.vault.name), request)
+    }
+
+    func setContacts(_ request: DataPlaneRequest) async throws -> Response {
+        let contacts = try request.decode(WireContacts.self).contacts ?? []
+        return try contactsResponse(try await certificates.setContacts(contacts, in: request.vault.name), request)
+    }
+
+    func deleteContacts(_ request: DataPlaneRequest) async throws -> Response {
+        try contactsResponse(try await certificates.deleteContacts(in: request.vault.name), request)
+    }
+
+    private func contactsResponse(_ contacts: [CertificateContact], _ request: DataPlaneRequest) throws -> Response {
+        try JSON.response(WireContacts(id: request.url.base + "/certificates/contacts", contacts: contacts))
+    }
+
+    func issuers(_ request: DataPlaneRequest) async throws -> Response {
+        let (limit, cursor) = try request.paging()
+        let page = try await certificates.issuers(in: request.vault.name, after: cursor, limit: limit)
+        return try request.page(
+            page.items.map { IssuerItem(id: request.url.base + "/certificates/issuers/" + $0.name, provider: $0.provider) }, next: page.next,
+            path: "certificates/issuers", limit: limit)
+    }
+
+    func issuer(_ request: DataPlaneRequest) async throws -> Response {
+        try JSON.response(WireIssuer(try await certificates.issuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
+    }
+
+    func setIssuer(_ request: DataPlaneRequest, replace: Bool) async throws -> Response {
+        let wire = try request.decode(WireIssuer.self)
+        if replace, wire.provider == nil { throw CoffreError.badParameter("The request body is missing 'provider'.") }
+        let issuer = try await certificates.setIssuer(in: request.vault.name, name: request.parameter("issuer"), replace: replace) {
+            wire.apply(to: &$0)
+        }
+        return try JSON.response(WireIssuer(issuer, url: request.url))
+    }
+
+    func deleteIssuer(_ request: DataPlaneRequest) async throws -> Response {
+        try JSON.response(WireIssuer(try await certificates.deleteIssuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
+    }
+
+    private func bundle(_ certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?, _ request: DataPlaneRequest) throws -> Response {
+        try JSON.response(CertificateBundle(certificate, policy: policy, vault: request.vault, url: request.url))
+    }
+}
