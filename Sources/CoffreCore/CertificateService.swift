@@ -79,7 +79,15 @@ public struct CertificateService: Sendable {
         let chain: [[UInt8]]?
         switch pending.issuerName.lowercased() {
         case "self":
-            chain = [try Self.library { try CertificateBuilder.makeSelfSigned(spec, key: signer, now: Date(timeIntervalSince1970: TimeInterval(clock.now))) }]
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            // A policy whose key may sign certificates (keyCertSign) makes a CA: the root of a Coffre issuer.
+            chain = [
+                try Self.library {
+                    spec.keyUsage.contains(.keyCertSign)
+                        ? try CertificateBuilder.makeCA(spec, key: signer, now: now)
+                        : try CertificateBuilder.makeSelfSigned(spec, key: signer, now: now)
+                }
+            ]
         case "unknown":
             chain = nil
             pending.material = Base64.standardEncoded(material.storedRepresentation)
@@ -133,10 +141,11 @@ public struct CertificateService: Sendable {
         }
         let caMaterial = try KeyMaterial(storedRepresentation: caMaterialBytes)
         let leaf = try Self.library {
-            try CertificateBuilder.issue(
-                spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER,
-                issuer: try CertificateIssuer(certificateDER: caCer, key: VaultKeySigner(material: caMaterial)),
-                now: Date(timeIntervalSince1970: TimeInterval(clock.now)), serialNumber: nil)
+            let issuer = try CertificateIssuer(certificateDER: caCer, key: VaultKeySigner(material: caMaterial))
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            return spec.keyUsage.contains(.keyCertSign)
+                ? try CertificateBuilder.makeCA(spec, key: signer, issuer: issuer, maxPathLength: 0, now: now)
+                : try CertificateBuilder.issue(spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer, now: now)
         }
         return [leaf, caCer] + ca.record.chain.compactMap { Base64.decode($0) }
     }
@@ -162,6 +171,13 @@ public struct CertificateService: Sendable {
         let name = try ObjectName(name, kind: .certificate)
         if let tags = properties.tags { try Tags.validate(tags) }
         try await checkNameIsFree(vault, name)
+        // PEM arrives as text, or (from the SDKs, which base64 whatever bytes they are given) as base64 of the text.
+        var value = value
+        if !value.contains("-----BEGIN"), let decoded = Base64.decode(value),
+            let text = String(bytes: decoded, encoding: .utf8), text.contains("-----BEGIN")
+        {
+            value = text
+        }
         let isPEM = value.contains("-----BEGIN")
         let bundle = try Self.library {
             try CertificateBundle(importValue: value, password: password, preservingOrder: properties.preserveCertOrder ?? false)

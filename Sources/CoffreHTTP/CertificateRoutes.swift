@@ -48,10 +48,9 @@ struct CertificateRoutes: Sendable {
         let pending = try await certificates.create(
             in: request.vault.name, name: name, policy: parameters.policy?.model ?? CertificatePolicy(),
             properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags, preserveCertOrder: parameters.preserveCertOrder))
-        // Report "inProgress" in the 202 even when issuance is already done: the SDK pollers fetch the operation once
-        // and then the certificate; a "completed" 202 would make Python's `result()` return nothing.
-        let reported = pending.status == "completed" ? "inProgress" : pending.status
-        let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: reported)
+        // The 202 always reports "inProgress", even when issuance already completed or failed: the SDK pollers then
+        // fetch the operation once (and the certificate); a finished 202 makes Python's `result()` return nothing.
+        let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: "inProgress")
         return try JSON.response(
             body, status: .accepted,
             headers: [.location: request.url.object(.certificate, name) + "/pending?api-version=\(request.apiVersion)&request_id=\(pending.requestId)"])
