@@ -12,6 +12,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
@@ -26,6 +27,7 @@ public struct CoffreServer: Sendable {
     public let clock: any WallClock
     public let sweeper: PurgeSweeper
     public let rotation: KeyRotationService
+    public let lifecycle: CertificateLifecycleService
 
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
@@ -66,17 +68,38 @@ public struct CoffreServer: Sendable {
         self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
-            let id = addressing.vaultURL(vault) + "/keys/\(name)/\(version)"
-            try? audit.record(
-                AuditEvent(
-                    time: Date(), resourceId: "/vaults/\(vault)", operationName: "KeyNearExpiryEventGridNotification",
-                    operationVersion: nil, status: 200, reason: "OK",
-                    description: expires.map { "The key expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0,
-                    callerIpAddress: nil, correlationId: nil, caller: nil,
-                    properties: .init(
-                        id: id, requestUri: id, httpStatusCode: 200, clientInfo: "coffre-key-rotation", requestId: "",
-                        isAccessPolicyMatch: nil, isRbacAuthorized: nil)))
+            Self.recordNotification(
+                "KeyNearExpiryEventGridNotification", id: addressing.vaultURL(vault) + "/keys/\(name)/\(version)", vault: vault,
+                expires: expires, audit: audit)
         }
+        let webhook = configuration.notificationWebhook
+        self.lifecycle = CertificateLifecycleService(certificates: certificates, vaults: services.vaults, clock: clock) { notification in
+            let vault = (try? VaultName(notification.vault)) ?? addressing.defaultVault
+            let id = addressing.vaultURL(vault) + "/certificates/\(notification.certificate)/\(notification.version)"
+            Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
+            if let webhook { try? await Self.post(notification, to: webhook) }
+        }
+    }
+
+    /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server).
+    static func recordNotification(_ operation: String, id: String, vault: VaultName, expires: Int64?, audit: any AuditSink) {
+        try? audit.record(
+            AuditEvent(
+                time: Date(), resourceId: "/vaults/\(vault)", operationName: operation, operationVersion: nil, status: 200, reason: "OK",
+                description: expires.map { "Expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0, callerIpAddress: nil,
+                correlationId: nil, caller: nil,
+                properties: .init(
+                    id: id, requestUri: id, httpStatusCode: 200, clientInfo: "coffre-lifetime-actions", requestId: "", isAccessPolicyMatch: nil,
+                    isRbacAuthorized: nil)))
+    }
+
+    /// POSTs a notification as JSON.
+    static func post(_ notification: some Encodable, to url: String) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(notification)))
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     }
 
     /// A JWKS file is read once; a URL is fetched when needed.

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var auditLog: String?
     /// Further OpenID Connect issuers whose tokens are accepted (a real Entra ID tenant, Keycloak, …).
     public var trustedIssuers: [TrustedIssuerConfiguration] = []
+    /// Where certificate `EmailContacts` notifications are POSTed as JSON (they also go to the audit log).
+    public var notificationWebhook: String?
     /// How the root key is obtained at start; `nil` means the key file.
     public var seal: SealSettings?
     /// The operator's own TLS certificate chain and key (PEM files). Needed when the server starts sealed; otherwise
@@ -33,7 +35,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
-        case tlsCertificateFile, tlsKeyFile
+        case tlsCertificateFile, tlsKeyFile, notificationWebhook
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -53,6 +55,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         seal = try container.decodeIfPresent(SealSettings.self, forKey: .seal)
         tlsCertificateFile = try container.decodeIfPresent(String.self, forKey: .tlsCertificateFile)
         tlsKeyFile = try container.decodeIfPresent(String.self, forKey: .tlsKeyFile)
+        notificationWebhook = try container.decodeIfPresent(String.self, forKey: .notificationWebhook)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }

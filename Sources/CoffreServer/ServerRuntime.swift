@@ -90,6 +90,9 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "key-rotation", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.rotation.sweep()
                 },
+                PeriodicService(name: "certificate-lifetime", interval: .seconds(60), logger: logger) { [self] in
+                    try await current?.lifecycle.sweep()
+                },
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },

@@ -30,6 +30,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The operator's TLS certificate chain (PEM); default: issued by Coffre's CA at each start.")
     var tlsCertificate: String?
     @Option(help: "The private key of --tls-certificate (PEM).") var tlsKey: String?
+    @Option(help: "A URL that receives certificate expiry notifications (EmailContacts actions) as JSON POSTs.")
+    var notificationWebhook: String?
 
     func run() async throws {
         let directory = DataDirectory(path: data.data)
@@ -46,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         if !trustedIssuers.isEmpty { configuration.trustedIssuers = try trustedIssuers.map(TrustedIssuerConfiguration.init(parsing:)) }
         if let tlsCertificate { configuration.tlsCertificateFile = tlsCertificate }
         if let tlsKey { configuration.tlsKeyFile = tlsKey }
+        if let notificationWebhook { configuration.notificationWebhook = notificationWebhook }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
