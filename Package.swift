@@ -101,6 +101,16 @@ let package = Package(
             dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CoffrePostgresTestSupport", path: "Tests/CoffrePostgresTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreStoragePostgresTests",
+            dependencies: [
+                "CoffreStorage", "CoffreStoragePostgres", "CoffreStorageConformance", "CoffrePostgresTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CoffreCertificatesTests", dependencies: ["CoffreCertificates"], swiftSettings: swiftSettings),
         .testTarget(name: "CoffreAuthTests", dependencies: ["CoffreAuth"], swiftSettings: swiftSettings),
         .testTarget(name: "CoffreCoreTests", dependencies: ["CoffreCore"], swiftSettings: swiftSettings),
