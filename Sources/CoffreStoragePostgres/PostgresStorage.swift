@@ -15,9 +15,8 @@ import Synchronization
 /// **Transactions** run at `SERIALIZABLE`, so every committed transaction behaves as if it ran alone, across all
 /// nodes. PostgreSQL reports the conflicts this detects (SQLSTATE 40001, and deadlocks 40P01) instead of waiting
 /// or losing an update; the body is then run again on a fresh transaction, up to `maxAttempts` times with
-/// exponential backoff and full jitter. A connection lost before `COMMIT` is retried once on another connection
-/// (PostgreSQL rolled that attempt back), up to 3 times; one lost during `COMMIT` is reported, as its outcome
-/// is unknown.
+/// exponential backoff and full jitter. A connection lost before `COMMIT` is retried on another connection, up to
+/// 3 times (PostgreSQL rolled that attempt back); one lost during `COMMIT` is reported, as its outcome is unknown.
 /// `COMMIT` returns once the server has flushed the commit (`synchronous_commit` as the server has it; keep it on).
 ///
 /// **Failures** become `StorageError` in `PostgresFailure`: unreachable, lost or timed-out → `.unavailable`;
@@ -60,7 +59,9 @@ public final class PostgresStorage: StorageBackend, Service {
             }
         } catch is CancellationError {
         } catch {
-            let failure = PostgresFailure(classifying: error)?.error ?? .unavailable("the PostgreSQL storage failed to start")
+            let failure = PostgresFailure(classifying: error)?.error ?? (error as? StorageError)
+                ?? .unavailable("the PostgreSQL storage failed to start")
+            logger.error("the PostgreSQL storage stopped", metadata: ["error": "\(failure)"])
             gate.close(failure)
             throw failure
         }
