@@ -20,10 +20,13 @@ struct PostgresFailure: Error, Sendable {
 
     var kind: Kind
     var error: StorageError
+    /// The connection is unusable (also after a `COMMIT` whose outcome is unknown): close it, never reuse it.
+    var connectionBroke: Bool
 
     init(_ kind: Kind, _ error: StorageError) {
         self.kind = kind
         self.error = error
+        self.connectionBroke = kind == .connectionLost
     }
 
     /// Classifies `error`, or returns nil when it did not come from PostgreSQL (a transaction body's own error,
@@ -95,6 +98,9 @@ struct PostgresFailure: Error, Sendable {
     /// The same failure seen while `COMMIT` was in flight: a lost connection then leaves the outcome unknown.
     var atCommit: PostgresFailure {
         guard kind == .connectionLost else { return self }
-        return PostgresFailure(.final, .unavailable("the connection to PostgreSQL was lost during COMMIT; the transaction may or may not have been applied"))
+        var failure = PostgresFailure(
+            .final, .unavailable("the connection to PostgreSQL was lost during COMMIT; the transaction may or may not have been applied"))
+        failure.connectionBroke = true
+        return failure
     }
 }

@@ -177,6 +177,29 @@ public final class PostgresStorage: StorageBackend, Service {
         return .microseconds(Int.random(in: 0...cap))
     }
 
+    /// Runs `work` on a leased connection, and closes the connection for good when it broke.
+    ///
+    /// postgres-nio never answers a query written to a connection whose channel has already closed, and the pool
+    /// learns of a close only asynchronously: a broken connection returned at once could be leased again and
+    /// hang its next query. So a closed connection is refused here, and one that failed as lost is closed and
+    /// waited for before the lease ends, so that the pool has dropped it by then.
+    private static func use<T: Sendable>(
+        _ connection: PostgresConnection, for work: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        do {
+            guard !connection.isClosed else {
+                throw PostgresFailure(.connectionLost, .unavailable("the pooled PostgreSQL connection was already closed"))
+            }
+            return try await work(connection)
+        } catch {
+            if connection.isClosed || PostgresFailure(classifying: error)?.connectionBroke == true {
+                try? await connection.close()
+                try? await connection.closeFuture.get()
+            }
+            throw error
+        }
+    }
+
     /// Leases a connection for `work`, failing with `.unavailable` when none (or no migrated schema) comes within
     /// `acquireTimeout`: the pool alone would keep the request waiting while PostgreSQL is down.
     private func withConnection<T: Sendable>(
@@ -191,7 +214,7 @@ public final class PostgresStorage: StorageBackend, Service {
                     return .done(
                         try await self.client.withConnection { connection in
                             guard lease.settle(.acquired) else { throw CancellationError() }
-                            return try await work(connection)
+                            return try await Self.use(connection, for: work)
                         })
                 } catch where !(error is CancellationError || error is StorageError) && lease.isWaiting {
                     // Leasing itself failed (the pool gave up or was closed).
