@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -39,6 +40,17 @@ let package = Package(
         ),
         .target(name: "CoffreStorage", dependencies: ["CoffreModel", "CoffreCrypto"], swiftSettings: swiftSettings),
         .target(name: "CoffreStorageSQLite", dependencies: ["CoffreStorage", "CSQLite"], swiftSettings: swiftSettings),
+        .target(
+            name: "CoffreStoragePostgres",
+            dependencies: [
+                "CoffreStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CoffreCertificates",
             dependencies: [
@@ -131,6 +143,16 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CoffrePostgresTestSupport", path: "Tests/CoffrePostgresTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreStoragePostgresTests",
+            dependencies: [
+                "CoffreStorage", "CoffreStoragePostgres", "CoffreStorageConformance", "CoffrePostgresTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

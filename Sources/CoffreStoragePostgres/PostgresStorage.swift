@@ -1,0 +1,263 @@
+import CoffreStorage
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The shared backend: one PostgreSQL database that several Coffre nodes use at once, through one table
+/// `kv (k text COLLATE "C" PRIMARY KEY, v bytea)`.
+///
+/// **Running.** It owns a `PostgresClient` (a connection pool) that only works while `run()` runs: add the storage
+/// to the server's `ServiceGroup` ahead of the services that use it (the group stops services in reverse order),
+/// or use `withRunning(_:)`. `run()` applies the schema migrations first, retrying while PostgreSQL is unreachable;
+/// operations issued before that wait for it, up to `acquireTimeout`. `run()` may be called once per instance.
+///
+/// **Transactions** run at `SERIALIZABLE`, so every committed transaction behaves as if it ran alone, across all
+/// nodes. PostgreSQL reports the conflicts this detects (SQLSTATE 40001, and deadlocks 40P01) instead of waiting
+/// or losing an update; the body is then run again on a fresh transaction, up to `maxAttempts` times with
+/// exponential backoff and full jitter. A connection lost before `COMMIT` is retried on another connection, up to
+/// 3 times (PostgreSQL rolled that attempt back); one lost during `COMMIT` is reported, as its outcome is unknown.
+/// `COMMIT` returns once the server has flushed the commit (`synchronous_commit` as the server has it; keep it on).
+///
+/// **Failures** become `StorageError` in `PostgresFailure`: unreachable, lost or timed-out → `.unavailable`;
+/// disk full (53100) or read-only (25006) → `.notWritable`. The pool reconnects on its own after PostgreSQL
+/// restarts, with a backoff that grows to a few seconds for outages of a few seconds (up to a minute for long ones).
+///
+/// The database user needs `CREATE` on the `public` schema (or to own the database) for the first migration.
+public final class PostgresStorage: StorageBackend, Service {
+    private let client: PostgresClient
+    private let configuration: PostgresConfiguration
+    private let logger: Logger
+    private let gate = ReadinessGate()
+
+    /// - Parameters:
+    ///   - url: `postgres://user:password@host:port/database?sslmode=…`; see `PostgresConfiguration.init(url:poolSize:)`.
+    ///   - poolSize: the most connections this node opens.
+    public convenience init(url: String, poolSize: Int = 16, logger: Logger = Logger(label: "coffre.storage.postgres")) throws {
+        self.init(configuration: try PostgresConfiguration(url: url, poolSize: poolSize), logger: logger)
+    }
+
+    public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "coffre.storage.postgres")) {
+        self.configuration = configuration
+        self.logger = logger
+        self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+    }
+
+    // MARK: Lifecycle
+
+    /// Runs the connection pool and applies the migrations; returns on graceful shutdown or cancellation.
+    /// Throws when the schema cannot be migrated for a reason that waiting will not fix (a newer schema,
+    /// missing privileges, a read-only database).
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { await self.client.run() }
+                    try await self.migrate()
+                    self.gate.open()
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            let failure = PostgresFailure(classifying: error)?.error ?? (error as? StorageError)
+                ?? .unavailable("the PostgreSQL storage failed to start")
+            logger.error("the PostgreSQL storage stopped", metadata: ["error": "\(failure)"])
+            gate.close(failure)
+            throw failure
+        }
+        gate.close(.unavailable("the PostgreSQL storage has stopped"))
+    }
+
+    /// Returns once `run()` has migrated the schema; throws if it failed or stopped.
+    public func waitUntilReady() async throws {
+        try await gate.wait()
+    }
+
+    /// Runs the storage around `body`, for tools and tests without a `ServiceGroup`: starts `run()`, waits until
+    /// the schema is ready, and stops the pool when `body` returns or throws.
+    public func withRunning<T: Sendable>(_ body: (PostgresStorage) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            try await waitUntilReady()
+            return try await body(self)
+        }
+    }
+
+    private func migrate() async throws {
+        while true {
+            do {
+                let versions = try await withConnection(afterMigrations: false) { [logger] connection in
+                    try await Migrations.apply(on: connection, logger: logger)
+                }
+                if versions.found != versions.now {
+                    logger.info("migrated the PostgreSQL schema", metadata: ["from": "\(versions.found)", "to": "\(versions.now)"])
+                }
+                return
+            } catch {
+                guard let failure = PostgresFailure(classifying: error), failure.kind != .final, failure.kind != .conflict else { throw error }
+                logger.warning("PostgreSQL is not reachable yet; retrying the migration", metadata: ["error": "\(failure.error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    // MARK: StorageBackend
+
+    public func get(_ key: String) async throws -> [UInt8]? {
+        try await withRetries { try await self.withConnection { try await KV.get(key, on: $0, logger: self.logger) } }
+    }
+
+    public func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+        try await withRetries {
+            try await self.withConnection { try await KV.scan(prefix: prefix, after: after, limit: limit, on: $0, logger: self.logger) }
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
+        try await withRetries { try await self.withConnection { try await self.attempt(body, on: $0) } }
+    }
+
+    /// One run of `body` inside `BEGIN ISOLATION LEVEL SERIALIZABLE … COMMIT`.
+    private func attempt<T: Sendable>(
+        _ body: @Sendable (any StorageTransaction) async throws -> T, on connection: PostgresConnection
+    ) async throws -> T {
+        try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+        let transaction = PostgresTransaction(connection: connection, logger: logger)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(transaction)) } catch { result = .failure(error) }
+        if let failure = transaction.finish() {
+            // PostgreSQL aborted the attempt: a conflict or lost connection is retried even if the body caught it.
+            await connection.rollback(logger: logger)
+            if failure.kind != .final { throw failure }
+            _ = try result.get()
+            throw failure.error
+        }
+        if case .failure(let error) = result {
+            await connection.rollback(logger: logger)
+            throw error
+        }
+        do {
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            throw PostgresFailure(classifying: error)?.atCommit ?? error
+        }
+        return try result.get()
+    }
+
+    // MARK: Retries and leases
+
+    /// Runs `operation` again after a conflict (up to `maxAttempts` in all, with backoff) or after a lost
+    /// connection (up to 3 times: the pool may hold several dead ones after a restart); turns PostgreSQL failures
+    /// into `StorageError` and lets every other error through.
+    private func withRetries<T: Sendable>(_ operation: @Sendable () async throws -> T) async throws -> T {
+        var attempts = 0
+        var reconnects = 0
+        while true {
+            attempts += 1
+            do {
+                return try await operation()
+            } catch {
+                guard let failure = PostgresFailure(classifying: error) else { throw error }
+                switch failure.kind {
+                case .conflict where attempts < configuration.maxAttempts:
+                    try await Task.sleep(for: Self.backoff(afterAttempt: attempts))
+                case .connectionLost where reconnects < 3:
+                    reconnects += 1
+                default:
+                    throw failure.error
+                }
+            }
+        }
+    }
+
+    /// Full jitter over an exponential cap: 2 ms after the first conflict, doubling up to 100 ms.
+    static func backoff(afterAttempt attempt: Int) -> Duration {
+        let cap = min(100_000, 1_000 << min(attempt, 10))
+        return .microseconds(Int.random(in: 0...cap))
+    }
+
+    /// Runs `work` on a leased connection, and closes the connection for good when it broke.
+    ///
+    /// postgres-nio never answers a query written to a connection whose channel has already closed, and the pool
+    /// learns of a close only asynchronously: a broken connection returned at once could be leased again and
+    /// hang its next query. So a closed connection is refused here, and one that failed as lost is closed and
+    /// waited for before the lease ends, so that the pool has dropped it by then.
+    private static func use<T: Sendable>(
+        _ connection: PostgresConnection, for work: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        do {
+            guard !connection.isClosed else {
+                throw PostgresFailure(.connectionLost, .unavailable("the pooled PostgreSQL connection was already closed"))
+            }
+            return try await work(connection)
+        } catch {
+            if connection.isClosed || PostgresFailure(classifying: error)?.connectionBroke == true {
+                try? await connection.close()
+                try? await connection.closeFuture.get()
+            }
+            throw error
+        }
+    }
+
+    /// Leases a connection for `work`, failing with `.unavailable` when none (or no migrated schema) comes within
+    /// `acquireTimeout`: the pool alone would keep the request waiting while PostgreSQL is down.
+    private func withConnection<T: Sendable>(
+        afterMigrations: Bool = true, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let lease = Lease()
+        let timeout = configuration.acquireTimeout
+        return try await withThrowingTaskGroup(of: LeaseOutcome<T>.self) { group in
+            group.addTask {
+                do {
+                    if afterMigrations { try await self.gate.wait() }
+                    return .done(
+                        try await self.client.withConnection { connection in
+                            guard lease.settle(.acquired) else { throw CancellationError() }
+                            return try await Self.use(connection, for: work)
+                        })
+                } catch where !(error is CancellationError || error is StorageError) && lease.isWaiting {
+                    // Leasing itself failed (the pool gave up or was closed).
+                    throw PostgresFailure(classifying: error)
+                        ?? PostgresFailure(.unreachable, .unavailable("could not get a PostgreSQL connection"))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                guard lease.settle(.expired) else { return .timerDone }
+                throw PostgresFailure(
+                    .unreachable,
+                    .unavailable("no PostgreSQL connection within \(timeout): is the database reachable and PostgresStorage running?"))
+            }
+            while let outcome = try await group.next() {
+                if case .done(let value) = outcome {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            preconditionFailure("the lease task neither returned nor threw")
+        }
+    }
+}
+
+/// Whether a lease got its connection or reached its deadline first: whichever settles it first wins.
+private final class Lease: Sendable {
+    enum Outcome { case waiting, acquired, expired }
+
+    private let outcome = Mutex(Outcome.waiting)
+
+    var isWaiting: Bool { outcome.withLock { $0 == .waiting } }
+
+    func settle(_ final: Outcome) -> Bool {
+        outcome.withLock { outcome in
+            guard outcome == .waiting else { return false }
+            outcome = final
+            return true
+        }
+    }
+}
+
+private enum LeaseOutcome<T: Sendable>: Sendable {
+    case done(T)
+    case timerDone
+}

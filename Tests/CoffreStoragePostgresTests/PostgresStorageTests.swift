@@ -1,0 +1,229 @@
+import CoffrePostgresTestSupport
+import CoffreStorage
+import CoffreStorageConformance
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import CoffreStoragePostgres
+
+/// Tests that share one temporary cluster; each takes a database of its own.
+@Suite(.temporaryPostgres, .timeLimit(.minutes(2))) struct PostgresStorageTests {
+    @Test(arguments: StorageConformance.checks.map(\.name))
+    func conforms(_ check: String) async throws {
+        let run = try #require(StorageConformance.checks.first { $0.name == check }).run
+        try await withFreshStorage { try await run($0) }
+    }
+
+    @Test func twoNodesSeeEachOtherAndLoseNoUpdate() async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let url = server.url(database: try await server.createDatabase())
+        let first = try PostgresStorage(url: url, poolSize: 8, logger: .quiet)
+        let second = try PostgresStorage(url: url, poolSize: 8, logger: .quiet)
+        try await first.withRunning { first in
+            try await second.withRunning { second in
+                try await first.transaction { try await $0.put("shared/x", [1]) }
+                #expect(try await second.get("shared/x") == [1])
+                try await second.transaction { transaction in
+                    try await transaction.delete("shared/x")
+                    try await transaction.put("shared/y", [2])
+                }
+                #expect(try await first.get("shared/x") == nil)
+                #expect(try await first.scan(prefix: "shared/", after: nil, limit: 10).map(\.key) == ["shared/y"])
+
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<60 {
+                        let node = index.isMultiple(of: 2) ? first : second
+                        group.addTask { try await node.transaction { try await increment("counter", in: $0) } }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(try await first.get("counter") == [0, 60])
+                #expect(try await second.get("counter") == [0, 60])
+            }
+        }
+    }
+
+    @Test func nodesStartingTogetherMigrateOnce() async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let database = try await server.createDatabase()
+        let nodes = try (0..<4).map { _ in try PostgresStorage(url: server.url(database: database), poolSize: 2, logger: .quiet) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, node) in nodes.enumerated() {
+                group.addTask { try await node.withRunning { try await $0.transaction { try await $0.put("node/\(index)", [1]) } } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await server.psql("SELECT count(*) FROM coffre_schema", database: database) == "\(Migrations.steps.count)")
+        #expect(try await server.psql("SELECT count(*) FROM kv", database: database) == "4")
+        let collation = "SELECT collation_name FROM information_schema.columns WHERE table_name = 'kv' AND column_name = 'k'"
+        #expect(try await server.psql(collation, database: database) == "C")
+    }
+
+    @Test func aNewerSchemaStopsTheStart() async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let database = try await server.createDatabase()
+        try await PostgresStorage(url: server.url(database: database), logger: .quiet).withRunning { _ in }
+        try await server.psql("INSERT INTO coffre_schema (version) VALUES (\(Migrations.steps.count + 1))", database: database)
+        await #expect {
+            try await PostgresStorage(url: server.url(database: database), logger: .quiet).withRunning { _ in }
+        } throws: { isUnavailable($0) }
+    }
+
+    @Test func aReadOnlyDatabaseIsNotWritable() async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let database = try await server.createDatabase()
+        try await PostgresStorage(url: server.url(database: database), poolSize: 2, logger: .quiet).withRunning { storage in
+            try await storage.transaction { try await $0.put("kept", [1]) }
+            try await server.psql("ALTER DATABASE \(database) SET default_transaction_read_only = on")
+            // Existing sessions keep their settings: end them; the pool reconnects with the new default.
+            try await server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database)'")
+            await #expect {
+                try await storage.transaction { try await $0.put("refused", [2]) }
+            } throws: { error in
+                if case .notWritable = error as? StorageError { return true }
+                return false
+            }
+            #expect(try await storage.get("kept") == [1])
+        }
+    }
+
+    @Test func theUnixSocketWorks() async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let database = try await server.createDatabase()
+        try await PostgresStorage(url: server.socketURL(database: database), poolSize: 2, logger: .quiet).withRunning { storage in
+            try await storage.transaction { try await $0.put("over/socket", [7]) }
+            #expect(try await storage.get("over/socket") == [7])
+        }
+    }
+
+    @Test func keysAndBoundsAreBoundNotSpliced() async throws {
+        try await withFreshStorage { storage in
+            let hostile = "v/x'); DROP TABLE kv; --"
+            try await storage.transaction { transaction in
+                try await transaction.put(hostile, [1])
+                try await transaction.put("v/x%", [2])
+                try await transaction.put("v/x_", [3])
+                try await transaction.put("v/xa", [4])
+            }
+            #expect(try await storage.get(hostile) == [1])
+            // `%` and `_` are plain bytes in a range condition (LIKE would treat them as wildcards).
+            #expect(try await storage.scan(prefix: "v/x%", after: nil, limit: 10).map(\.key) == ["v/x%"])
+            try await storage.transaction { try await $0.deletePrefix("v/x_") }
+            #expect(try await storage.scan(prefix: "v/", after: nil, limit: 10).map(\.key) == ["v/x%", hostile, "v/xa"])
+        }
+    }
+
+    /// A new database, migrated and running for `body`.
+    private func withFreshStorage(_ body: (PostgresStorage) async throws -> Void) async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        try await PostgresStorage(url: server.url(database: try await server.createDatabase()), logger: .quiet).withRunning(body)
+    }
+}
+
+/// Outages: each test has a cluster of its own, as it stops the server.
+@Suite(.timeLimit(.minutes(2))) struct PostgresOutageTests {
+    @Test func aRestartFailsRequestsThenRecovers() async throws {
+        try await TemporaryPostgres.with { server in
+            var configuration = try PostgresConfiguration(url: server.url(), poolSize: 4)
+            configuration.acquireTimeout = .seconds(3)
+            try await PostgresStorage(configuration: configuration, logger: .quiet).withRunning { storage in
+                try await storage.transaction { try await $0.put("before", [1]) }
+                try await server.stopServer()
+
+                let outageStart = ContinuousClock.now
+                async let readFailed = failsUnavailable { _ = try await storage.get("before") }
+                async let writeFailed = failsUnavailable { try await storage.transaction { try await $0.put("during", [2]) } }
+                #expect(await readFailed)
+                #expect(await writeFailed)
+                // They fail rather than hang: one lease wait (3 s), or a few if a pooled connection died under them.
+                #expect(ContinuousClock.now - outageStart < .seconds(10))
+
+                try await server.startServer()
+                #expect(try await storage.get("before") == [1])
+                try await storage.transaction { try await $0.put("after", [3]) }
+                #expect(try await storage.scan(prefix: "", after: nil, limit: 10).map(\.key) == ["after", "before"])
+            }
+        }
+    }
+
+    @Test func withoutRunOperationsFailInsteadOfHanging() async throws {
+        var configuration = try PostgresConfiguration(url: "postgres://nobody@127.0.0.1:1/none")
+        configuration.acquireTimeout = .milliseconds(200)
+        let storage = PostgresStorage(configuration: configuration, logger: .quiet)
+        await #expect { try await storage.get("k") } throws: { isUnavailable($0) }
+    }
+}
+
+@Suite struct PostgresConfigurationTests {
+    @Test func parsesATCPURL() throws {
+        let configuration = try PostgresConfiguration(url: "postgres://coffre:p%40ss@db.internal:6543/vault?sslmode=disable", poolSize: 5)
+        #expect(configuration.client.host == "db.internal")
+        #expect(configuration.client.port == 6543)
+        #expect(configuration.client.username == "coffre")
+        #expect(configuration.client.password == "p@ss")
+        #expect(configuration.client.database == "vault")
+        #expect(configuration.client.options.maximumConnections == 5)
+    }
+
+    @Test func parsesAUnixSocketURL() throws {
+        let configuration = try PostgresConfiguration(url: "postgresql://coffre@localhost:5433/vault?host=/run/postgresql")
+        #expect(configuration.client.unixSocketPath == "/run/postgresql/.s.PGSQL.5433")
+        #expect(configuration.client.options.maximumConnections == 16)
+    }
+
+    @Test(arguments: ["mysql://x@y/z", "postgres://x@y/z?sslmode=sometimes", "not a url"])
+    func rejectsBadURLs(_ url: String) {
+        #expect(throws: PostgresConfigurationError.self) { try PostgresConfiguration(url: url) }
+    }
+
+    @Test func mapsSQLStates() {
+        #expect(PostgresFailure(sqlState: "40001").kind == .conflict)
+        #expect(PostgresFailure(sqlState: "40P01").kind == .conflict)
+        #expect(PostgresFailure(sqlState: "08006").kind == .connectionLost)
+        #expect(PostgresFailure(sqlState: "57P01").kind == .connectionLost)
+        guard case .notWritable = PostgresFailure(sqlState: "53100").error, case .notWritable = PostgresFailure(sqlState: "25006").error,
+            case .invalidKey = PostgresFailure(sqlState: "22021").error, case .unavailable = PostgresFailure(sqlState: "XX000").error
+        else {
+            Issue.record("unexpected mapping")
+            return
+        }
+        #expect(PostgresFailure(sqlState: "42501").kind == .final)
+    }
+
+    @Test func backoffStaysBounded() {
+        for attempt in 1...40 {
+            #expect(PostgresStorage.backoff(afterAttempt: attempt) <= .milliseconds(100))
+        }
+    }
+}
+
+private func isUnavailable(_ error: any Error) -> Bool {
+    if case .unavailable = error as? StorageError { return true }
+    return false
+}
+
+private func failsUnavailable(_ operation: @Sendable () async throws -> Void) async -> Bool {
+    do {
+        try await operation()
+        return false
+    } catch {
+        return isUnavailable(error)
+    }
+}
+
+/// The read-modify-write of the conformance suite's counter (two bytes, big-endian).
+private func increment(_ key: String, in transaction: any StorageTransaction) async throws {
+    let bytes = try await transaction.get(key) ?? [0, 0]
+    let value = (Int(bytes[0]) << 8 | Int(bytes[1])) + 1
+    try await transaction.put(key, [UInt8(value >> 8), UInt8(value & 0xff)])
+}
+
+extension Logger {
+    /// Errors only: the pool logs every failed reconnect at `info`, which the outage tests cause on purpose.
+    fileprivate static var quiet: Logger {
+        var logger = Logger(label: "coffre.storage.postgres.tests")
+        logger.logLevel = .error
+        return logger
+    }
+}
