@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "CoffreServer",
             dependencies: [
-                "CoffreHTTP", "CoffreStorageSQLite", "CoffreCertificates",
+                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

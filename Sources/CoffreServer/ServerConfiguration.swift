@@ -22,6 +22,11 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var auditLog: String?
     /// Further OpenID Connect issuers whose tokens are accepted (a real Entra ID tenant, Keycloak, …).
     public var trustedIssuers: [TrustedIssuerConfiguration] = []
+    /// The storage: `nil` or `sqlite` for the data directory's SQLite file, or a `postgres://` URL. A URL with a
+    /// password is better given in the `COFFRE_STORAGE` environment variable than kept in this file.
+    public var storage: String?
+    /// Connections to PostgreSQL per node.
+    public var storagePoolSize: Int?
     /// Where certificate `EmailContacts` notifications are POSTed as JSON (they also go to the audit log).
     public var notificationWebhook: String?
     /// How the root key is obtained at start; `nil` means the key file.
@@ -35,7 +40,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
-        case tlsCertificateFile, tlsKeyFile, notificationWebhook
+        case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -56,6 +61,8 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         tlsCertificateFile = try container.decodeIfPresent(String.self, forKey: .tlsCertificateFile)
         tlsKeyFile = try container.decodeIfPresent(String.self, forKey: .tlsKeyFile)
         notificationWebhook = try container.decodeIfPresent(String.self, forKey: .notificationWebhook)
+        storage = try container.decodeIfPresent(String.self, forKey: .storage)
+        storagePoolSize = try container.decodeIfPresent(Int.self, forKey: .storagePoolSize)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }

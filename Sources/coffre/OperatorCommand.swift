@@ -9,6 +9,7 @@ import CoffreServer
 import CoffreStorage
 import CoffreStorageSQLite
 import Foundation
+import Logging
 
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,7 @@ struct OperatorCommand: AsyncParsableCommand {
         @Option(help: "How many shares unseal the server.") var threshold: Int = 3
         @Option(help: "The port the server will listen on.") var port: Int = 8443
         @Option(name: .customLong("vault-zone"), help: "A DNS zone for vaults (repeatable).") var vaultZones: [String] = []
+        @Option(help: "Storage: sqlite (default) or a postgres:// URL (or set COFFRE_STORAGE).") var storage: String?
 
         func run() async throws {
             let directory = DataDirectory(path: data.data)
@@ -40,17 +42,23 @@ struct OperatorCommand: AsyncParsableCommand {
             configuration.port = port
             if !vaultZones.isEmpty { configuration.vaultZones = vaultZones }
             configuration.seal = SealSettings(type: SealSettings.shamir, shares: shares, threshold: threshold)
+            configuration.storage = storage ?? ProcessInfo.processInfo.environment["COFFRE_STORAGE"]
             configuration = try configuration.validated()
             let rootKey = AEADKey.generate()
             let keyShares = try Shamir.split(rootKey, shares: shares, threshold: threshold)
 
             let clock = SystemClock()
-            let state = try await Bootstrap.open(
-                try SQLiteStorage(path: directory.databaseFile), rootKey: rootKey, configuration: configuration, clock: clock)
-            let server = try await CoffreServer(
-                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
-            try directory.save(try directory.writeSealedStartTLS(server, configuration: configuration))
-            let (admin, secret) = try await server.services.principals.addSecret(to: state.identity.adminClientId)
+            let location = StorageLocation(configuration: configuration, directory: directory)
+            let (state, admin, secret) = try await location.withBackend(logger: Logger(label: "coffre")) { backend in
+                let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
+                let server = try await CoffreServer(
+                    configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
+                var saved = try directory.writeSealedStartTLS(server, configuration: configuration)
+                if storage == nil { saved.storage = nil }
+                try directory.save(saved)
+                let (admin, secret) = try await server.services.principals.addSecret(to: state.identity.adminClientId)
+                return (state, admin, secret)
+            }
 
             struct Output: Encodable {
                 var shares: [String]
@@ -137,6 +145,8 @@ struct BackupCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOption
         @Argument(help: "The backup file.") var file: String
         @Option(help: "A key share, when the root key is split (repeat up to the threshold).") var share: [String] = []
+        @Option(help: "Restore into this storage: sqlite (default) or an empty postgres:// database (or set COFFRE_STORAGE).")
+        var storage: String?
 
         func run() async throws {
             let directory = DataDirectory(path: data.data)
@@ -148,23 +158,34 @@ struct BackupCommand: AsyncParsableCommand {
                 rootKey = try Shamir.combine(share.map { try Base64.decode($0).orThrow("a share is not base64") })
             }
             try directory.create()
-            let backend = try SQLiteStorage(path: directory.databaseFile)
-            let count = try await ServerBackup.restore(Array(contents), into: backend, rootKey: rootKey)
-            // Open it once: this proves the root key and writes what a start needs (settings, CA, TLS files when sealed).
             var configuration = try directory.loadConfiguration() ?? ServerConfiguration()
-            if !share.isEmpty { configuration.seal = SealSettings(type: SealSettings.shamir, threshold: share.count) }
-            let clock = SystemClock()
-            let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
-            let server = try await CoffreServer(
-                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
-            if share.isEmpty {
-                configuration.tenantId = state.identity.tenantId
-                try directory.saveCA(pem: try state.certificateAuthority.certificatePEM)
-            } else {
-                configuration = try directory.writeSealedStartTLS(server, configuration: configuration)
+            if let storage { configuration.storage = storage }
+            if storage == nil, let fromEnvironment = ProcessInfo.processInfo.environment["COFFRE_STORAGE"] {
+                configuration.storage = fromEnvironment
             }
-            try directory.save(configuration)
-            print("Restored \(count) entries into \(directory.databaseFile). Start it with `coffre serve --data \(directory.path)`.")
+            if !share.isEmpty { configuration.seal = SealSettings(type: SealSettings.shamir, threshold: share.count) }
+            let location = StorageLocation(configuration: configuration, directory: directory)
+            let settings = configuration
+            let (count, saved) = try await location.withBackend(logger: Logger(label: "coffre")) { backend in
+                let count = try await ServerBackup.restore(Array(contents), into: backend, rootKey: rootKey)
+                // Open it once: this proves the root key and writes what a start needs (settings, CA, TLS files when sealed).
+                var configuration = settings
+                let clock = SystemClock()
+                let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
+                let server = try await CoffreServer(
+                    configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: MemoryAuditSink())
+                if share.isEmpty {
+                    configuration.tenantId = state.identity.tenantId
+                    try directory.saveCA(pem: try state.certificateAuthority.certificatePEM)
+                } else {
+                    configuration = try directory.writeSealedStartTLS(server, configuration: configuration)
+                }
+                return (count, configuration)
+            }
+            var toSave = saved
+            if storage == nil { toSave.storage = try directory.loadConfiguration()?.storage }
+            try directory.save(toSave)
+            print("Restored \(count) entries into \(location.description). Start it with `coffre serve --data \(directory.path)`.")
         }
     }
 }

@@ -33,10 +33,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A URL that receives certificate expiry notifications (EmailContacts actions) as JSON POSTs.")
     var notificationWebhook: String?
 
+    @Option(help: "Storage: sqlite (the data directory's file, default) or a postgres:// URL (or set COFFRE_STORAGE).")
+    var storage: String?
+    @Option(help: "Connections to PostgreSQL per node (default 16).") var storagePoolSize: Int?
+
     func run() async throws {
         let directory = DataDirectory(path: data.data)
         try directory.create()
         var configuration = try directory.loadConfiguration() ?? ServerConfiguration()
+        try EnvironmentSettings(ProcessInfo.processInfo.environment).apply(to: &configuration)
         if let port { configuration.port = port }
         if let bind { configuration.bind = bind }
         if let publicPort { configuration.publicPort = publicPort }
@@ -49,26 +54,34 @@ struct Serve: AsyncParsableCommand {
         if let tlsCertificate { configuration.tlsCertificateFile = tlsCertificate }
         if let tlsKey { configuration.tlsKeyFile = tlsKey }
         if let notificationWebhook { configuration.notificationWebhook = notificationWebhook }
+        if let storage { configuration.storage = storage }
+        if let storagePoolSize { configuration.storagePoolSize = storagePoolSize }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let location = StorageLocation(configuration: configuration, directory: directory)
+        logger.info("storage: \(location.description)")
+        // A storage URL from the environment may carry a password: it is not written to coffre.json.
+        var saved = configuration
+        if storage == nil, ProcessInfo.processInfo.environment["COFFRE_STORAGE"] != nil { saved.storage = nil }
 
         let sealed = configuration.seal?.type == SealSettings.shamir
-        let runtime = ServerRuntime(
-            configuration: configuration, directory: directory, backend: try SQLiteStorage(path: directory.databaseFile),
-            clock: SystemClock(), audit: try FileAuditSink(path: configuration.auditLog ?? directory.auditFile))
-        if !sealed {
-            let server = try await runtime.unseal(rootKey: try directory.rootKey(createIfMissing: true))
-            configuration.tenantId = server.state.identity.tenantId
-            try directory.save(configuration)
-            try directory.saveCA(pem: try server.state.certificateAuthority.certificatePEM)
-        } else {
-            try directory.save(configuration)
-        }
-        let settings = configuration
-        try await runtime.run(logger: logger) { port in
-            Banner.print(configuration: settings, directory: directory, port: port, sealed: sealed)
+        let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
+        try await location.withBackend(logger: logger) { backend in
+            let runtime = ServerRuntime(configuration: configuration, directory: directory, backend: backend, clock: SystemClock(), audit: audit)
+            if !sealed {
+                let server = try await runtime.unseal(rootKey: try directory.rootKey(createIfMissing: true))
+                saved.tenantId = server.state.identity.tenantId
+                try directory.saveCA(pem: try server.state.certificateAuthority.certificatePEM)
+            }
+            try directory.save(saved)
+            var shown = configuration
+            shown.tenantId = saved.tenantId
+            let settings = shown
+            try await runtime.run(logger: logger) { port in
+                Banner.print(configuration: settings, directory: directory, port: port, sealed: sealed)
+            }
         }
     }
 }

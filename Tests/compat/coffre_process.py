@@ -110,3 +110,46 @@ class Coffre:
             assert value.startswith("'") and value.endswith("'")
             variables[name] = value[1:-1].replace("'\\''", "'")
         return variables
+
+
+class TemporaryPostgres:
+    """A PostgreSQL 15 cluster on a temporary directory and a free loopback port (as the postgres user when root)."""
+
+    BIN = os.environ.get("COFFRE_POSTGRES_BIN", "/usr/lib/postgresql/15/bin")
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="coffre-pg-")
+        self.data = os.path.join(self.directory, "data")
+        self.port = free_port()
+        if os.getuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run([f"{self.BIN}/initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D", self.data])
+        self.start()
+
+    def _run(self, command):
+        if os.getuid() == 0:
+            command = ["runuser", "-u", "postgres", "--"] + command
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {result.stdout}{result.stderr}")
+        return result
+
+    def start(self):
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=on -c synchronous_commit=on "
+                   f"-c max_connections=300")
+        self._run([f"{self.BIN}/pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l", os.path.join(self.directory, "log"),
+                   "-o", options])
+
+    def stop(self, mode="fast"):
+        self._run([f"{self.BIN}/pg_ctl", "stop", "-w", "-m", mode, "-D", self.data])
+
+    def create_database(self, name):
+        self._run([f"{self.BIN}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", f"CREATE DATABASE {name}"])
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}?sslmode=disable"
+
+    def cleanup(self):
+        try:
+            self.stop("immediate")
+        except Exception:
+            pass
+        shutil.rmtree(self.directory, ignore_errors=True)
