@@ -69,7 +69,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case .notWritable(let detail):
             ErrorResponse(
                 status: .serviceUnavailable, code: "StorageNotWritable",
-                message: "The storage cannot be written (\(detail)); the request was not applied.", retryAfter: 5)
+                message: "The storage cannot be written: \(detail). The request was not applied.", retryAfter: 5)
         case .corrupt:
             ErrorResponse(
                 status: .internalServerError, code: "InternalServerError",

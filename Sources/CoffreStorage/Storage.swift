@@ -47,6 +47,17 @@ public enum StorageError: Error, Equatable, Sendable {
     case invalidKey(String)
 }
 
+extension StorageError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unavailable(let detail): "The storage is unavailable: \(detail)"
+        case .corrupt(let detail): "Stored data failed its integrity check: \(detail)"
+        case .notWritable(let detail): "The storage cannot be written: \(detail)"
+        case .invalidKey(let detail): "Invalid storage key: \(detail)"
+        }
+    }
+}
+
 extension String {
     /// The smallest key greater than every key starting with `self` (for range scans).
     public var prefixUpperBound: String {

@@ -85,10 +85,12 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     static func error(_ status: Int32, _ message: String, at path: String?) -> StorageError {
-        let detail = "SQLite: \(message)" + (path.map { " (\($0))" } ?? "")
+        let detail = "SQLite: \(message)" + (path.map { ", \($0)" } ?? "")
         switch status & 0xff {
-        case SQLITE_FULL: return .notWritable("the disk is full. " + detail)
-        case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN: return .notWritable(detail)
+        case SQLITE_FULL: return .notWritable("the disk is full (\(detail))")
+        case SQLITE_READONLY, SQLITE_PERM: return .notWritable("the database is read-only (\(detail))")
+        case SQLITE_CANTOPEN:
+            return .notWritable("the database cannot be opened for writing: is the data directory read-only or not permitted? (\(detail))")
         case SQLITE_CORRUPT, SQLITE_NOTADB: return .corrupt(detail)
         default: return .unavailable(detail)
         }
