@@ -84,6 +84,9 @@ struct DataPlane: Sendable {
             response = ErrorResponse.from(AuditUnavailable()).response(challenge: nil, logger: context.logger)
         }
         let elapsed = ContinuousClock.now - started
+        services.metrics.request(
+            operation: draft.operationName, status: Int(response.status.code),
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let event = AuditEvent(
             time: Date(), resourceId: draft.vault.map { "/vaults/\($0)" } ?? "/server", operationName: draft.operationName,
             operationVersion: draft.apiVersion, status: Int(response.status.code), reason: response.status.reasonPhrase,

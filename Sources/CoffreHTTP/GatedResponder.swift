@@ -1,8 +1,10 @@
 import CoffreCrypto
+import CoffreCore
 import CoffreModel
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// Progress of an unseal with key shares.
@@ -34,8 +36,9 @@ public final class GatedResponder: HTTPResponder {
 
     private let inner = Mutex<CoffreResponder?>(nil)
     private let unsealerBox = Mutex<(any Unsealer)?>(nil)
+    private let metrics: MetricsRegistry
 
-    public init() {}
+    public init(metrics: MetricsRegistry) { self.metrics = metrics }
 
     /// Installs what key shares are given to (servers that start sealed).
     public func setUnsealer(_ unsealer: any Unsealer) { unsealerBox.withLock { $0 = unsealer } }
@@ -49,6 +52,16 @@ public final class GatedResponder: HTTPResponder {
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
+        if path == "/metrics" {
+            // Metrics hold operation names and counts only, yet they describe usage: loopback scrapers only.
+            guard context.isLoopback else {
+                return ErrorResponse.from(CoffreError.forbidden(innerCode: "Forbidden", message: "Metrics are served to loopback callers only."))
+                    .response(challenge: nil, logger: context.logger)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render(sealed: !isOpen))))
+        }
         if path == "/coffre/v1/seal-status" || path == "/coffre/v1/unseal" {
             return try await sealEndpoint(request, context: context)
         }

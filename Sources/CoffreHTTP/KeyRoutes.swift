@@ -6,6 +6,7 @@ import Hummingbird
 /// The Keys API (`/keys`, `/deletedkeys`, `/rng`).
 struct KeyRoutes: Sendable {
     let keys: KeyService
+    let metrics: MetricsRegistry
 
     var routes: [Route] {
         [
@@ -168,6 +169,7 @@ struct KeyRoutes: Sendable {
         let (key, material) = try await keys.keyFor(operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         let iv = try binary(parameters.iv, "iv")
         let aad = try binary(parameters.aad, "aad")
+        metrics.crypto(operation: operation.rawValue, algorithm: alg)
         let result = try KeyService.crypto {
             operation == .wrapKey
                 ? EncryptionResult(ciphertext: try material.wrapKey(alg, key: value))
@@ -186,6 +188,7 @@ struct KeyRoutes: Sendable {
         let iv = try binary(parameters.iv, "iv")
         let aad = try binary(parameters.aad, "aad")
         let tag = try binary(parameters.tag, "tag")
+        metrics.crypto(operation: operation.rawValue, algorithm: alg)
         let plaintext = try KeyService.crypto {
             operation == .unwrapKey
                 ? try material.unwrapKey(alg, wrappedKey: value)
@@ -198,6 +201,7 @@ struct KeyRoutes: Sendable {
         let parameters = try request.decode(KeySignParameters.self)
         let (alg, digest) = try required(parameters.alg, parameters.value)
         let (key, material) = try await keys.keyFor(.sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
+        metrics.crypto(operation: "sign", algorithm: alg)
         let signature = try KeyService.crypto { try material.sign(alg, digest: digest) }
         return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(signature)))
     }
@@ -208,6 +212,7 @@ struct KeyRoutes: Sendable {
         guard let digest = try binary(parameters.digest, "digest"), let signature = try binary(parameters.value, "value") else {
             throw CoffreError.badParameter("The request body needs 'digest' and 'value' (the signature).")
         }
+        metrics.crypto(operation: "verify", algorithm: alg)
         let (_, material) = try await keys.keyFor(.verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         return try JSON.response(KeyVerifyResult(value: try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }))
     }

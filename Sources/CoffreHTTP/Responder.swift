@@ -24,11 +24,12 @@ public struct CoffreServices: Sendable {
     public var managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
     /// Operator tasks on the storage under the barrier.
     public var operations: ServerOperations
+    public var metrics: MetricsRegistry
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
-        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations
+        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -43,6 +44,7 @@ public struct CoffreServices: Sendable {
         self.clock = clock
         self.managedIdentity = managedIdentity
         self.operations = operations
+        self.metrics = metrics
     }
 }
 
@@ -88,7 +90,7 @@ public struct CoffreResponder: HTTPResponder {
         self.addressing = addressing
         self.dataPlane = DataPlane(
             services: services, addressing: addressing, routes: RouteTable(
-                routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys).routes
+                routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys, metrics: services.metrics).routes
                     + CertificateRoutes(certificates: services.certificates).routes))
         self.tokenEndpoints = TokenEndpoints(
             tokens: services.tokens, principals: services.principals, authority: addressing.authority,

@@ -32,6 +32,7 @@ public struct CoffreServer: Sendable {
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
         configuration: ServerConfiguration, state: UnsealedState, rootKey: [UInt8], clock: any WallClock, audit: any AuditSink,
+        metrics: MetricsRegistry = MetricsRegistry(),
         fetchJWKS: @escaping @Sendable (String) async throws -> [UInt8] = CoffreServer.fetch
     ) async throws {
         self.configuration = configuration
@@ -64,7 +65,7 @@ public struct CoffreServer: Sendable {
             operations: ServerOperations(
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
-                ping: { _ = try await storage.backend.get(Keyring.storageKey) }))
+                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics)
         self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.

@@ -22,6 +22,7 @@ public final class ServerRuntime: Sendable {
     public let clock: any WallClock
     public let audit: any AuditSink
     public let gate: GatedResponder
+    public let metrics = MetricsRegistry()
     private let server = Mutex<CoffreServer?>(nil)
 
     public init(
@@ -29,10 +30,10 @@ public final class ServerRuntime: Sendable {
     ) {
         self.configuration = configuration
         self.directory = directory
-        self.backend = backend
+        self.backend = InstrumentedStorage(backend, metrics: metrics)
         self.clock = clock
         self.audit = audit
-        self.gate = GatedResponder()
+        self.gate = GatedResponder(metrics: metrics)
         if configuration.seal?.type == SealSettings.shamir {
             gate.setUnsealer(ShareCollector(threshold: configuration.seal?.threshold ?? 2, runtime: self))
         }
@@ -47,7 +48,7 @@ public final class ServerRuntime: Sendable {
         if let current { return current }
         let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
         let unsealed = try await CoffreServer(
-            configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit)
+            configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, metrics: metrics)
         server.withLock { $0 = unsealed }
         gate.open(unsealed.responder)
         return unsealed

@@ -222,3 +222,15 @@ def test_backup_from_another_server_is_refused(coffre, credential, own_server, n
         client.restore_secret_backup(raw)
     assert error.value.status_code == 400
     assert error.value.error.code == "BadParameter"
+
+
+def test_prometheus_metrics(coffre, credential, name):
+    client = SecretClient(coffre.vault_url(), credential)
+    client.set_secret(name, "v")
+    client.get_secret(name)
+    text = requests.get(f"{coffre.authority}/metrics", verify=coffre.ca_file).text
+    assert 'coffre_requests_total{operation="SecretGet",status="200"}' in text
+    assert 'coffre_request_duration_seconds_bucket{operation="SecretSet",le="+Inf"}' in text
+    assert 'coffre_storage_duration_seconds_count{operation="transaction"}' in text
+    assert "coffre_sealed 0" in text
+    assert name not in text
