@@ -17,6 +17,18 @@ public struct DataDirectory: Sendable {
     public var databaseFile: String { path + "/coffre.db" }
     public var caFile: String { path + "/ca.pem" }
     public var auditFile: String { path + "/audit.log" }
+    public var wrappedRootKeyFile: String { path + "/root.key.wrapped" }
+
+    public func loadWrappedRootKey() throws -> WrappedRootKey {
+        guard let data = FileManager.default.contents(atPath: wrappedRootKeyFile) else {
+            throw CoffreError.badParameter("No wrapped root key at \(wrappedRootKeyFile).")
+        }
+        return try JSONDecoder().decode(WrappedRootKey.self, from: data)
+    }
+
+    public func saveWrappedRootKey(_ wrapped: WrappedRootKey) throws {
+        try write(try JSONEncoder().encode(wrapped), to: wrappedRootKeyFile, mode: 0o600)
+    }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configurationFile) }
 

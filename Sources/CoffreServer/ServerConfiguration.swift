@@ -31,6 +31,8 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var notificationWebhook: String?
     /// How the root key is obtained at start; `nil` means the key file.
     public var seal: SealSettings?
+    /// The other Key Vault that unwraps the root key (seal type `autounseal`).
+    public var autoUnseal: AutoUnsealSettings?
     /// The operator's own TLS certificate chain and key (PEM files). Needed when the server starts sealed; otherwise
     /// Coffre issues its TLS certificate from its CA at each start.
     public var tlsCertificateFile: String?
@@ -40,7 +42,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
-        case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize
+        case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize, autoUnseal
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -63,6 +65,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         notificationWebhook = try container.decodeIfPresent(String.self, forKey: .notificationWebhook)
         storage = try container.decodeIfPresent(String.self, forKey: .storage)
         storagePoolSize = try container.decodeIfPresent(Int.self, forKey: .storagePoolSize)
+        autoUnseal = try container.decodeIfPresent(AutoUnsealSettings.self, forKey: .autoUnseal)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }
@@ -142,4 +145,5 @@ public struct SealSettings: Codable, Sendable, Equatable {
 
     public static let keyFile = "keyfile"
     public static let shamir = "shamir"
+    public static let autoUnseal = "autounseal"
 }

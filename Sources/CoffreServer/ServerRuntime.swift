@@ -80,13 +80,26 @@ public final class ServerRuntime: Sendable {
         return tls
     }
 
-    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and stops.
-    public func run(logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void) async throws {
+    /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and stops. With `autoUnseal`, a sealed server
+    /// asks for its root key every 5 seconds until it gets it (the other vault may start later).
+    public func run(
+        logger: Logger, autoUnseal: (@Sendable () async throws -> [UInt8])? = nil, onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        var background: [any Service] = []
+        if let autoUnseal {
+            background.append(
+                PeriodicService(name: "auto-unseal", interval: .seconds(5), logger: logger) { [self] in
+                    if current == nil {
+                        try await unseal(rootKey: try await autoUnseal())
+                        logger.notice("unsealed by the other key vault")
+                    }
+                })
+        }
         let app = Application(
             responder: gate,
             server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration()),
             configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre"),
-            services: [
+            services: background + [
                 PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.sweeper.sweep()
                 },

@@ -31,6 +31,12 @@ struct OperatorCommand: AsyncParsableCommand {
         @Option(help: "The port the server will listen on.") var port: Int = 8443
         @Option(name: .customLong("vault-zone"), help: "A DNS zone for vaults (repeatable).") var vaultZones: [String] = []
         @Option(help: "Storage: sqlite (default) or a postgres:// URL (or set COFFRE_STORAGE).") var storage: String?
+        @Option(help: "Auto-unseal instead of shares: the versioned id of an RSA key in another Key Vault that wraps the root key.")
+        var autoUnsealKey: String?
+        @Option(help: "Auto-unseal: the other vault's tenant.") var autoUnsealTenant: String?
+        @Option(help: "Auto-unseal: the client id of a principal allowed wrapKey/unwrapKey (its secret in COFFRE_AUTO_UNSEAL_CLIENT_SECRET).")
+        var autoUnsealClientId: String?
+        @Option(help: "Auto-unseal: a CA file to trust for the other vault.") var autoUnsealCa: String?
 
         func run() async throws {
             let directory = DataDirectory(path: data.data)
@@ -41,11 +47,22 @@ struct OperatorCommand: AsyncParsableCommand {
             var configuration = ServerConfiguration()
             configuration.port = port
             if !vaultZones.isEmpty { configuration.vaultZones = vaultZones }
-            configuration.seal = SealSettings(type: SealSettings.shamir, shares: shares, threshold: threshold)
             configuration.storage = storage ?? ProcessInfo.processInfo.environment["COFFRE_STORAGE"]
-            configuration = try configuration.validated()
             let rootKey = AEADKey.generate()
-            let keyShares = try Shamir.split(rootKey, shares: shares, threshold: threshold)
+            var keyShares: [[UInt8]] = []
+            if let autoUnsealKey {
+                guard let tenant = autoUnsealTenant, let clientId = autoUnsealClientId else {
+                    throw ValidationError("--auto-unseal-key needs --auto-unseal-tenant and --auto-unseal-client-id.")
+                }
+                let settings = AutoUnsealSettings(keyId: autoUnsealKey, tenantId: tenant, clientId: clientId, caFile: autoUnsealCa)
+                try directory.saveWrappedRootKey(try await RemoteKeyVault(settings: settings).wrap(rootKey))
+                configuration.seal = SealSettings(type: SealSettings.autoUnseal)
+                configuration.autoUnseal = settings
+            } else {
+                configuration.seal = SealSettings(type: SealSettings.shamir, shares: shares, threshold: threshold)
+                keyShares = try Shamir.split(rootKey, shares: shares, threshold: threshold)
+            }
+            configuration = try configuration.validated()
 
             let clock = SystemClock()
             let location = StorageLocation(configuration: configuration, directory: directory)
@@ -61,13 +78,14 @@ struct OperatorCommand: AsyncParsableCommand {
             }
 
             struct Output: Encodable {
-                var shares: [String]
-                var threshold: Int
+                var shares: [String]?
+                var threshold: Int?
                 var tenantId: String
                 var administrator: [String: String]
             }
             let output = Output(
-                shares: keyShares.map { Base64.standardEncoded($0) }, threshold: threshold, tenantId: state.identity.tenantId,
+                shares: keyShares.isEmpty ? nil : keyShares.map { Base64.standardEncoded($0) }, threshold: keyShares.isEmpty ? nil : threshold,
+                tenantId: state.identity.tenantId,
                 administrator: ["COFFRE_CLIENT_ID": admin.clientId, "COFFRE_CLIENT_SECRET": secret])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -66,7 +66,12 @@ struct Serve: AsyncParsableCommand {
         var saved = configuration
         if storage == nil, ProcessInfo.processInfo.environment["COFFRE_STORAGE"] != nil { saved.storage = nil }
 
-        let sealed = configuration.seal?.type == SealSettings.shamir
+        let sealed = configuration.seal?.type == SealSettings.shamir || configuration.seal?.type == SealSettings.autoUnseal
+        let autoUnseal: (@Sendable () async throws -> [UInt8])? = try configuration.autoUnseal.map { settings in
+            let vault = try RemoteKeyVault(settings: settings)
+            let wrapped = try directory.loadWrappedRootKey()
+            return { try await vault.unwrap(wrapped) }
+        }
         let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
         try await location.withBackend(logger: logger) { backend in
             let runtime = ServerRuntime(configuration: configuration, directory: directory, backend: backend, clock: SystemClock(), audit: audit)
@@ -79,7 +84,7 @@ struct Serve: AsyncParsableCommand {
             var shown = configuration
             shown.tenantId = saved.tenantId
             let settings = shown
-            try await runtime.run(logger: logger) { port in
+            try await runtime.run(logger: logger, autoUnseal: autoUnseal) { port in
                 Banner.print(configuration: settings, directory: directory, port: port, sealed: sealed)
             }
         }
