@@ -17,7 +17,8 @@ public struct KeyService: Sendable {
     static let rotationPolicy = "key-rotationpolicy"
 
     public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec) {
-        self.store = VersionedStore(storage: storage, kind: .key, companions: [Self.rotationPolicy])
+        self.store = VersionedStore(
+            storage: storage, kind: .key, companions: [Self.rotationPolicy, "key-lifetime-rotate", "key-lifetime-notify"])
         self.storage = storage
         self.clock = clock
         self.backups = backups

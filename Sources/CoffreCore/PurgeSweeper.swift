@@ -8,11 +8,13 @@ public struct PurgeSweeper: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
     let secrets: SecretService
+    let keys: KeyService
 
-    public init(storage: any StorageBackend, clock: any WallClock, secrets: SecretService) {
+    public init(storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService) {
         self.storage = storage
         self.clock = clock
         self.secrets = secrets
+        self.keys = keys
     }
 
     /// Purges what is due now; returns how many objects were purged.
@@ -38,7 +40,8 @@ public struct PurgeSweeper: Sendable {
         guard let vault = try? VaultName(entry.vault) else { return false }
         switch entry.kind {
         case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)
-        case .key, .certificate: return false
+        case .key: return try await keys.purgeIfDue(in: vault, name: entry.name, now: now)
+        case .certificate: return false
         }
     }
 

@@ -92,53 +92,71 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
         in vault: VaultName, name: ObjectName, make: @escaping @Sendable (String, Head?) throws -> Record
     ) async throws -> Versioned<Record> {
         let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
-        return try await storage.transaction { transaction in
-            guard try await transaction.get(deletedKey(vault, name)) == nil else {
-                throw CoffreError.deletedButRecoverable(kind, name: name.display)
-            }
-            let existing = try await transaction.read(Head.self, at: liveKey(vault, name))
-            let record = try make(version, existing)
-            let head = Head(name: existing?.name ?? name.display, latestVersion: version, summary: record.summary)
-            try await transaction.write(record, at: versionKey(vault, name, version))
-            try await transaction.write(head, at: liveKey(vault, name))
-            return Versioned(name: head.name, record: record, isLatest: true)
+        return try await storage.transaction { try await addVersion(in: vault, name: name, version: version, transaction: $0, make: make) }
+    }
+
+    /// `addVersion` inside a caller's transaction, with a chosen version id (a certificate's key and secret share its id).
+    public func addVersion(
+        in vault: VaultName, name: ObjectName, version: String, transaction: any StorageTransaction,
+        make: (String, Head?) throws -> Record
+    ) async throws -> Versioned<Record> {
+        guard try await transaction.get(deletedKey(vault, name)) == nil else {
+            throw CoffreError.deletedButRecoverable(kind, name: name.display)
         }
+        let existing = try await transaction.read(Head.self, at: liveKey(vault, name))
+        let record = try make(version, existing)
+        let head = Head(name: existing?.name ?? name.display, latestVersion: version, summary: record.summary)
+        try await transaction.write(record, at: versionKey(vault, name, version))
+        try await transaction.write(head, at: liveKey(vault, name))
+        return Versioned(name: head.name, record: record, isLatest: true)
     }
 
     /// Changes one version (the latest when `version` is nil), keeping the head's summary in step.
     public func update(
         in vault: VaultName, name: ObjectName, version: String?, change: @escaping @Sendable (inout Record) throws -> Void
     ) async throws -> Versioned<Record> {
-        try await storage.transaction { transaction in
-            guard var head = try await transaction.read(Head.self, at: liveKey(vault, name)) else {
-                throw CoffreError.notFound(kind, name: name.display)
-            }
-            let target = try resolve(version, of: head, name: name)
-            guard var record = try await transaction.read(Record.self, at: versionKey(vault, name, target)) else {
-                throw CoffreError.versionNotFound(kind, name: name.display, version: version ?? "")
-            }
-            try change(&record)
-            try await transaction.write(record, at: versionKey(vault, name, target))
-            if target == head.latestVersion {
-                head.summary = record.summary
-                try await transaction.write(head, at: liveKey(vault, name))
-            }
-            return Versioned(name: head.name, record: record, isLatest: target == head.latestVersion)
+        try await storage.transaction { try await update(in: vault, name: name, version: version, transaction: $0, change: change) }
+    }
+
+    public func update(
+        in vault: VaultName, name: ObjectName, version: String?, transaction: any StorageTransaction, change: (inout Record) throws -> Void
+    ) async throws -> Versioned<Record> {
+        guard var head = try await transaction.read(Head.self, at: liveKey(vault, name)) else {
+            throw CoffreError.notFound(kind, name: name.display)
         }
+        let target = try resolve(version, of: head, name: name)
+        guard var record = try await transaction.read(Record.self, at: versionKey(vault, name, target)) else {
+            throw CoffreError.versionNotFound(kind, name: name.display, version: version ?? "")
+        }
+        try change(&record)
+        try await transaction.write(record, at: versionKey(vault, name, target))
+        if target == head.latestVersion {
+            head.summary = record.summary
+            try await transaction.write(head, at: liveKey(vault, name))
+        }
+        return Versioned(name: head.name, record: record, isLatest: target == head.latestVersion)
     }
 
     // MARK: - Reading
 
     /// One version of a live object (the latest when `version` is nil).
-    public func get(in vault: VaultName, name: ObjectName, version: String?) async throws -> Versioned<Record> {
-        guard let head = try await storage.read(Head.self, at: liveKey(vault, name)) else {
+    public func get(in vault: VaultName, name: ObjectName, version: String?, from reader: (any StorageReader)? = nil) async throws
+        -> Versioned<Record>
+    {
+        let reader = reader ?? storage
+        guard let head = try await reader.read(Head.self, at: liveKey(vault, name)) else {
             throw CoffreError.notFound(kind, name: name.display)
         }
         let target = try resolve(version, of: head, name: name)
-        guard let record = try await storage.read(Record.self, at: versionKey(vault, name, target)) else {
+        guard let record = try await reader.read(Record.self, at: versionKey(vault, name, target)) else {
             throw CoffreError.versionNotFound(kind, name: name.display, version: version ?? "")
         }
         return Versioned(name: head.name, record: record, isLatest: target == head.latestVersion)
+    }
+
+    /// The live head, if the object exists.
+    public func head(in vault: VaultName, name: ObjectName, from reader: (any StorageReader)? = nil) async throws -> Head? {
+        try await (reader ?? storage).read(Head.self, at: liveKey(vault, name))
     }
 
     /// The heads of live objects, in name order.
@@ -166,20 +184,23 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
 
     /// Soft-deletes every version: the head moves to the deleted prefix until `deletion.scheduledPurgeDate`.
     public func delete(in vault: VaultName, name: ObjectName, deletion: Deletion) async throws -> Versioned<Record> {
-        try await storage.transaction { transaction in
-            guard var head = try await transaction.read(Head.self, at: liveKey(vault, name)) else {
-                throw CoffreError.notFound(kind, name: name.display)
-            }
-            guard let record = try await transaction.read(Record.self, at: versionKey(vault, name, head.latestVersion)) else {
-                throw StorageError.corrupt("the latest version of \(kind.noun) \(name.key) is missing")
-            }
-            head.deletion = deletion
-            try await transaction.delete(liveKey(vault, name))
-            try await transaction.write(head, at: deletedKey(vault, name))
-            try await transaction.put(
-                Self.purgeKey(date: deletion.scheduledPurgeDate, vault: vault, kind: kind, name: name.key), [])
-            return Versioned(name: head.name, record: record, deletion: deletion, isLatest: true)
+        try await storage.transaction { try await delete(in: vault, name: name, deletion: deletion, transaction: $0) }
+    }
+
+    public func delete(in vault: VaultName, name: ObjectName, deletion: Deletion, transaction: any StorageTransaction) async throws
+        -> Versioned<Record>
+    {
+        guard var head = try await transaction.read(Head.self, at: liveKey(vault, name)) else {
+            throw CoffreError.notFound(kind, name: name.display)
         }
+        guard let record = try await transaction.read(Record.self, at: versionKey(vault, name, head.latestVersion)) else {
+            throw StorageError.corrupt("the latest version of \(kind.noun) \(name.key) is missing")
+        }
+        head.deletion = deletion
+        try await transaction.delete(liveKey(vault, name))
+        try await transaction.write(head, at: deletedKey(vault, name))
+        try await transaction.put(Self.purgeKey(date: deletion.scheduledPurgeDate, vault: vault, kind: kind, name: name.key), [])
+        return Versioned(name: head.name, record: record, deletion: deletion, isLatest: true)
     }
 
     /// The latest version of a soft-deleted object.
@@ -199,43 +220,48 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
 
     /// Brings a soft-deleted object back with all its versions.
     public func recover(in vault: VaultName, name: ObjectName) async throws -> Versioned<Record> {
-        try await storage.transaction { transaction in
-            guard var head = try await transaction.read(Head.self, at: deletedKey(vault, name)) else {
-                throw CoffreError.deletedNotFound(kind, name: name.display)
-            }
-            guard let record = try await transaction.read(Record.self, at: versionKey(vault, name, head.latestVersion)) else {
-                throw StorageError.corrupt("the latest version of deleted \(kind.noun) \(name.key) is missing")
-            }
-            if let deletion = head.deletion {
-                try await transaction.delete(
-                    Self.purgeKey(date: deletion.scheduledPurgeDate, vault: vault, kind: kind, name: name.key))
-            }
-            head.deletion = nil
-            try await transaction.delete(deletedKey(vault, name))
-            try await transaction.write(head, at: liveKey(vault, name))
-            return Versioned(name: head.name, record: record, isLatest: true)
+        try await storage.transaction { try await recover(in: vault, name: name, transaction: $0) }
+    }
+
+    public func recover(in vault: VaultName, name: ObjectName, transaction: any StorageTransaction) async throws -> Versioned<Record> {
+        guard var head = try await transaction.read(Head.self, at: deletedKey(vault, name)) else {
+            throw CoffreError.deletedNotFound(kind, name: name.display)
         }
+        guard let record = try await transaction.read(Record.self, at: versionKey(vault, name, head.latestVersion)) else {
+            throw StorageError.corrupt("the latest version of deleted \(kind.noun) \(name.key) is missing")
+        }
+        if let deletion = head.deletion {
+            try await transaction.delete(Self.purgeKey(date: deletion.scheduledPurgeDate, vault: vault, kind: kind, name: name.key))
+        }
+        head.deletion = nil
+        try await transaction.delete(deletedKey(vault, name))
+        try await transaction.write(head, at: liveKey(vault, name))
+        return Versioned(name: head.name, record: record, isLatest: true)
     }
 
     /// Removes a soft-deleted object and all its versions for good.
     public func purge(in vault: VaultName, name: ObjectName) async throws {
-        try await storage.transaction { transaction in
-            guard let head = try await transaction.read(Head.self, at: deletedKey(vault, name)) else {
-                throw CoffreError.deletedNotFound(kind, name: name.display)
-            }
-            try await erase(head, in: vault, name: name, transaction: transaction)
+        try await storage.transaction { try await purge(in: vault, name: name, transaction: $0) }
+    }
+
+    public func purge(in vault: VaultName, name: ObjectName, transaction: any StorageTransaction) async throws {
+        guard let head = try await transaction.read(Head.self, at: deletedKey(vault, name)) else {
+            throw CoffreError.deletedNotFound(kind, name: name.display)
         }
+        try await erase(head, in: vault, name: name, transaction: transaction)
     }
 
     /// Purges the object if it is still deleted and due at `now` (the scheduled purge); `false` when not.
     public func purgeIfDue(in vault: VaultName, name: ObjectName, now: Int64) async throws -> Bool {
-        try await storage.transaction { transaction in
-            guard let head = try await transaction.read(Head.self, at: deletedKey(vault, name)),
-                let deletion = head.deletion, deletion.scheduledPurgeDate <= now
-            else { return false }
-            try await erase(head, in: vault, name: name, transaction: transaction)
-            return true
-        }
+        try await storage.transaction { try await purgeIfDue(in: vault, name: name, now: now, transaction: $0) }
+    }
+
+    public func purgeIfDue(in vault: VaultName, name: ObjectName, now: Int64, transaction: any StorageTransaction) async throws -> Bool {
+        guard let head = try await transaction.read(Head.self, at: deletedKey(vault, name)),
+            let deletion = head.deletion, deletion.scheduledPurgeDate <= now
+        else { return false }
+        try await erase(head, in: vault, name: name, transaction: transaction)
+        return true
     }
 
     private func erase(_ head: Head, in vault: VaultName, name: ObjectName, transaction: any StorageTransaction) async throws {
@@ -260,23 +286,27 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
 
     /// Recreates an object with the exact versions of a backup; the name must be free (neither live nor deleted).
     public func restore(in vault: VaultName, head: Head, versions: [Record]) async throws -> Versioned<Record> {
+        try await storage.transaction { try await restore(in: vault, head: head, versions: versions, transaction: $0) }
+    }
+
+    public func restore(in vault: VaultName, head: Head, versions: [Record], transaction: any StorageTransaction) async throws
+        -> Versioned<Record>
+    {
         let name = try ObjectName(head.name, kind: kind)
         guard let latest = versions.first(where: { $0.version == head.latestVersion }) else {
             throw CoffreError.badParameter("The backup blob is not valid: its latest version is missing.")
         }
-        return try await storage.transaction { transaction in
-            if try await transaction.get(deletedKey(vault, name)) != nil {
-                throw CoffreError.deletedButRecoverable(kind, name: name.display)
-            }
-            guard try await transaction.get(liveKey(vault, name)) == nil else {
-                throw CoffreError.conflict("\(kind.title) \(name.display) already exists: a backup can only be restored under a free name.")
-            }
-            for record in versions { try await transaction.write(record, at: versionKey(vault, name, record.version)) }
-            var restored = head
-            restored.deletion = nil
-            try await transaction.write(restored, at: liveKey(vault, name))
-            return Versioned(name: head.name, record: latest, isLatest: true)
+        if try await transaction.get(deletedKey(vault, name)) != nil {
+            throw CoffreError.deletedButRecoverable(kind, name: name.display)
         }
+        guard try await transaction.get(liveKey(vault, name)) == nil else {
+            throw CoffreError.conflict("\(kind.title) \(name.display) already exists: a backup can only be restored under a free name.")
+        }
+        for record in versions { try await transaction.write(record, at: versionKey(vault, name, record.version)) }
+        var restored = head
+        restored.deletion = nil
+        try await transaction.write(restored, at: liveKey(vault, name))
+        return Versioned(name: head.name, record: latest, isLatest: true)
     }
 
     // MARK: - Helpers

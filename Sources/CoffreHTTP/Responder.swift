@@ -11,6 +11,7 @@ import NIOCore
 public struct CoffreServices: Sendable {
     public var vaults: VaultDirectory
     public var secrets: SecretService
+    public var keys: KeyService
     public var principals: PrincipalDirectory
     public var roleAssignments: RoleAssignments
     public var tokens: TokenService
@@ -24,12 +25,13 @@ public struct CoffreServices: Sendable {
     public var operations: ServerOperations
 
     public init(
-        vaults: VaultDirectory, secrets: SecretService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
+        vaults: VaultDirectory, secrets: SecretService, keys: KeyService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations
     ) {
         self.vaults = vaults
         self.secrets = secrets
+        self.keys = keys
         self.principals = principals
         self.roleAssignments = roleAssignments
         self.tokens = tokens
@@ -83,7 +85,7 @@ public struct CoffreResponder: HTTPResponder {
         self.services = services
         self.addressing = addressing
         self.dataPlane = DataPlane(
-            services: services, addressing: addressing, routes: RouteTable(routes: SecretRoutes(secrets: services.secrets).routes))
+            services: services, addressing: addressing, routes: RouteTable(routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys).routes))
         self.tokenEndpoints = TokenEndpoints(
             tokens: services.tokens, principals: services.principals, authority: addressing.authority,
             managedIdentity: services.managedIdentity)

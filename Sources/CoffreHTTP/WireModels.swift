@@ -10,6 +10,9 @@ struct WireAttributes: Codable, Sendable {
     var updated: IntDate?
     var recoverableDays: Int?
     var recoveryLevel: String?
+    /// Keys only.
+    var exportable: Bool?
+    var hsmPlatform: String?
 
     init(_ attributes: ObjectAttributes, vault: VaultRecord) {
         enabled = attributes.enabled

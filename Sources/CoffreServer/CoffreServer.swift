@@ -25,6 +25,7 @@ public struct CoffreServer: Sendable {
     public let addressing: Addressing
     public let clock: any WallClock
     public let sweeper: PurgeSweeper
+    public let rotation: KeyRotationService
 
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
@@ -50,8 +51,9 @@ public struct CoffreServer: Sendable {
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
         let secrets = SecretService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let keys = KeyService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, principals: principals,
+            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, keys: keys, principals: principals,
             roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
@@ -59,7 +61,20 @@ public struct CoffreServer: Sendable {
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }))
-        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets)
+        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys)
+        self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
+            // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
+            let id = addressing.vaultURL(vault) + "/keys/\(name)/\(version)"
+            try? audit.record(
+                AuditEvent(
+                    time: Date(), resourceId: "/vaults/\(vault)", operationName: "KeyNearExpiryEventGridNotification",
+                    operationVersion: nil, status: 200, reason: "OK",
+                    description: expires.map { "The key expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0,
+                    callerIpAddress: nil, correlationId: nil, caller: nil,
+                    properties: .init(
+                        id: id, requestUri: id, httpStatusCode: 200, clientInfo: "coffre-key-rotation", requestId: "",
+                        isAccessPolicyMatch: nil, isRbacAuthorized: nil)))
+        }
     }
 
     /// A JWKS file is read once; a URL is fetched when needed.

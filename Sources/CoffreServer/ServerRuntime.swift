@@ -87,6 +87,9 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.sweeper.sweep()
                 },
+                PeriodicService(name: "key-rotation", interval: .seconds(60), logger: logger) { [self] in
+                    try await current?.rotation.sweep()
+                },
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },

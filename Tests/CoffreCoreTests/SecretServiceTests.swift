@@ -132,7 +132,9 @@ struct SecretFixture {
 
     @Test func scheduledPurgeHappensWhenDue() async throws {
         let f = try await SecretFixture()
-        let sweeper = PurgeSweeper(storage: f.storage, clock: f.clock, secrets: f.secrets)
+        let sweeper = PurgeSweeper(
+            storage: f.storage, clock: f.clock, secrets: f.secrets,
+            keys: KeyService(storage: f.storage, clock: f.clock, backups: BackupCodec(key: try AEADKey(bytes: AEADKey.generate()))))
         _ = try await f.secrets.set(in: f.vault.name, name: "early", value: "v", properties: .init())
         _ = try await f.secrets.set(in: f.vault.name, name: "late", value: "v", properties: .init())
         _ = try await f.secrets.delete(in: f.vault, name: "early")

@@ -48,7 +48,9 @@ struct BenchmarkTests {
         }
         let oct = try #require(SharedKeys.oct[256])
         let payload = [UInt8](repeating: 0, count: 1024)
-        _ = try Self.measure("A256GCM encrypt 1 KiB", iterations: 2000) { _ = try oct.encrypt("A256GCM", plaintext: payload, iv: nil, additionalData: nil) }
+        _ = try Self.measure("A256GCM encrypt 1 KiB", iterations: 2000) {
+            _ = try oct.encrypt("A256GCM", plaintext: payload, iv: nil, additionalData: nil)
+        }
         _ = try Self.measure("A256KW wrap 32 bytes", iterations: 2000) { _ = try oct.wrapKey("A256KW", key: Array(payload.prefix(32))) }
         _ = try Self.measure("storage round trip RSA", iterations: 100) {
             _ = try KeyMaterial(storedRepresentation: SharedKeys.rsa2048.storedRepresentation)

@@ -27,7 +27,8 @@ import _CryptoExtras
         let signature = try key.sign("ES384", digest: ClientDigest.of(message, algorithm: "ES384"))
         #expect(theirs.isValidSignature(try P384.Signing.ECDSASignature(rawRepresentation: signature), for: message))
         let signer = try P384.Signing.PrivateKey(derRepresentation: try key.pkcs8DER)
-        #expect(try key.verify("ES384", digest: ClientDigest.of(message, algorithm: "ES384"), signature: Array(signer.signature(for: message).rawRepresentation)))
+        let theirSignature = Array(try signer.signature(for: message).rawRepresentation)
+        #expect(try key.verify("ES384", digest: ClientDigest.of(message, algorithm: "ES384"), signature: theirSignature))
     }
 
     @Test func es512() throws {
@@ -38,7 +39,8 @@ import _CryptoExtras
         #expect(signature.count == 132)
         #expect(theirs.isValidSignature(try P521.Signing.ECDSASignature(rawRepresentation: signature), for: message))
         let signer = try P521.Signing.PrivateKey(derRepresentation: try key.pkcs8DER)
-        #expect(try key.verify("ES512", digest: ClientDigest.of(message, algorithm: "ES512"), signature: Array(signer.signature(for: message).rawRepresentation)))
+        let theirSignature = Array(try signer.signature(for: message).rawRepresentation)
+        #expect(try key.verify("ES512", digest: ClientDigest.of(message, algorithm: "ES512"), signature: theirSignature))
     }
 
     @Test(arguments: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
@@ -142,7 +144,8 @@ struct OpenSSLCommandCrossCheckTests {
              "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256"],
             files: ["key": try key.subjectPublicKeyInfoDER, "in": secret])
         #expect(result.status == 0)
-        #expect(try key.decrypt("RSA-OAEP-256", ciphertext: try #require(result.files["out"]), iv: nil, additionalData: nil, authenticationTag: nil) == secret)
+        let ciphertext = try #require(result.files["out"])
+        #expect(try key.unwrapKey("RSA-OAEP-256", wrappedKey: ciphertext) == secret)
     }
 
     @Test func openSSLChecksOurPKCS8() throws {

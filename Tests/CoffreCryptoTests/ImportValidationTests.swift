@@ -122,7 +122,8 @@ import Testing
             JsonWebKey(kty: .octHSM, k: [UInt8](repeating: 1, count: 65)),
             "JSON Web Key: k property of oct key is too large, maximum size is 64")
         for count in [1, 15, 17, 20, 31, 33, 48, 64] {
-            expectInvalidKey(JsonWebKey(kty: .oct, k: [UInt8](repeating: 1, count: count)), "JSON Web Key: k of an oct key must be 16, 24 or 32 bytes")
+            expectInvalidKey(
+                JsonWebKey(kty: .oct, k: [UInt8](repeating: 1, count: count)), "JSON Web Key: k of an oct key must be 16, 24 or 32 bytes")
         }
         for count in [16, 24, 32] {
             let key = try KeyMaterial(importing: JsonWebKey(kty: .octHSM, k: [UInt8](repeating: 2, count: count)))

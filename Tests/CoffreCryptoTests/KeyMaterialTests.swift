@@ -355,10 +355,15 @@ import Testing
         #expect(try SharedKeys.rsa2048.verify("PS384", digest: digest, signature: restored.sign("PS384", digest: digest)))
         let k1 = try #require(SharedKeys.ec[.p256k])
         let digest256 = ClientDigest.of([9], algorithm: "ES256K")
-        #expect(try k1.verify("ES256K", digest: digest256, signature: KeyMaterial(storedRepresentation: k1.storedRepresentation).sign("ES256K", digest: digest256)))
+        let restoredK1 = try KeyMaterial(storedRepresentation: k1.storedRepresentation)
+        #expect(try k1.verify("ES256K", digest: digest256, signature: restoredK1.sign("ES256K", digest: digest256)))
     }
 
-    @Test(arguments: [[UInt8](), [0x43], [0x43, 0x4B, 1, 1, 0], [0x43, 0x4B, 2, 1, 0, 1], [0x43, 0x4B, 1, 9, 0, 1], [0x43, 0x4B, 1, 3, 7, 1], [0x43, 0x4B, 1, 1, 0, 0x30, 0x00], [0x43, 0x4B, 1, 5, 0, 1, 2, 3]])
+    /// Empty, truncated, wrong version, unknown type, unknown curve, bad PKCS#8, wrong oct length.
+    @Test(arguments: [
+        [UInt8](), [0x43], [0x43, 0x4B, 1, 1, 0], [0x43, 0x4B, 2, 1, 0, 1], [0x43, 0x4B, 1, 9, 0, 1], [0x43, 0x4B, 1, 3, 7, 1],
+        [0x43, 0x4B, 1, 1, 0, 0x30, 0x00], [0x43, 0x4B, 1, 5, 0, 1, 2, 3],
+    ])
     func storedRepresentationRefusesGarbage(_ stored: [UInt8]) {
         #expect(throws: CryptoFailure.self) { try KeyMaterial(storedRepresentation: stored) }
     }
@@ -446,7 +451,9 @@ import Testing
             }
             for algorithm in supported.encryption {
                 let result = try key.encrypt(algorithm, plaintext: [UInt8](repeating: 3, count: 32), iv: nil, additionalData: nil)
-                #expect(try key.decrypt(algorithm, ciphertext: result.ciphertext, iv: result.iv, additionalData: nil, authenticationTag: result.authenticationTag) == [UInt8](repeating: 3, count: 32), "\(algorithm)")
+                let decrypted = try key.decrypt(
+                    algorithm, ciphertext: result.ciphertext, iv: result.iv, additionalData: nil, authenticationTag: result.authenticationTag)
+                #expect(decrypted == [UInt8](repeating: 3, count: 32), "\(algorithm)")
             }
             for algorithm in supported.keyWrapping {
                 let wrapped = try key.wrapKey(algorithm, key: [UInt8](repeating: 4, count: 32))

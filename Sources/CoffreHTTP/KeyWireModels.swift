@@ -1,0 +1,184 @@
+import CoffreCore
+import CoffreCrypto
+import CoffreModel
+
+struct WireReleasePolicy: Codable, Sendable {
+    var contentType: String?
+    var immutable: Bool?
+    var data: String?
+
+    init(_ policy: KeyReleasePolicy) {
+        contentType = policy.contentType
+        immutable = policy.immutable
+        data = policy.data
+    }
+
+    var model: KeyReleasePolicy {
+        KeyReleasePolicy(contentType: contentType ?? "application/json; charset=utf-8", immutable: immutable, data: data)
+    }
+}
+
+struct KeyCreateParameters: Decodable {
+    var kty: String?
+    var key_size: Int?
+    var public_exponent: Int?
+    var key_ops: [String]?
+    var attributes: WireAttributes?
+    var tags: [String: String]?
+    var crv: String?
+    var release_policy: WireReleasePolicy?
+}
+
+struct KeyImportParameters: Decodable {
+    var key: JsonWebKey?
+    var Hsm: Bool?
+    var attributes: WireAttributes?
+    var tags: [String: String]?
+    var release_policy: WireReleasePolicy?
+}
+
+struct KeyUpdateParameters: Decodable {
+    var key_ops: [String]?
+    var attributes: WireAttributes?
+    var tags: [String: String]?
+    var release_policy: WireReleasePolicy?
+}
+
+struct KeyBundle: Encodable {
+    var key: JsonWebKey
+    var attributes: WireAttributes
+    var tags: [String: String]?
+    var managed: Bool?
+    var release_policy: WireReleasePolicy?
+    var recoveryId: String?
+    var deletedDate: IntDate?
+    var scheduledPurgeDate: IntDate?
+
+    init(_ key: Versioned<KeyVersion>, vault: VaultRecord, url: VaultURL) {
+        let record = key.record
+        var jwk = record.publicKey
+        jwk.kid = url.object(.key, key.name, version: record.version)
+        jwk.keyOps = record.keyOps
+        self.key = jwk
+        attributes = WireAttributes(record.attributes, vault: vault)
+        attributes.exportable = record.exportable ?? false
+        attributes.hsmPlatform = record.keyType.isHSM ? "0" : nil
+        tags = record.tags
+        managed = record.managed
+        release_policy = record.releasePolicy.map(WireReleasePolicy.init)
+        if let deletion = key.deletion {
+            recoveryId = url.recoveryId(.key, key.name)
+            deletedDate = IntDate(deletion.deletedDate)
+            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
+        }
+    }
+}
+
+struct KeyItem: Encodable {
+    var kid: String
+    var attributes: WireAttributes
+    var tags: [String: String]?
+    var managed: Bool?
+    var recoveryId: String?
+    var deletedDate: IntDate?
+    var scheduledPurgeDate: IntDate?
+
+    init(head: KeyService.Item, vault: VaultRecord, url: VaultURL) {
+        kid = url.object(.key, head.name)
+        attributes = WireAttributes(head.summary.attributes, vault: vault)
+        attributes.exportable = head.summary.exportable ?? false
+        tags = head.summary.tags
+        managed = head.summary.managed
+        if let deletion = head.deletion {
+            recoveryId = url.recoveryId(.key, head.name)
+            deletedDate = IntDate(deletion.deletedDate)
+            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
+        }
+    }
+
+    init(version: Versioned<KeyVersion>, vault: VaultRecord, url: VaultURL) {
+        kid = url.object(.key, version.name, version: version.record.version)
+        attributes = WireAttributes(version.record.attributes, vault: vault)
+        attributes.exportable = version.record.exportable ?? false
+        tags = version.record.tags
+        managed = version.record.managed
+    }
+}
+
+/// `KeyOperationsParameters` (encrypt, decrypt, wrapKey, unwrapKey); binary members are base64url.
+struct KeyOperationParameters: Decodable {
+    var alg: String?
+    var value: String?
+    var iv: String?
+    var aad: String?
+    var tag: String?
+}
+
+struct KeySignParameters: Decodable {
+    var alg: String?
+    var value: String?
+}
+
+struct KeyVerifyParameters: Decodable {
+    var alg: String?
+    var digest: String?
+    var value: String?
+}
+
+struct KeyOperationResult: Encodable {
+    var kid: String
+    var value: String
+    var iv: String?
+    var tag: String?
+    var aad: String?
+}
+
+struct KeyVerifyResult: Encodable {
+    var value: Bool
+}
+
+struct WireRotationPolicy: Codable {
+    struct Trigger: Codable {
+        var timeAfterCreate: String?
+        var timeBeforeExpiry: String?
+    }
+
+    struct Action: Codable {
+        var type: String
+    }
+
+    struct LifetimeAction: Codable {
+        var trigger: Trigger
+        var action: Action
+    }
+
+    struct Attributes: Codable {
+        var expiryTime: String?
+        var created: IntDate?
+        var updated: IntDate?
+    }
+
+    var id: String?
+    var lifetimeActions: [LifetimeAction]?
+    var attributes: Attributes?
+
+    init(_ policy: KeyRotationPolicy, id: String) {
+        self.id = id
+        lifetimeActions = policy.lifetimeActions.map {
+            LifetimeAction(trigger: Trigger(timeAfterCreate: $0.timeAfterCreate, timeBeforeExpiry: $0.timeBeforeExpiry), action: Action(type: $0.action))
+        }
+        attributes = Attributes(expiryTime: policy.expiryTime, created: policy.created.map(IntDate.init), updated: policy.updated.map(IntDate.init))
+    }
+
+    var model: KeyRotationPolicy {
+        KeyRotationPolicy(
+            lifetimeActions: (lifetimeActions ?? []).map {
+                .init(timeAfterCreate: $0.trigger.timeAfterCreate, timeBeforeExpiry: $0.trigger.timeBeforeExpiry, action: $0.action.type)
+            },
+            expiryTime: attributes?.expiryTime)
+    }
+}
+
+struct RandomBytesRequest: Decodable {
+    var count: Int?
+}
