@@ -9,6 +9,7 @@
 """
 
 import base64
+import statistics
 import time
 import urllib.parse
 
@@ -52,33 +53,46 @@ def page_path(position: int) -> str:
     return f"/secrets?{API}&$skiptoken={skiptoken(name(position - 1).lower())}&maxresults=25"
 
 
-def run(binary: str, workdir: str, count: int, duration: float, fill_timeout: float) -> dict:
+def run(binary: str, workdir: str, count: int, duration: float, repeat: int, fill_timeout: float) -> dict:
     coffre = Coffre(binary, workdir, name="coffre-scale")
     report = {"count": count, "rss_idle_empty_mib": idle_rss_mib(coffre, settle=5)}
     print(f"idle RSS, empty: {report['rss_idle_empty_mib']:.1f} MiB; filling {count:,} secrets ...", flush=True)
 
     fill = coffre.load("PUT", f"/secrets/scale-{{i}}?{API}", {"value": SECRET_VALUE})
     started = time.monotonic()
-    result = wrk.run(fill, connections=32, duration=fill_timeout, workdir=workdir, limit=count)
+    result = wrk.fill(fill, count, connections=32, workdir=workdir, deadline=fill_timeout)
     elapsed = time.monotonic() - started
+    if not result["complete"]:
+        raise RuntimeError(f"the fill did not finish within {fill_timeout:.0f} s: {result['errors']}")
     coffre.request("GET", f"/secrets/{name(count - 1)}?{API}")  # the last one exists (raises otherwise)
     report["fill"] = {"seconds": elapsed, "secrets_per_s": count / elapsed, "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
     print(f"filled in {elapsed:.0f} s ({count / elapsed:,.0f} secrets/s)", flush=True)
 
     check_cursor_encoding(coffre)
-    pages = {}
-    for label, position in [("start", 0), ("middle", count // 2), ("end", count - 25)]:
+    positions = {"start": 0, "middle": count // 2, "end": count - 25}
+    loads = {}
+    for label, position in positions.items():
         path = page_path(position)
         _, page = coffre.request("GET", path)
         names = [item["id"].rstrip("/").split("/")[-1] for item in page["value"]]
         if names[0] != name(position) or len(names) != 25:
             raise RuntimeError(f"page {label} starts at {names[:1]} ({len(names)} items), expected {name(position)}")
-        load = coffre.load("GET", path)
-        one = wrk.run(load, connections=1, duration=duration, workdir=workdir, threads=1)
-        many = wrk.run(load, connections=32, duration=duration, workdir=workdir)
-        pages[label] = {"first_name": names[0], "c1_p50_ms": one["p50_ms"], "c1_p99_ms": one["p99_ms"],
-                        "c32_ops": many["ops"], "c32_p99_ms": many["p99_ms"]}
-        print(f"page at {label:<6}: c1 p50 {one['p50_ms']:.2f} ms, p99 {one['p99_ms']:.2f} ms; c32 {many['ops']:,.0f}/s", flush=True)
+        loads[label] = coffre.load("GET", path)
+    # Rounds over the three pages (not one page after the other), so that drift on a busy machine hits all three.
+    samples = {label: [] for label in positions}
+    for _ in range(repeat):
+        for label, load in loads.items():
+            one = wrk.run(load, connections=1, duration=duration, workdir=workdir, threads=1)
+            many = wrk.run(load, connections=32, duration=duration, workdir=workdir)
+            samples[label].append((one, many))
+    pages = {}
+    for label, runs in samples.items():
+        one = statistics.median_low([r[0]["p50_ms"] for r in runs])
+        pages[label] = {"first_name": name(positions[label]), "c1_p50_ms": one,
+                        "c1_p99_ms": statistics.median_low([r[0]["p99_ms"] for r in runs]),
+                        "c32_ops": statistics.median_low([r[1]["ops"] for r in runs]),
+                        "c32_p99_ms": statistics.median_low([r[1]["p99_ms"] for r in runs])}
+        print(f"page at {label:<6}: c1 p50 {one:.2f} ms; c32 {pages[label]['c32_ops']:,.0f}/s", flush=True)
     report["pages"] = pages
     report["rss_idle_full_mib"] = idle_rss_mib(coffre, settle=10)
 

@@ -6,6 +6,8 @@
 --   BENCH_LIMIT      (fill mode) stop after this many requests in all; with BENCH_PATH containing "{i}", request
 --                    number i (0-based, zero-padded to 6 digits) of the whole run, spread over the threads
 --   BENCH_THREADS    (fill mode) wrk's -t
+--   BENCH_DONE_DIR   (fill mode) a thread that has finished creates a file "thread-<n>" there; wrk itself runs
+--                    until -d, so bench/run stops it with SIGINT once every thread is done
 -- done() prints one line "BENCH_RESULT {json}" that bench/run parses (latencies in microseconds).
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -47,9 +49,16 @@ elseif path:find("{i}", 1, true) and limit then
     -- its requests has had a 2xx answer. Until then, a connection with nothing left to send repeats a cheap
     -- unauthenticated GET (answered 401, not counted).
     local next_index = nil
+    local checked = false
     local answered, mine = 0, nil
     local filler = wrk.format("GET", "/secrets/fill-wait?api-version=7.4", { Host = headers["Host"] }, nil)
     function request()
+        -- wrk calls request() of its first thread once, before the run, to check that the request parses:
+        -- that call must not use up an index.
+        if thread_id == 0 and not checked then
+            checked = true
+            return filler
+        end
         if next_index == nil then
             next_index = thread_id
             mine = math.floor((limit - thread_id + threads - 1) / threads)
@@ -62,7 +71,11 @@ elseif path:find("{i}", 1, true) and limit then
     function response(status)
         if status >= 200 and status < 300 then
             answered = answered + 1
-            if answered >= mine then wrk.thread:stop() end
+            if answered >= mine then
+                local marker = io.open(os.getenv("BENCH_DONE_DIR") .. "/thread-" .. thread_id, "w")
+                marker:close()
+                wrk.thread:stop()
+            end
         end
     end
 else
