@@ -54,7 +54,8 @@ def evaluate(scenario_results: dict, limits: dict, peers: dict) -> list[dict]:
             row.update(available=False, reason=result or "not measured", checks=[])
             rows.append(row)
             continue
-        row.update(available=True, **{k: result[k] for k in ("ops", "p50_ms", "p99_ms", "requests", "errors")})
+        row.update(available=True, **{k: result[k] for k in ("ops", "p50_ms", "p99_ms", "requests", "errors") if k in result},
+                   runs_ops=result.get("runs_ops"))
         checks = []
         limit = limits.get(scenario.limit) if scenario.limit else None
         if isinstance(limit, dict):
@@ -108,7 +109,7 @@ def table(limits: dict, peers: dict, rows: list[dict]) -> str:
                      f"{_num(row.get('peer_factor'), 1):>8}  {result}")
     lines.append("")
     lines.append("* a target suggested by perf-anchors.md, not one of the issue's (reported, does not fail the run)")
-    lines.append(f"limits: " + "; ".join(f"{k} = {v}" for k, v in LIMITS.items()))
+    lines += [f"{name}: {what}" for name, what in LIMITS.items()]
     return "\n".join(lines)
 
 
