@@ -10,7 +10,8 @@ let package = Package(
     name: "coffre",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "coffre", targets: ["coffre"])
+        .executable(name: "coffre", targets: ["coffre"]),
+        .executable(name: "coffre-hello", targets: ["coffre-hello"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -103,6 +104,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark's limit route (bench/run): a minimal TLS server, no Coffre module.
+        .executableTarget(
+            name: "coffre-hello",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,1 @@
+"""The Coffre benchmark harness (bench/run): limits, peer and Coffre measured in one run."""
