@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 import requests
@@ -139,3 +140,51 @@ def test_restore_refuses_a_wrong_root_key_or_a_used_directory(coffre, tmp_path):
     assert result.returncode != 0
     result = subprocess.run([BINARY, "backup", "restore", str(backup), "--data", coffre.data], capture_output=True, text=True)
     assert result.returncode != 0
+
+
+def test_auto_unseal_by_another_coffre(coffre, tmp_path):
+    # Vault A (the session's server) holds the wrapping key; a principal there may wrap and unwrap with it.
+    principal = coffre.cli_json("principal", "create", "--name", "auto-unseal")
+    coffre.cli("vault", "set-policy", "--name", "default", "--object-id", principal["objectId"], "--key-permissions", "wrapkey", "unwrapkey")
+    from azure.keyvault.keys import KeyClient
+    from conftest import managed_identity_credential
+    key = KeyClient(coffre.vault_url(), managed_identity_credential()).create_rsa_key("coffre-root-" + os.urandom(3).hex(), size=2048)
+    key_id = f"https://localhost:{coffre.port}/keys/{key.name}/{key.properties.version}"
+
+    data = str(tmp_path / "auto")
+    port = free_port()
+    environment = dict(os.environ, COFFRE_AUTO_UNSEAL_CLIENT_SECRET=principal["clientSecret"])
+    result = subprocess.run([BINARY, "operator", "init", "--data", data, "--port", str(port), "--auto-unseal-key", key_id,
+                             "--auto-unseal-tenant", principal["tenantId"], "--auto-unseal-client-id", principal["clientId"],
+                             "--auto-unseal-ca", coffre.ca_file], capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr
+    init = json.loads(result.stdout)
+    assert "shares" not in init and not os.path.exists(os.path.join(data, "root.key"))
+    wrapped = json.load(open(os.path.join(data, "root.key.wrapped")))
+    assert wrapped["kid"].startswith(f"https://localhost:{coffre.port}/keys/")
+
+    os.environ["COFFRE_AUTO_UNSEAL_CLIENT_SECRET"] = principal["clientSecret"]
+    server = Coffre(data=data, port=port)
+    try:
+        server.start()
+        deadline = time.time() + 30
+        while requests.get(f"{server.authority}/readyz", verify=server.ca_file).status_code != 200:
+            assert time.time() < deadline, server.read_log()
+            time.sleep(0.5)
+        client = admin_client(server, init["administrator"])
+        client.set_secret("auto", "unsealed")
+        server.stop()
+        # Without the wrapping key's permission, the node stays sealed and serves nothing.
+        coffre.cli("vault", "delete-policy", "--name", "default", "--object-id", principal["objectId"])
+        server.start()
+        time.sleep(2)
+        assert requests.get(f"https://127.0.0.1:{port}/secrets/auto?api-version=7.4", verify=server.ca_file).status_code == 503
+        coffre.cli("vault", "set-policy", "--name", "default", "--object-id", principal["objectId"], "--key-permissions", "unwrapkey")
+        deadline = time.time() + 30
+        while requests.get(f"{server.authority}/readyz", verify=server.ca_file).status_code != 200:
+            assert time.time() < deadline, server.read_log()
+            time.sleep(0.5)
+        assert admin_client(server, init["administrator"]).get_secret("auto").value == "unsealed"
+    finally:
+        os.environ.pop("COFFRE_AUTO_UNSEAL_CLIENT_SECRET", None)
+        server.cleanup()
