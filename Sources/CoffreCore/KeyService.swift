@@ -13,6 +13,8 @@ public struct KeyService: Sendable {
     let clock: any WallClock
     let backups: BackupCodec
     let cache: KeyMaterialCache
+    /// Where expensive private-key operations run.
+    public let workers: CryptoWorkers
 
     static let rotationPolicy = "key-rotationpolicy"
 
@@ -23,6 +25,7 @@ public struct KeyService: Sendable {
         self.clock = clock
         self.backups = backups
         self.cache = KeyMaterialCache()
+        self.workers = CryptoWorkers()
     }
 
     /// What a create or import may set besides the material.
@@ -277,6 +280,12 @@ public struct KeyService: Sendable {
             return try KeyMaterial(storedRepresentation: bytes)
         }
         return (key, material)
+    }
+
+    /// Runs a private-key operation of `material` (off the cooperative pool when it is expensive), turning crypto
+    /// failures into 400 `BadParameter`.
+    public func perform<T: Sendable>(with material: KeyMaterial, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await workers.run(for: material) { try Self.crypto(work) }
     }
 
     /// Runs a crypto engine call, turning its failures into Key Vault's 400 `BadParameter`.

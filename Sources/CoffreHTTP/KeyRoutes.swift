@@ -189,7 +189,7 @@ struct KeyRoutes: Sendable {
         let aad = try binary(parameters.aad, "aad")
         let tag = try binary(parameters.tag, "tag")
         metrics.crypto(operation: operation.rawValue, algorithm: alg)
-        let plaintext = try KeyService.crypto {
+        let plaintext = try await keys.perform(with: material) {
             operation == .unwrapKey
                 ? try material.unwrapKey(alg, wrappedKey: value)
                 : try material.decrypt(alg, ciphertext: value, iv: iv, additionalData: aad, authenticationTag: tag)
@@ -202,7 +202,7 @@ struct KeyRoutes: Sendable {
         let (alg, digest) = try required(parameters.alg, parameters.value)
         let (key, material) = try await keys.keyFor(.sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         metrics.crypto(operation: "sign", algorithm: alg)
-        let signature = try KeyService.crypto { try material.sign(alg, digest: digest) }
+        let signature = try await keys.perform(with: material) { try material.sign(alg, digest: digest) }
         return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(signature)))
     }
 

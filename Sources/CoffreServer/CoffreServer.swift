@@ -58,7 +58,7 @@ public struct CoffreServer: Sendable {
         let certificates = CertificateService(
             storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
+            vaults: VaultDirectory(storage: storage, clock: clock, cacheRecords: Self.isSingleWriter(configuration)), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
             roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
@@ -80,6 +80,12 @@ public struct CoffreServer: Sendable {
             Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
             if let webhook { try? await Self.post(notification, to: webhook) }
         }
+    }
+
+    /// With SQLite this process is the only writer; with PostgreSQL other nodes write too.
+    static func isSingleWriter(_ configuration: ServerConfiguration) -> Bool {
+        guard let storage = configuration.storage else { return true }
+        return !(storage.hasPrefix("postgres://") || storage.hasPrefix("postgresql://"))
     }
 
     /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server).

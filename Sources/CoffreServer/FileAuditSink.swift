@@ -8,7 +8,7 @@ import Synchronization
 public final class FileAuditSink: AuditSink {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
-    private let state = Mutex((healthy: true, encoder: JSONEncoder()))
+    private let healthy = Mutex(true)
 
     /// `path` is a file, or `-` for standard output.
     public init(path: String) throws {
@@ -28,16 +28,15 @@ public final class FileAuditSink: AuditSink {
         if ownsDescriptor { close(descriptor) }
     }
 
-    public var isAvailable: Bool { state.withLock { $0.healthy } }
+    public var isAvailable: Bool { healthy.withLock { $0 } }
 
+    /// One `write(2)` per record, under the lock so that lines never interleave.
     public func record(_ event: AuditEvent) throws {
-        try state.withLock { state in
-            state.encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var line = try state.encoder.encode(event)
-            line.append(UInt8(ascii: "\n"))
+        let line = event.jsonLine()
+        try healthy.withLock { healthy in
             let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            state.healthy = written == line.count
-            guard state.healthy else { throw AuditUnavailable() }
+            healthy = written == line.count
+            guard healthy else { throw AuditUnavailable() }
         }
     }
 }

@@ -1,17 +1,18 @@
 import Synchronization
 
-/// A mutual-exclusion lock for async code: waiters queue in order and suspend instead of blocking a thread.
-public final class AsyncLock: Sendable {
+/// A counting semaphore for async code: at most `permits` bodies run at once; waiters queue in order and suspend
+/// instead of blocking a thread. With one permit it is a mutual-exclusion lock.
+public final class AsyncSemaphore: Sendable {
     private struct State {
-        var locked = false
+        var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init() {}
+    public init(permits: Int) { self.state = Mutex(State(available: permits)) }
 
-    public func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public func withPermit<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await acquire()
         defer { release() }
         return try await body()
@@ -20,12 +21,12 @@ public final class AsyncLock: Sendable {
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
-                if state.locked {
-                    state.waiters.append(continuation)
-                    return false
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
                 }
-                state.locked = true
-                return true
+                state.waiters.append(continuation)
+                return false
             }
             if acquired { continuation.resume() }
         }
@@ -34,7 +35,7 @@ public final class AsyncLock: Sendable {
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
-                state.locked = false
+                state.available += 1
                 return nil
             }
             return state.waiters.removeFirst()

@@ -47,12 +47,21 @@ enum SQLiteQueries {
         try connection.query("SELECT v FROM kv WHERE k = ?1", [.text(key)], columns: 1).first?[0].blob
     }
 
+    /// One lower bound only, so that SQLite seeks straight to the cursor: with two lower bounds it starts at the
+    /// prefix and walks forward, and the last page of a long list costs as much as reading all of it.
     static func scan(prefix: String, after: String?, limit: Int, on connection: SQLiteConnection) throws -> [StorageEntry] {
-        try connection.query(
-            "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 AND k > ?3 ORDER BY k LIMIT ?4",
-            [.text(prefix), .text(prefix.prefixUpperBound), .text(after ?? ""), .integer(Int64(min(limit, Int(Int32.max))))],
-            columns: 2
-        ).map { StorageEntry(key: $0[0].text ?? "", value: $0[1].blob ?? []) }
+        let limit = Int64(min(limit, Int(Int32.max)))
+        let rows: [[SQLiteConnection.Column]]
+        if let after, after >= prefix {
+            rows = try connection.query(
+                "SELECT k, v FROM kv WHERE k > ?1 AND k < ?2 ORDER BY k LIMIT ?3", [.text(after), .text(prefix.prefixUpperBound), .integer(limit)],
+                columns: 2)
+        } else {
+            rows = try connection.query(
+                "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3", [.text(prefix), .text(prefix.prefixUpperBound), .integer(limit)],
+                columns: 2)
+        }
+        return rows.map { StorageEntry(key: $0[0].text ?? "", value: $0[1].blob ?? []) }
     }
 }
 

@@ -1,6 +1,7 @@
 import CoffreCore
 import CoffreModel
 import CoffreStorage
+import Foundation
 import Testing
 
 @Suite struct RBACTests {
@@ -85,5 +86,21 @@ import Testing
         #expect(try await assignments.forPrincipal("someone-else", in: VaultName("vault")).isEmpty)
         _ = try await assignments.delete(id: created.id, in: VaultName("vault"))
         #expect(try await assignments.list(in: VaultName("vault")).isEmpty)
+    }
+}
+
+@Suite struct AuditLineTests {
+    @Test func theHandWrittenLineDecodesToTheSameEvent() throws {
+        let event = AuditEvent(
+            time: Date(timeIntervalSince1970: 1_800_000_000), resourceId: "/vaults/v", operationName: "SecretGet", operationVersion: "7.4",
+            status: 403, reason: "Forbidden", description: "quote \" backslash \\ newline \n tab \t é", durationMs: 12,
+            callerIpAddress: "127.0.0.1", correlationId: nil,
+            caller: Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "https://iss"),
+            properties: .init(
+                id: "https://v.vault.localhost:8443/secrets/x", requestUri: "https://v/secrets/x", httpStatusCode: 403, clientInfo: "ua",
+                requestId: "r", isAccessPolicyMatch: false, isRbacAuthorized: nil))
+        let line = event.jsonLine()
+        #expect(line.last == UInt8(ascii: "\n"))
+        #expect(try JSONDecoder().decode(AuditEvent.self, from: Data(line)) == event)
     }
 }
