@@ -56,9 +56,9 @@ public enum JWT {
         }
     }
 
-    public static func sign(_ claims: TokenClaims, key: RSASigningKey, kid: String) throws -> String {
+    public static func sign(_ claims: some Encodable, key: RSASigningKey, kid: String) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: kid, x5tS256: nil)
         let signingInput =
             Base64.urlEncoded(Array(try encoder.encode(header))) + "." + Base64.urlEncoded(Array(try encoder.encode(claims)))

@@ -1,6 +1,7 @@
 import CoffreCrypto
 import Crypto
 import Foundation
+import SwiftASN1
 import X509
 import _CryptoExtras
 
@@ -87,6 +88,8 @@ public struct JWKSet: Codable, Sendable {
         public var crv: String?
         public var x: String?
         public var y: String?
+        /// Certificate chain (standard base64 DER), as Azure Attestation publishes its keys.
+        public var x5c: [String]?
 
         public init(
             kty: String, kid: String? = nil, use: String? = nil, alg: String? = nil, n: String? = nil, e: String? = nil,
@@ -112,7 +115,14 @@ public struct JWKSet: Codable, Sendable {
     public var verificationKeys: [String: VerificationKey] {
         var result: [String: VerificationKey] = [:]
         for key in keys where key.use == nil || key.use == "sig" {
-            if let kid = key.kid, let verifier = VerificationKey(jwk: key) { result[kid] = verifier }
+            guard let kid = key.kid else { continue }
+            if let verifier = VerificationKey(jwk: key) {
+                result[kid] = verifier
+            } else if let first = key.x5c?.first.flatMap({ Base64.decode($0) }),
+                let certificate = try? Certificate(derEncoded: first), let verifier = try? VerificationKey(certificate: certificate)
+            {
+                result[kid] = verifier
+            }
         }
         return result
     }

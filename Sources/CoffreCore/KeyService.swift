@@ -10,7 +10,7 @@ public struct KeyService: Sendable {
 
     let store: VersionedStore<KeyVersion>
     let storage: any StorageBackend
-    let clock: any WallClock
+    public let clock: any WallClock
     let backups: BackupCodec
     let cache: KeyMaterialCache
     /// Where expensive private-key operations run.

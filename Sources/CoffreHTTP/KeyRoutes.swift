@@ -1,3 +1,4 @@
+import CoffreAuth
 import CoffreCore
 import CoffreCrypto
 import CoffreModel
@@ -7,6 +8,8 @@ import Hummingbird
 struct KeyRoutes: Sendable {
     let keys: KeyService
     let metrics: MetricsRegistry
+    let tokens: TokenService
+    let attestation: AttestationVerifier
 
     var routes: [Route] {
         [
@@ -30,6 +33,7 @@ struct KeyRoutes: Sendable {
             Route(.post, "keys/{name}/{version?}/unwrapkey", .keyUnwrap) { try await decrypt($0, .unwrapKey) },
             Route(.post, "keys/{name}/{version?}/sign", .keySign, sign),
             Route(.post, "keys/{name}/{version?}/verify", .keyVerify, verify),
+            Route(.post, "keys/{name}/{version?}/release", .keyRelease, release),
             Route(.get, "deletedkeys", .keyListDeleted, listDeleted),
             Route(.get, "deletedkeys/{name}", .keyGetDeleted, getDeleted),
             Route(.delete, "deletedkeys/{name}", .keyPurge, purge),
@@ -215,6 +219,70 @@ struct KeyRoutes: Sendable {
         metrics.crypto(operation: "verify", algorithm: alg)
         let (_, material) = try await keys.keyFor(.verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         return try JSON.response(KeyVerifyResult(value: try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }))
+    }
+
+    // MARK: - Release
+
+    struct ReleaseParameters: Decodable {
+        var target: String?
+        var nonce: String?
+        var enc: String?
+    }
+
+    /// The signed release result: the request, and the key with its private part wrapped to the attested runtime.
+    struct ReleaseStatement: Encodable {
+        struct Request: Encodable {
+            var api_version: String
+            var enc: String
+            var kid: String
+            var nonce: String?
+
+            enum CodingKeys: String, CodingKey {
+                case api_version = "api-version"
+                case enc, kid, nonce
+            }
+        }
+
+        struct ReleasedBundle: Encodable {
+            var key: JsonWebKey
+            var attributes: WireAttributes
+            var tags: [String: String]?
+            var release_policy: WireReleasePolicy?
+        }
+
+        struct Body: Encodable { var key: ReleasedBundle }
+
+        var request: Request
+        var response: Body
+        var iat: Int64
+    }
+
+    /// `POST /keys/{name}/{version}/release`: verifies the attestation token against the release policy's authorities,
+    /// evaluates the policy, and answers a JWS signed by Coffre's token-signing key (published in its JWKS).
+    func release(_ request: DataPlaneRequest) async throws -> Response {
+        let parameters = try request.decode(ReleaseParameters.self)
+        guard let target = parameters.target, !target.isEmpty else {
+            throw CoffreError.badParameter("The request body is missing 'target': the attestation token.")
+        }
+        let name = request.parameter("name")
+        let key = try await keys.get(in: request.vault.name, name: name, version: request.parameters["version"])
+        guard key.record.exportable == true, let data = key.record.releasePolicy?.data.flatMap({ Base64.decode($0) }) else {
+            throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "Only exportable keys with a release policy can be released.")
+        }
+        let (issuer, claims) = try await attestation.verify(target, authorities: try ReleasePolicyDocument(data: data).authorities)
+        let released = try await keys.release(
+            in: request.vault.name, name: name, version: key.record.version, issuer: issuer, claims: claims, encryption: parameters.enc)
+        var jwk = released.jwk
+        jwk.kid = kid(released.key, request)
+        let statement = ReleaseStatement(
+            request: .init(api_version: request.apiVersion, enc: released.encryption, kid: jwk.kid ?? "", nonce: parameters.nonce),
+            response: .init(
+                key: .init(
+                    key: jwk, attributes: WireAttributes(released.key.record.attributes, vault: request.vault), tags: released.key.record.tags,
+                    release_policy: released.key.record.releasePolicy.map(WireReleasePolicy.init))),
+            iat: keys.clock.now)
+        let (signingKid, signingKey) = tokens.keyring.signer
+        return try JSON.response(["value": try JWT.sign(statement, key: signingKey, kid: signingKid)])
     }
 
     // MARK: - Helpers

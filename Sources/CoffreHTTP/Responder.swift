@@ -25,11 +25,14 @@ public struct CoffreServices: Sendable {
     /// Operator tasks on the storage under the barrier.
     public var operations: ServerOperations
     public var metrics: MetricsRegistry
+    /// Verifies attestation tokens for key release.
+    public var attestation: AttestationVerifier
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
-        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry
+        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
+        attestation: AttestationVerifier
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -45,6 +48,7 @@ public struct CoffreServices: Sendable {
         self.managedIdentity = managedIdentity
         self.operations = operations
         self.metrics = metrics
+        self.attestation = attestation
     }
 }
 
@@ -90,7 +94,7 @@ public struct CoffreResponder: HTTPResponder {
         self.addressing = addressing
         self.dataPlane = DataPlane(
             services: services, addressing: addressing, routes: RouteTable(
-                routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys, metrics: services.metrics).routes
+                routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
                     + CertificateRoutes(certificates: services.certificates).routes))
         self.tokenEndpoints = TokenEndpoints(
             tokens: services.tokens, principals: services.principals, authority: addressing.authority,

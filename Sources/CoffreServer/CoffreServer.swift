@@ -65,7 +65,8 @@ public struct CoffreServer: Sendable {
             operations: ServerOperations(
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
-                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics)
+                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
+            attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS))
         self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.

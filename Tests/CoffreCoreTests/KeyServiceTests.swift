@@ -197,3 +197,30 @@ final class NotificationLog: Sendable {
         }
     }
 }
+
+@Suite struct ReleasePolicyTests {
+    static let document = #"""
+        {"version":"1.0.0","anyOf":[{"authority":"https://att.example/","allOf":[
+          {"claim":"x-ms-attestation-type","equals":"sevsnpvm"},
+          {"anyOf":[{"claim":"x-ms-isolation-tee.debuggable","equals":false},{"claim":"level","condition":"equals","value":"2"}]}]}]}
+        """#
+
+    func claims(_ json: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) }
+
+    @Test func evaluatesAuthoritiesAndConditions() throws {
+        let policy = try ReleasePolicyDocument(data: Array(Self.document.utf8))
+        #expect(policy.authorities == ["https://att.example"])
+        let good = try claims(#"{"x-ms-attestation-type":"sevsnpvm","x-ms-isolation-tee":{"debuggable":false}}"#)
+        #expect(policy.allows(issuer: "https://att.example", claims: good))
+        #expect(!policy.allows(issuer: "https://other.example", claims: good))
+        #expect(policy.allows(issuer: "https://att.example/", claims: try claims(#"{"x-ms-attestation-type":"sevsnpvm","level":2}"#)))
+        #expect(!policy.allows(issuer: "https://att.example", claims: try claims(#"{"x-ms-attestation-type":"sgx","level":2}"#)))
+        #expect(!policy.allows(issuer: "https://att.example", claims: try claims(#"{"x-ms-attestation-type":"sevsnpvm"}"#)))
+    }
+
+    @Test func unknownOperatorsAreRefusedNotIgnored() {
+        let document = #"{"anyOf":[{"authority":"https://a","allOf":[{"claim":"x","greater":1}]}]}"#
+        #expect(throws: CoffreError.self) { try ReleasePolicyDocument(data: Array(document.utf8)) }
+        #expect(throws: CoffreError.self) { try ReleasePolicyDocument(data: Array("not json".utf8)) }
+    }
+}
