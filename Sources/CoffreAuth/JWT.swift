@@ -91,21 +91,3 @@ public enum JWT {
             signature: signature)
     }
 }
-
-/// A JWT `NumericDate`: seconds since 1970, which some issuers write with a fraction (PyJWT does).
-public struct NumericDate: Decodable, Sendable, Equatable {
-    public var seconds: Int64
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let integer = try? container.decode(Int64.self) {
-            seconds = integer
-        } else {
-            let value = try container.decode(Double.self)
-            guard value.isFinite, abs(value) < 1e15 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a date")
-            }
-            seconds = Int64(value)
-        }
-    }
-}

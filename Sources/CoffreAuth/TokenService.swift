@@ -120,9 +120,9 @@ public struct TokenService: Sendable {
         var iss: String
         var sub: String
         var aud: TokenVerifier.Audience
-        var exp: NumericDate
-        var nbf: NumericDate?
-        var iat: NumericDate?
+        var exp: IntDate
+        var nbf: IntDate?
+        var iat: IntDate?
     }
 
     /// A managed-identity token for `principal`, whose caller was already authenticated by the endpoint.

@@ -71,8 +71,8 @@ public final class TokenVerifier: Sendable {
     struct Claims: Decodable {
         var iss: String
         var aud: Audience
-        var exp: NumericDate
-        var nbf: NumericDate?
+        var exp: IntDate
+        var nbf: IntDate?
         var sub: String?
         var oid: String?
         var tid: String?

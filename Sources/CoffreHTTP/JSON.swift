@@ -41,28 +41,3 @@ enum JSON {
 extension [any CodingKey] {
     var dottedPath: String { map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
 }
-
-/// An `IntDate` (seconds since 1970) that also accepts a JSON fraction, as some clients send.
-struct IntDate: Codable, Sendable, Equatable {
-    var seconds: Int64
-
-    init(_ seconds: Int64) { self.seconds = seconds }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let integer = try? container.decode(Int64.self) {
-            seconds = integer
-        } else {
-            let value = try container.decode(Double.self)
-            guard value.isFinite, abs(value) < 1e15 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a date")
-            }
-            seconds = Int64(value)
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(seconds)
-    }
-}

@@ -167,38 +167,51 @@ struct KeyRoutes: Sendable {
 
     // MARK: - Cryptography
 
-    func encrypt(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Response {
+    /// The operands of encrypt, decrypt, wrapKey and unwrapKey, and the usable key.
+    struct Operands {
+        var parameters: KeyOperationParameters
+        var alg: String
+        var value: [UInt8]
+        var iv: [UInt8]?
+        var aad: [UInt8]?
+        var tag: [UInt8]?
+        var key: Versioned<KeyVersion>
+        var material: KeyMaterial
+    }
+
+    private func operands(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Operands {
         let parameters = try request.decode(KeyOperationParameters.self)
         let (alg, value) = try required(parameters.alg, parameters.value)
-        let (key, material) = try await keys.keyFor(operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        let iv = try binary(parameters.iv, "iv")
-        let aad = try binary(parameters.aad, "aad")
+        let (key, material) = try await keys.keyFor(
+            operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         metrics.crypto(operation: operation.rawValue, algorithm: alg)
+        return Operands(
+            parameters: parameters, alg: alg, value: value, iv: try binary(parameters.iv, "iv"), aad: try binary(parameters.aad, "aad"),
+            tag: try binary(parameters.tag, "tag"), key: key, material: material)
+    }
+
+    func encrypt(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Response {
+        let input = try await operands(request, operation)
         let result = try KeyService.crypto {
             operation == .wrapKey
-                ? EncryptionResult(ciphertext: try material.wrapKey(alg, key: value))
-                : try material.encrypt(alg, plaintext: value, iv: iv, additionalData: aad)
+                ? EncryptionResult(ciphertext: try input.material.wrapKey(input.alg, key: input.value))
+                : try input.material.encrypt(input.alg, plaintext: input.value, iv: input.iv, additionalData: input.aad)
         }
         return try JSON.response(
             KeyOperationResult(
-                kid: kid(key, request), value: Base64.urlEncoded(result.ciphertext), iv: result.iv.map { Base64.urlEncoded($0) },
-                tag: result.authenticationTag.map { Base64.urlEncoded($0) }, aad: parameters.aad))
+                kid: kid(input.key, request), value: Base64.urlEncoded(result.ciphertext), iv: result.iv.map { Base64.urlEncoded($0) },
+                tag: result.authenticationTag.map { Base64.urlEncoded($0) }, aad: input.parameters.aad))
     }
 
     func decrypt(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Response {
-        let parameters = try request.decode(KeyOperationParameters.self)
-        let (alg, value) = try required(parameters.alg, parameters.value)
-        let (key, material) = try await keys.keyFor(operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        let iv = try binary(parameters.iv, "iv")
-        let aad = try binary(parameters.aad, "aad")
-        let tag = try binary(parameters.tag, "tag")
-        metrics.crypto(operation: operation.rawValue, algorithm: alg)
-        let plaintext = try await keys.perform(with: material) {
+        let input = try await operands(request, operation)
+        let plaintext = try await keys.perform(with: input.material) {
             operation == .unwrapKey
-                ? try material.unwrapKey(alg, wrappedKey: value)
-                : try material.decrypt(alg, ciphertext: value, iv: iv, additionalData: aad, authenticationTag: tag)
+                ? try input.material.unwrapKey(input.alg, wrappedKey: input.value)
+                : try input.material.decrypt(
+                    input.alg, ciphertext: input.value, iv: input.iv, additionalData: input.aad, authenticationTag: input.tag)
         }
-        return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(plaintext)))
+        return try JSON.response(KeyOperationResult(kid: kid(input.key, request), value: Base64.urlEncoded(plaintext)))
     }
 
     func sign(_ request: DataPlaneRequest) async throws -> Response {
