@@ -104,7 +104,9 @@ let package = Package(
                 "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreHTTP", "CoffreModel", "CoffreStorage", "CoffreStorageSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

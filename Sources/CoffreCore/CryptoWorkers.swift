@@ -26,10 +26,8 @@ public final class CryptoWorkers: Sendable {
     /// `work` for `material`: on a worker thread when heavy, inline otherwise.
     public func run<T: Sendable>(for material: KeyMaterial, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard Self.isHeavy(material) else { return try work() }
-        return try await slots.withPermit {
-            try await withCheckedThrowingContinuation { continuation in
-                queue.async { continuation.resume(with: Result { try work() }) }
-            }
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
         }
     }
 }

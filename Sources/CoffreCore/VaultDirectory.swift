@@ -1,19 +1,14 @@
 import CoffreModel
 import CoffreStorage
-import Synchronization
 
 /// The vaults of the server and their access policies (`sys/vaults/{name}`).
 public struct VaultDirectory: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
-    /// Vault records kept in memory when this process is the only writer (SQLite). With PostgreSQL several nodes
-    /// write, so every request reads the record: a policy change on one node applies on the next request on all.
-    let cache: VaultCache?
 
-    public init(storage: any StorageBackend, clock: any WallClock, cacheRecords: Bool = false) {
+    public init(storage: any StorageBackend, clock: any WallClock) {
         self.storage = storage
         self.clock = clock
-        self.cache = cacheRecords ? VaultCache() : nil
     }
 
     static func key(_ name: VaultName) -> String { "sys/vaults/\(name)" }
@@ -40,7 +35,6 @@ public struct VaultDirectory: Sendable {
         let record = VaultRecord(
             name: name, created: clock.now, retentionDays: settings.retentionDays, purgeProtection: settings.purgeProtection,
             rbacAuthorization: settings.rbacAuthorization, accessPolicies: owner.map { [$0] } ?? [])
-        cache?.remove(name)
         return try await storage.transaction { transaction in
             guard try await transaction.get(Self.key(name)) == nil else {
                 throw CoffreError.conflict("A vault named \(name) already exists.")
@@ -51,12 +45,9 @@ public struct VaultDirectory: Sendable {
     }
 
     public func get(_ name: VaultName) async throws -> VaultRecord {
-        let generation = cache?.generation
-        if let cached = cache?.get(name) { return cached }
         guard let record = try await storage.read(VaultRecord.self, at: Self.key(name)) else {
             throw CoffreError.vaultNotFound(name.value)
         }
-        if let generation { cache?.set(record, ifStill: generation) }
         return record
     }
 
@@ -66,7 +57,6 @@ public struct VaultDirectory: Sendable {
 
     /// Deletes the vault with every object in it.
     public func delete(_ name: VaultName) async throws {
-        defer { cache?.remove(name) }
         try await storage.transaction { transaction in
             guard try await transaction.get(Self.key(name)) != nil else { throw CoffreError.vaultNotFound(name.value) }
             try await transaction.delete(Self.key(name))
@@ -95,7 +85,6 @@ public struct VaultDirectory: Sendable {
     }
 
     private func modify(_ name: VaultName, _ change: @escaping @Sendable (inout VaultRecord) throws -> Void) async throws -> VaultRecord {
-        defer { cache?.remove(name) }
         return try await storage.transaction { transaction in
             guard var record = try await transaction.read(VaultRecord.self, at: Self.key(name)) else {
                 throw CoffreError.vaultNotFound(name.value)
@@ -103,26 +92,6 @@ public struct VaultDirectory: Sendable {
             try change(&record)
             try await transaction.write(record, at: Self.key(name))
             return record
-        }
-    }
-}
-
-/// Vault records by name, for a single-writer server. Every change bumps a generation: a record read before a
-/// change is not cached after it.
-final class VaultCache: Sendable {
-    private let state = Mutex<(records: [VaultName: VaultRecord], generation: UInt64)>(([:], 0))
-
-    var generation: UInt64 { state.withLock { $0.generation } }
-    func get(_ name: VaultName) -> VaultRecord? { state.withLock { $0.records[name] } }
-
-    func set(_ record: VaultRecord, ifStill generation: UInt64) {
-        state.withLock { if $0.generation == generation { $0.records[record.name] = record } }
-    }
-
-    func remove(_ name: VaultName) {
-        state.withLock {
-            $0.records[name] = nil
-            $0.generation += 1
         }
     }
 }

@@ -39,27 +39,30 @@ public struct CoffreServer: Sendable {
         self.state = state
         self.clock = clock
         let storage = state.storage
+        // With SQLite this process is the only writer and may keep hot records in memory; with PostgreSQL other
+        // nodes write too, so every request reads the database (a change on one node applies on the next request on all).
+        let records: any StorageBackend = Self.isSingleWriter(configuration) ? RecordCache(storage) : storage
         let addressing = Addressing(
             vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, publicPort: configuration.effectivePublicPort,
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)
         self.addressing = addressing
-        let principals = PrincipalDirectory(storage: storage, clock: clock)
+        let principals = PrincipalDirectory(storage: records, clock: clock)
         let tokens = TokenService(
             tenantId: state.identity.tenantId, issuer: "\(configuration.authority)/\(state.identity.tenantId)/v2.0",
-            audiences: addressing.resources, principals: principals, keyring: try await SigningKeyring(storage: storage, clock: clock),
+            audiences: addressing.resources, principals: principals, keyring: try await SigningKeyring(storage: records, clock: clock),
             clock: clock)
         let external = try configuration.trustedIssuers.map { trusted in
             TrustedIssuer(
                 issuer: trusted.issuer, audiences: Set(trusted.audiences.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }),
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
-        let secrets = SecretService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
-        let keys = KeyService(storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let secrets = SecretService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let keys = KeyService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
         let certificates = CertificateService(
-            storage: storage, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: storage, clock: clock, cacheRecords: Self.isSingleWriter(configuration)), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
-            roleAssignments: RoleAssignments(storage: storage, clock: clock), tokens: tokens,
+            vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
+            roleAssignments: RoleAssignments(storage: records, clock: clock), tokens: tokens,
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
             operations: ServerOperations(
@@ -67,7 +70,7 @@ public struct CoffreServer: Sendable {
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
             attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS))
-        self.sweeper = PurgeSweeper(storage: storage, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
+        self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             Self.recordNotification(

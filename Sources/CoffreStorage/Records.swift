@@ -2,7 +2,7 @@ import Foundation
 
 /// JSON-coded records on top of raw storage bytes.
 extension StorageReader {
-    public func read<T: Decodable>(_ type: T.Type, at key: String) async throws -> T? {
+    public func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T? {
         guard let bytes = try await get(key) else { return nil }
         return try RecordCoder.decode(type, from: bytes, at: key)
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 
-@main
 struct Coffre: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coffre",

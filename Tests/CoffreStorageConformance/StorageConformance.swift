@@ -16,6 +16,8 @@ public enum StorageConformance {
         ("concurrent read-modify-write transactions lose no update", noLostUpdates),
         ("binary and large values round-trip", binaryValues),
         ("prefix bounds do not leak into neighbours", prefixNeighbours),
+        ("records read back as last written", recordsFollowWrites),
+        ("records read during concurrent writes end at the last write", recordsUnderConcurrentWrites),
     ]
 
     static func putGetDelete(_ storage: any StorageBackend) async throws {
@@ -131,6 +133,43 @@ public enum StorageConformance {
         }
         #expect(try await storage.scan(prefix: "v/a/secret/", after: nil, limit: 10).map(\.key) == ["v/a/secret/x", "v/a/secret/y"])
         #expect(try await storage.scan(prefix: "v/a/secret/", after: "v/a/secret/x", limit: 10).map(\.key) == ["v/a/secret/y"])
+    }
+
+    /// `read` (which a backend may answer from a cache) after every kind of write.
+    static func recordsFollowWrites(_ storage: any StorageBackend) async throws {
+        let key = "rec/a"
+        #expect(try await storage.read(Int.self, at: key) == nil)
+        try await storage.transaction { try await $0.write(1, at: key) }
+        #expect(try await storage.read(Int.self, at: key) == 1)
+        try await storage.transaction { try await $0.write(2, at: key) }
+        #expect(try await storage.read(Int.self, at: key) == 2)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await storage.transaction { transaction in
+                try await transaction.write(3, at: key)
+                throw Refused()
+            }
+        }
+        #expect(try await storage.read(Int.self, at: key) == 2)
+        try await storage.transaction { try await $0.delete(key) }
+        #expect(try await storage.read(Int.self, at: key) == nil)
+        try await storage.transaction { try await $0.write(4, at: key) }
+        #expect(try await storage.read(Int.self, at: key) == 4)
+        try await storage.transaction { try await $0.deletePrefix("rec/") }
+        #expect(try await storage.read(Int.self, at: key) == nil)
+    }
+
+    static func recordsUnderConcurrentWrites(_ storage: any StorageBackend) async throws {
+        let key = "rec/race"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for value in 1...40 {
+                group.addTask { try await storage.transaction { try await $0.write(value, at: key) } }
+                group.addTask { _ = try await storage.read(Int.self, at: key) }
+            }
+            try await group.waitForAll()
+        }
+        let last = try #require(try await storage.get(key))
+        #expect(try await storage.read(Int.self, at: key) == RecordCoder.decode(Int.self, from: last, at: key))
     }
 }
 

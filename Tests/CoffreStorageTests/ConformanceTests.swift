@@ -28,6 +28,15 @@ import Testing
     }
 }
 
+@Suite struct RecordCacheConformance {
+    @Test(arguments: StorageConformance.checks.map(\.name))
+    func conforms(_ check: String) async throws {
+        try await withTemporaryDirectory { directory in
+            try await StorageConformance.run(check, on: RecordCache(SQLiteStorage(path: directory + "/coffre.db"), capacity: 8))
+        }
+    }
+}
+
 extension StorageConformance {
     static func run(_ name: String, on storage: any StorageBackend) async throws {
         let check = try #require(checks.first { $0.name == name })

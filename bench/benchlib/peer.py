@@ -68,15 +68,31 @@ class Moto:
             return json.loads(response.read() or b"{}")
 
     def prepare(self) -> dict[str, Load]:
-        """Creates a secret, an RSA-2048 and an EC P-256 signing key; returns the three loads to measure."""
+        """Creates what the operations need (a secret, RSA and EC signing keys, RSA and AES encryption keys) and
+        returns one load per moto operation that a Coffre scenario is compared with."""
         self.call("secretsmanager", "secretsmanager.CreateSecret", {"Name": "bench-get", "SecretString": "x" * 32})
+        for index in range(30):  # a full page to list
+            self.call("secretsmanager", "secretsmanager.CreateSecret", {"Name": f"bench-list-{index}", "SecretString": "x" * 32})
+        loads = {
+            "moto GetSecretValue": self.load("secretsmanager", "secretsmanager.GetSecretValue", {"SecretId": "bench-get"}),
+            "moto CreateSecret": self.load("secretsmanager", "secretsmanager.CreateSecret",
+                                           {"Name": "bench-set-{n}", "SecretString": "x" * 32}),
+            "moto ListSecrets": self.load("secretsmanager", "secretsmanager.ListSecrets", {"MaxResults": 25}),
+            "moto KMS CreateKey EC": self.load("kms", "TrentService.CreateKey", {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
+        }
         digest = base64.b64encode(os.urandom(32)).decode()
-        loads = {"moto GetSecretValue": self.load("secretsmanager", "secretsmanager.GetSecretValue", {"SecretId": "bench-get"})}
         for label, spec, algorithm in [("RSA", "RSA_2048", "RSASSA_PKCS1_V1_5_SHA_256"), ("EC", "ECC_NIST_P256", "ECDSA_SHA_256")]:
             key = self.call("kms", "TrentService.CreateKey", {"KeySpec": spec, "KeyUsage": "SIGN_VERIFY"})["KeyMetadata"]["KeyId"]
             body = {"KeyId": key, "Message": digest, "MessageType": "DIGEST", "SigningAlgorithm": algorithm}
             self.call("kms", "TrentService.Sign", body)  # fails here, not under load, if moto refuses it
             loads[f"moto KMS Sign {label}"] = self.load("kms", "TrentService.Sign", body)
+        data_key = base64.b64encode(os.urandom(32)).decode()
+        for label, spec, algorithm in [("RSA", "RSA_2048", "RSAES_OAEP_SHA_256"), ("AES", "SYMMETRIC_DEFAULT", "SYMMETRIC_DEFAULT")]:
+            key = self.call("kms", "TrentService.CreateKey", {"KeySpec": spec, "KeyUsage": "ENCRYPT_DECRYPT"})["KeyMetadata"]["KeyId"]
+            encrypted = self.call("kms", "TrentService.Encrypt", {"KeyId": key, "Plaintext": data_key, "EncryptionAlgorithm": algorithm})
+            body = {"KeyId": key, "CiphertextBlob": encrypted["CiphertextBlob"], "EncryptionAlgorithm": algorithm}
+            self.call("kms", "TrentService.Decrypt", body)
+            loads[f"moto KMS Decrypt {label}"] = self.load("kms", "TrentService.Decrypt", body)
         return loads
 
     def load(self, service: str, target: str, body: dict) -> Load:

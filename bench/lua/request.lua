@@ -1,6 +1,7 @@
 -- One wrk request shape, configured by environment variables (set by bench/run):
 --   BENCH_METHOD     GET, PUT, POST (default GET)
---   BENCH_PATH       the request path; "{n}" in it becomes a name unique to this run ("<thread>-<count>")
+--   BENCH_PATH       the request path; "{n}" in it (or in the body) becomes a name unique to this run
+--                    ("<thread>-<count>")
 --   BENCH_HEADERS    header lines "Name: value", separated by newlines (bearer token, Host, Content-Type, ...)
 --   BENCH_BODY_FILE  a file whose content is the request body
 --   BENCH_LIMIT      (fill mode) stop after this many requests in all; with BENCH_PATH containing "{i}", request
@@ -36,13 +37,13 @@ function setup(thread)
     thread_count = thread_count + 1
 end
 
-if path:find("{n}", 1, true) then
+if path:find("{n}", 1, true) or (body and body:find("{n}", 1, true)) then
     -- A fresh name per request: "<thread>-<count>".
     local count = 0
     function request()
         count = count + 1
-        local p = path:gsub("{n}", thread_id .. "-" .. count)
-        return wrk.format(method, p, headers, body)
+        local name = thread_id .. "-" .. count
+        return wrk.format(method, path:gsub("{n}", name), headers, body and body:gsub("{n}", name))
     end
 elseif path:find("{i}", 1, true) and limit then
     -- Fill mode: request i of the whole run goes to thread (i mod threads); each thread stops once every one of

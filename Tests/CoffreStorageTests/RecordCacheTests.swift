@@ -1,0 +1,77 @@
+import CoffreStorage
+import Synchronization
+import Testing
+
+@Suite struct RecordCacheTests {
+    /// A backend whose next `get` hands over the bytes it read and waits for `resume` before returning them.
+    final class HeldRead: StorageBackend {
+        let inner = MemoryStorage()
+        private let held = Mutex<(armed: Bool, read: CheckedContinuation<Void, Never>?, resume: CheckedContinuation<Void, Never>?)>((false, nil, nil))
+
+        func arm() { held.withLock { $0.armed = true } }
+
+        func get(_ key: String) async throws -> [UInt8]? {
+            let value = try await inner.get(key)
+            guard held.withLock({ state in defer { state.armed = false }; return state.armed }) else { return value }
+            await withCheckedContinuation { continuation in
+                let read = held.withLock { state in
+                    state.resume = continuation
+                    return state.read
+                }
+                read?.resume()
+            }
+            return value
+        }
+
+        /// Waits until the armed read has its bytes.
+        func waitForRead() async {
+            await withCheckedContinuation { continuation in
+                let alreadyRead = held.withLock { state in
+                    if state.resume != nil { return true }
+                    state.read = continuation
+                    return false
+                }
+                if alreadyRead { continuation.resume() }
+            }
+        }
+
+        func release() { held.withLock { $0.resume }?.resume() }
+
+        func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+            try await inner.scan(prefix: prefix, after: after, limit: limit)
+        }
+
+        func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
+            try await inner.transaction(body)
+        }
+    }
+
+    @Test func aReadThatRacedWithAWriteDoesNotCacheTheOldRecord() async throws {
+        let backend = HeldRead()
+        let cache = RecordCache(backend)
+        try await cache.transaction { try await $0.write("old", at: "k") }
+        backend.arm()
+        let slowRead = Task { try await cache.read(String.self, at: "k") }
+        await backend.waitForRead()
+        try await cache.transaction { try await $0.write("new", at: "k") }
+        backend.release()
+        #expect(try await slowRead.value == "old")
+        #expect(try await cache.read(String.self, at: "k") == "new")
+    }
+
+    @Test func hotRecordsAreAnsweredFromMemoryAndTheCacheStaysBounded() async throws {
+        let backend = MemoryStorage()
+        let cache = RecordCache(backend, capacity: 2)
+        try await cache.transaction { transaction in
+            for name in ["a", "b", "c"] { try await transaction.write(name, at: name) }
+        }
+        #expect(try await cache.read(String.self, at: "a") == "a")
+        // Written behind the cache's back (only possible in a test): the cached record is still answered.
+        try await backend.transaction { try await $0.write("changed", at: "a") }
+        #expect(try await cache.read(String.self, at: "a") == "a")
+        // Two more records fill the cache, which starts over: the next read goes to the backend.
+        _ = try await cache.read(String.self, at: "b")
+        _ = try await cache.read(String.self, at: "c")
+        #expect(try await cache.read(String.self, at: "a") == "changed")
+    }
+}
