@@ -3,16 +3,14 @@ import CoffreStorage
 import Dispatch
 import Foundation
 
-/// Runs expensive private-key operations (RSA, and the curves OpenSSL computes generically) on their own threads, at
-/// most one per core at a time. Requests beyond that wait their turn without holding a thread, so the few threads of
-/// the cooperative pool stay free for cheap requests, whose latency no longer depends on the RSA queue.
+/// Runs expensive private-key operations (RSA, and the curves OpenSSL computes generically) off the event loops, on a
+/// concurrent queue whose width Dispatch bounds to the cores. Requests beyond that wait in the queue without holding
+/// a thread, so the event loops stay free for cheap requests, whose latency does not depend on the RSA queue; a worker
+/// takes the next operation as soon as it finishes one.
 public final class CryptoWorkers: Sendable {
-    private let slots: AsyncSemaphore
     private let queue = DispatchQueue(label: "coffre.crypto", qos: .userInitiated, attributes: .concurrent)
 
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
-        slots = AsyncSemaphore(permits: max(1, threads))
-    }
+    public init() {}
 
     /// Whether an operation with this key is worth moving off the cooperative pool.
     public static func isHeavy(_ material: KeyMaterial) -> Bool {

@@ -8,9 +8,7 @@ import NIOFoundationCompat
 /// JSON bodies in and out, with Key Vault's conventions (no escaped slashes, absent instead of null).
 enum JSON {
     static func encode(_ value: some Encodable) throws -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return ByteBuffer(data: try encoder.encode(value))
+        ByteBuffer(bytes: try StreamingJSONEncoder.encode(value))
     }
 
     /// Decodes a request body; malformed JSON or a wrong field type is a 400 `BadParameter` naming the field.

@@ -6,7 +6,7 @@ import Synchronization
 /// Every write goes through `transaction`, which forgets what the transaction wrote once it has committed. Each
 /// forgetting bumps a generation; a record read before it is not cached after it, so a read that raced with a write
 /// never leaves the old record behind. The cache holds at most `capacity` records and starts over when full.
-/// Scans and reads inside transactions are not cached.
+/// Raw reads and reads inside transactions are not cached.
 public final class RecordCache: StorageBackend {
     private struct State {
         var records: [String: any Sendable] = [:]
@@ -32,11 +32,27 @@ public final class RecordCache: StorageBackend {
         let (cached, generation) = state.withLock { ($0.records[key], $0.generation) }
         if let record = cached as? T { return record }
         guard let bytes = try await backend.get(key) else { return nil }
-        let record = try RecordCoder.decode(type, from: bytes, at: key)
+        return try decode(type, StorageEntry(key: key, value: bytes), cachingIf: generation)
+    }
+
+    /// The keys come from the backend; each record from memory when cached, decoded (and cached) otherwise.
+    public func readAll<T: Decodable & Sendable>(_ type: T.Type, prefix: String, after: String?, limit: Int) async throws
+        -> [(key: String, record: T)]
+    {
+        let generation = state.withLock { $0.generation }
+        return try await backend.scan(prefix: prefix, after: after, limit: limit).map { entry in
+            if let record = state.withLock({ $0.records[entry.key] }) as? T { return (entry.key, record) }
+            return (entry.key, try decode(type, entry, cachingIf: generation))
+        }
+    }
+
+    /// Decodes a record read while the cache was at `generation`; caches it when no write has been forgotten since.
+    private func decode<T: Decodable & Sendable>(_ type: T.Type, _ entry: StorageEntry, cachingIf generation: UInt64) throws -> T {
+        let record = try RecordCoder.decode(type, from: entry.value, at: entry.key)
         state.withLock { state in
             guard state.generation == generation else { return }
             if state.records.count >= capacity { state.records.removeAll(keepingCapacity: true) }
-            state.records[key] = record
+            state.records[entry.key] = record
         }
         return record
     }

@@ -7,7 +7,11 @@ extension StorageReader {
         return try RecordCoder.decode(type, from: bytes, at: key)
     }
 
-    public func readAll<T: Decodable>(_ type: T.Type, prefix: String, after: String? = nil, limit: Int = .max) async throws
+    public func readAll<T: Decodable & Sendable>(_ type: T.Type, prefix: String) async throws -> [(key: String, record: T)] {
+        try await readAll(type, prefix: prefix, after: nil, limit: .max)
+    }
+
+    public func readAll<T: Decodable & Sendable>(_ type: T.Type, prefix: String, after: String?, limit: Int) async throws
         -> [(key: String, record: T)]
     {
         try await scan(prefix: prefix, after: after, limit: limit).map {

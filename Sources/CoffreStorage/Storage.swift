@@ -17,6 +17,9 @@ public protocol StorageReader: Sendable {
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry]
     /// The JSON record at `key`, decoded (a backend may answer from a cache: see `RecordCache`).
     func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T?
+    /// The JSON records under `prefix` after `after`, decoded, in key order, at most `limit`.
+    func readAll<T: Decodable & Sendable>(_ type: T.Type, prefix: String, after: String?, limit: Int) async throws
+        -> [(key: String, record: T)]
 }
 
 /// Reads and writes inside one transaction: the transaction sees its own writes, and either all of its writes

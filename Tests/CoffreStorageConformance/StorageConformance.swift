@@ -141,8 +141,10 @@ public enum StorageConformance {
         #expect(try await storage.read(Int.self, at: key) == nil)
         try await storage.transaction { try await $0.write(1, at: key) }
         #expect(try await storage.read(Int.self, at: key) == 1)
+        #expect(try await storage.readAll(Int.self, prefix: "rec/").map(\.record) == [1])
         try await storage.transaction { try await $0.write(2, at: key) }
         #expect(try await storage.read(Int.self, at: key) == 2)
+        #expect(try await storage.readAll(Int.self, prefix: "rec/").map(\.record) == [2])
         struct Refused: Error {}
         await #expect(throws: Refused.self) {
             try await storage.transaction { transaction in
@@ -155,8 +157,12 @@ public enum StorageConformance {
         #expect(try await storage.read(Int.self, at: key) == nil)
         try await storage.transaction { try await $0.write(4, at: key) }
         #expect(try await storage.read(Int.self, at: key) == 4)
+        try await storage.transaction { try await $0.write(5, at: "rec/b") }
+        #expect(try await storage.readAll(Int.self, prefix: "rec/").map(\.record) == [4, 5])
+        #expect(try await storage.readAll(Int.self, prefix: "rec/", after: key, limit: 5).map(\.key) == ["rec/b"])
         try await storage.transaction { try await $0.deletePrefix("rec/") }
         #expect(try await storage.read(Int.self, at: key) == nil)
+        #expect(try await storage.readAll(Int.self, prefix: "rec/").isEmpty)
     }
 
     static func recordsUnderConcurrentWrites(_ storage: any StorageBackend) async throws {
