@@ -1,3 +1,4 @@
+import CoffreModel
 import Foundation
 
 /// JSON-coded records on top of raw storage bytes.
@@ -28,9 +29,7 @@ extension StorageTransaction {
 
 public enum RecordCoder {
     public static func encode(_ record: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return Array(try encoder.encode(record))
+        try StreamingJSONEncoder.encode(record)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], at key: String) throws -> T {

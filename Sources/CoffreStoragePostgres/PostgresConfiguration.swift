@@ -49,6 +49,9 @@ public struct PostgresConfiguration: Sendable {
         }
         client.options.maximumConnections = poolSize
         client.options.connectTimeout = .seconds(5)
+        // A sequential scan takes a predicate lock on the whole table, which turns every concurrent write into a
+        // serialization conflict; PostgreSQL's documentation advises encouraging index scans under SERIALIZABLE.
+        client.options.additionalStartupParameters = [("enable_seqscan", "off")]
         self.init(client: client)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CoffreHTTP
+import CoffreModel
 
 @Suite struct StreamingJSONEncoderTests {
     struct Inner: Encodable {

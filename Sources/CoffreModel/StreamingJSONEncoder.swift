@@ -1,13 +1,14 @@
 import Foundation
 
-/// Encodes response bodies straight into bytes while `encode(to:)` runs. Foundation's `JSONEncoder` first builds a
-/// tree of the whole document and then writes it, which made it the largest cost of a page of list results.
+/// Encodes JSON (response bodies, stored records) straight into bytes while `encode(to:)` runs. Foundation's
+/// `JSONEncoder` first builds a tree of the whole document and then writes it, which made it the largest cost of a
+/// page of list results.
 ///
 /// The output is the JSON `JSONEncoder` writes with `.withoutEscapingSlashes` (keys in encoding order, `Data` as
 /// Base64), for the containers used in order as Codable implementations do: a container is finished when the next
 /// value is written to one of its enclosing containers, or when the value that opened it has been encoded.
-enum StreamingJSONEncoder {
-    static func encode(_ value: some Encodable) throws -> [UInt8] {
+public enum StreamingJSONEncoder {
+    public static func encode(_ value: some Encodable) throws -> [UInt8] {
         let writer = JSONStreamWriter()
         try writer.encodeValue(value)
         return writer.bytes
