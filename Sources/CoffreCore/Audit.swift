@@ -145,7 +145,7 @@ extension AuditEvent {
     }
 }
 
-/// A minimal JSON object writer (strings escaped per RFC 8259).
+/// A minimal JSON object writer (strings through `JSONString`).
 struct JSONLine {
     var bytes: [UInt8] = []
     private var needsComma = false
@@ -187,28 +187,5 @@ struct JSONLine {
         needsComma = true
     }
 
-    /// A JSON string: runs of plain bytes are copied at once, only quotes, backslashes and controls escaped.
-    private mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            var plain = 0
-            for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
-                bytes.append(contentsOf: utf8[plain..<index])
-                bytes.append(contentsOf: Self.escaped(byte))
-                plain = index + 1
-            }
-            bytes.append(contentsOf: utf8[plain...])
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private static func escaped(_ byte: UInt8) -> [UInt8] {
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): return [UInt8(ascii: "\\"), byte]
-        default:
-            let hex = Array("0123456789abcdef".utf8)
-            return Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xf)]]
-        }
-    }
+    private mutating func string(_ value: String) { JSONString.append(value, to: &bytes) }
 }

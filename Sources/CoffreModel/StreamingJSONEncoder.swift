@@ -79,15 +79,21 @@ final class JSONStreamWriter {
         raw(text)
     }
 
-    /// A JSON string: runs of plain bytes are copied at once; quotes, backslashes and control characters escaped.
-    func string(_ value: String) {
+    func string(_ value: String) { JSONString.append(value, to: &bytes) }
+}
+
+/// JSON string literals (RFC 8259), for every JSON Coffre writes by hand or streams.
+public enum JSONString {
+    /// Appends `value` quoted: runs of plain bytes are copied at once; quotes, backslashes and control characters
+    /// escaped.
+    public static func append(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             var plain = 0
             for (index, byte) in utf8.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
                 bytes.append(contentsOf: utf8[plain..<index])
-                bytes.append(contentsOf: Self.escaped(byte))
+                bytes.append(contentsOf: escaped(byte))
                 plain = index + 1
             }
             bytes.append(contentsOf: utf8[plain...])
