@@ -85,7 +85,7 @@ public struct VaultDirectory: Sendable {
     }
 
     private func modify(_ name: VaultName, _ change: @escaping @Sendable (inout VaultRecord) throws -> Void) async throws -> VaultRecord {
-        return try await storage.transaction { transaction in
+        try await storage.transaction { transaction in
             guard var record = try await transaction.read(VaultRecord.self, at: Self.key(name)) else {
                 throw CoffreError.vaultNotFound(name.value)
             }

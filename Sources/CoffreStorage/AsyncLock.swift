@@ -1,18 +1,17 @@
 import Synchronization
 
-/// A counting semaphore for async code: at most `permits` bodies run at once; waiters queue in order and suspend
-/// instead of blocking a thread. With one permit it is a mutual-exclusion lock.
-public final class AsyncSemaphore: Sendable {
+/// A mutual-exclusion lock for async code: waiters queue in order and suspend instead of blocking a thread.
+public final class AsyncLock: Sendable {
     private struct State {
-        var available: Int
+        var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
-    public init(permits: Int) { self.state = Mutex(State(available: permits)) }
+    public init() {}
 
-    public func withPermit<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await acquire()
         defer { release() }
         return try await body()
@@ -21,12 +20,12 @@ public final class AsyncSemaphore: Sendable {
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in
-                if state.available > 0 {
-                    state.available -= 1
-                    return true
+                if state.locked {
+                    state.waiters.append(continuation)
+                    return false
                 }
-                state.waiters.append(continuation)
-                return false
+                state.locked = true
+                return true
             }
             if acquired { continuation.resume() }
         }
@@ -35,7 +34,7 @@ public final class AsyncSemaphore: Sendable {
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
-                state.available += 1
+                state.locked = false
                 return nil
             }
             return state.waiters.removeFirst()

@@ -3,7 +3,7 @@ import Synchronization
 /// An in-memory backend: the reference behaviour for the conformance suite and the store of router tests.
 public final class MemoryStorage: StorageBackend {
     private let entries = Mutex<[String: [UInt8]]>([:])
-    private let writer = AsyncSemaphore(permits: 1)
+    private let writer = AsyncLock()
 
     public init() {}
 
@@ -16,7 +16,7 @@ public final class MemoryStorage: StorageBackend {
     }
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
-        try await writer.withPermit {
+        try await writer.withLock {
             let transaction = MemoryTransaction(base: entries.withLock { $0 })
             let result = try await body(transaction)
             let changes = transaction.changes
