@@ -41,7 +41,7 @@ public struct CoffreServer: Sendable {
         let storage = state.storage
         // With SQLite this process is the only writer and may keep hot records in memory; with PostgreSQL other
         // nodes write too, so every request reads the database (a change on one node applies on the next request on all).
-        let records: any StorageBackend = Self.isSingleWriter(configuration) ? RecordCache(storage) : storage
+        let records: any StorageBackend = configuration.postgresURL == nil ? RecordCache(storage) : storage
         let addressing = Addressing(
             vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, publicPort: configuration.effectivePublicPort,
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)
@@ -84,12 +84,6 @@ public struct CoffreServer: Sendable {
             Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
             if let webhook { try? await Self.post(notification, to: webhook) }
         }
-    }
-
-    /// With SQLite this process is the only writer; with PostgreSQL other nodes write too.
-    static func isSingleWriter(_ configuration: ServerConfiguration) -> Bool {
-        guard let storage = configuration.storage else { return true }
-        return !(storage.hasPrefix("postgres://") || storage.hasPrefix("postgresql://"))
     }
 
     /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server).

@@ -70,6 +70,12 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
 
     public var effectivePublicPort: Int { publicPort ?? port }
 
+    /// The PostgreSQL URL when `storage` names one (`postgres://` or `postgresql://`); `nil` means SQLite.
+    public var postgresURL: String? {
+        guard let storage, storage.hasPrefix("postgres://") || storage.hasPrefix("postgresql://") else { return nil }
+        return storage
+    }
+
     public var authority: String {
         effectivePublicPort == 443 ? "https://\(authorityHost)" : "https://\(authorityHost):\(effectivePublicPort)"
     }

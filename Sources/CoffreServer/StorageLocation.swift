@@ -11,7 +11,7 @@ public enum StorageLocation: Sendable, Equatable {
     case postgres(url: String, poolSize: Int)
 
     public init(configuration: ServerConfiguration, directory: DataDirectory) {
-        if let url = configuration.storage, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+        if let url = configuration.postgresURL {
             self = .postgres(url: url, poolSize: configuration.storagePoolSize ?? 16)
         } else {
             self = .sqlite(path: directory.databaseFile)
