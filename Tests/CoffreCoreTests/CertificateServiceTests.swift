@@ -156,31 +156,15 @@ struct TestSigner: CertificateSigningKey {
 
 @Suite struct CertificatePermissionMatrixTests {
     @Test func eachCertificatePermissionAllowsExactlyItsOperations() throws {
-        let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
-        for permission in PermissionArea.certificates.allPermissions {
-            let vault = VaultRecord(
-                name: try VaultName("vault"), created: 0,
-                accessPolicies: [AccessPolicy(tenantId: "tid", objectId: "oid", permissions: [.certificates: [permission]])])
-            for operation in VaultOperation.certificateOperations {
-                let allowed = (try? Authorizer().authorize(caller, operation, in: vault)) != nil
-                #expect(allowed == (operation.permission == permission), "\(permission) vs \(operation)")
-            }
-        }
+        try expectEachPermissionAllowsExactlyItsOperations(.certificates, operations: VaultOperation.certificateOperations)
     }
 
     @Test func certificateRolesGrantTheirDataActions() throws {
-        let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
-        let vault = VaultRecord(name: try VaultName("vault"), created: 0, rbacAuthorization: true)
-        func allowed(_ role: String, _ operation: VaultOperation) throws -> Bool {
-            let assignment = RoleAssignment(
-                id: "a", roleId: try RoleDefinition.named(role).id, principalId: "oid", scope: RoleScope(vault: vault.name), created: 0)
-            return (try? Authorizer().authorize(caller, operation, in: vault, assignments: [assignment])) != nil
-        }
         for operation in VaultOperation.certificateOperations {
-            #expect(try allowed("Key Vault Certificates Officer", operation))
-            #expect(try allowed("Key Vault Certificate User", operation) == (operation.dataAction.hasSuffix("certificates/read")), "\(operation)")
-            #expect(try !allowed("Key Vault Secrets Officer", operation))
+            #expect(try roleAllows("Key Vault Certificates Officer", operation))
+            #expect(try roleAllows("Key Vault Certificate User", operation) == (operation.dataAction.hasSuffix("certificates/read")), "\(operation)")
+            #expect(try !roleAllows("Key Vault Secrets Officer", operation))
         }
-        #expect(try allowed("Key Vault Certificate User", .secretGet))
+        #expect(try roleAllows("Key Vault Certificate User", .secretGet))
     }
 }

@@ -161,39 +161,22 @@ final class NotificationLog: Sendable {
 
 @Suite struct KeyPermissionMatrixTests {
     @Test func eachKeyPermissionAllowsExactlyItsOperations() throws {
-        let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
-        for permission in PermissionArea.keys.allPermissions {
-            let vault = VaultRecord(
-                name: try VaultName("vault"), created: 0,
-                accessPolicies: [AccessPolicy(tenantId: "tid", objectId: "oid", permissions: [.keys: [permission]])])
-            for operation in VaultOperation.keyOperations {
-                let allowed = (try? Authorizer().authorize(caller, operation, in: vault)) != nil
-                #expect(allowed == (operation.permission == permission), "\(permission) vs \(operation)")
-            }
-            for operation in VaultOperation.secretOperations {
-                #expect((try? Authorizer().authorize(caller, operation, in: vault)) == nil)
-            }
-        }
+        try expectEachPermissionAllowsExactlyItsOperations(
+            .keys, operations: VaultOperation.keyOperations, refused: VaultOperation.secretOperations)
     }
 
     @Test func cryptoRolesGrantTheirDataActions() throws {
-        let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
-        let vault = VaultRecord(name: try VaultName("vault"), created: 0, rbacAuthorization: true)
-        func allowed(_ role: String, _ operation: VaultOperation) throws -> Bool {
-            let assignment = RoleAssignment(id: "a", roleId: try RoleDefinition.named(role).id, principalId: "oid", scope: RoleScope(vault: vault.name), created: 0)
-            return (try? Authorizer().authorize(caller, operation, in: vault, assignments: [assignment])) != nil
-        }
         let user: Set<VaultOperation> = [
             .keyGet, .keyList, .keyListVersions, .keyGetDeleted, .keyListDeleted, .keyUpdate, .keyBackup, .keyEncrypt, .keyDecrypt,
             .keyWrap, .keyUnwrap, .keySign, .keyVerify,
         ]
         let encryptionUser: Set<VaultOperation> = [.keyGet, .keyList, .keyListVersions, .keyGetDeleted, .keyListDeleted, .keyWrap, .keyUnwrap]
         for operation in VaultOperation.keyOperations {
-            #expect(try allowed("Key Vault Crypto Officer", operation))
-            #expect(try allowed("Key Vault Crypto User", operation) == user.contains(operation), "\(operation)")
-            #expect(try allowed("Key Vault Crypto Service Encryption User", operation) == encryptionUser.contains(operation))
-            #expect(try allowed("Key Vault Crypto Service Release User", operation) == (operation == .keyRelease))
-            #expect(try !allowed("Key Vault Secrets Officer", operation))
+            #expect(try roleAllows("Key Vault Crypto Officer", operation))
+            #expect(try roleAllows("Key Vault Crypto User", operation) == user.contains(operation), "\(operation)")
+            #expect(try roleAllows("Key Vault Crypto Service Encryption User", operation) == encryptionUser.contains(operation))
+            #expect(try roleAllows("Key Vault Crypto Service Release User", operation) == (operation == .keyRelease))
+            #expect(try !roleAllows("Key Vault Secrets Officer", operation))
         }
     }
 }

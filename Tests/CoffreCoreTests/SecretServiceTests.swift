@@ -192,16 +192,7 @@ struct SecretFixture {
             .secretSet, .secretGet, .secretList, .secretListVersions, .secretUpdate, .secretDelete, .secretGetDeleted,
             .secretListDeleted, .secretRecover, .secretPurge, .secretBackup, .secretRestore,
         ]
-        let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
-        for permission in PermissionArea.secrets.allPermissions {
-            let vault = VaultRecord(
-                name: try VaultName("vault"), created: 0,
-                accessPolicies: [AccessPolicy(tenantId: "tid", objectId: "oid", permissions: [.secrets: [permission]])])
-            for operation in operations {
-                let allowed = (try? Authorizer().authorize(caller, operation, in: vault)) != nil
-                #expect(allowed == (operation.permission == permission), "\(permission) vs \(operation)")
-            }
-        }
+        try expectEachPermissionAllowsExactlyItsOperations(.secrets, operations: operations)
     }
 
     @Test func refusalNamesTheMissingPermission() throws {
