@@ -83,9 +83,9 @@ struct RSAPublicKey: Sendable {
     }
 }
 
-/// An RSA private key, parsed once: swift-crypto decrypts, OpenSSL signs (see ``RSAPublicKey``).
+/// An RSA private key, parsed once. OpenSSL signs (see ``RSAPublicKey``) and decrypts: its private-key operation
+/// is the faster one (AVX-512 IFMA where the CPU has it).
 struct RSAPrivateKey: Sendable {
-    private let decryptor: ImmutableKey<_RSA.Encryption.PrivateKey>
     private let signer: OpenSSLKey
     private let components: PrivateComponents
     let publicKey: RSAPublicKey
@@ -166,6 +166,7 @@ struct RSAPrivateKey: Sendable {
     }
 
     private init(signer: OpenSSLKey, pkcs8DER: [UInt8]) throws {
+        // swift-crypto's parse checks what Key Vault's RSA keys must be, and yields the public key that encrypts.
         let decryptor: _RSA.Encryption.PrivateKey
         do {
             decryptor = try _RSA.Encryption.PrivateKey(derRepresentation: pkcs8DER)
@@ -174,7 +175,6 @@ struct RSAPrivateKey: Sendable {
         }
         let encryptor = decryptor.publicKey
         let primitives = try encryptor.getKeyPrimitives()
-        self.decryptor = ImmutableKey(key: decryptor)
         self.signer = signer
         self.pkcs8DER = pkcs8DER
         self.publicKey = RSAPublicKey(
@@ -205,10 +205,10 @@ struct RSAPrivateKey: Sendable {
             throw CryptoFailure.invalidInput(
                 "\(algorithm) needs a \(publicKey.byteCount)-byte ciphertext with this key, got \(ciphertext.count)")
         }
-        guard let plaintext = try? decryptor.key.decrypt(ciphertext, padding: padding.swiftCrypto) else {
+        guard let plaintext = signer.decrypt(ciphertext, configure: { padding.configure($0) }) else {
             throw CryptoFailure.authenticationFailed
         }
-        return Array(plaintext)
+        return plaintext
     }
 }
 
@@ -218,6 +218,18 @@ extension CipherScheme.RSAPadding {
         case .pkcs1v15: ._WEAK_AND_INSECURE_PKCS_V1_5
         case .oaepSHA1: .PKCS1_OAEP
         case .oaepSHA256: .PKCS1_OAEP_SHA256
+        }
+    }
+
+    /// The same padding on an OpenSSL decryption context (OAEP's MGF1 uses the OAEP digest, as swift-crypto's does).
+    func configure(_ context: OpaquePointer) -> Bool {
+        switch self {
+        case .pkcs1v15:
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+        case .oaepSHA1, .oaepSHA256:
+            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_oaep_md(context, self == .oaepSHA1 ? EVP_sha1() : EVP_sha256()) == 1
+                && EVP_PKEY_CTX_set_rsa_mgf1_md(context, self == .oaepSHA1 ? EVP_sha1() : EVP_sha256()) == 1
         }
     }
 }
