@@ -1,5 +1,4 @@
 import CoffreStorage
-import Dispatch
 import Synchronization
 
 /// The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`, so an acknowledged write survives
@@ -7,8 +6,8 @@ import Synchronization
 ///
 /// Writes go through one connection with **group commit**: transactions that arrive while a commit is being
 /// flushed are run one after another inside the next database transaction (each in its own savepoint, so one
-/// failing body rolls back alone) and share its single `fsync`. Reads use a pool of connections and never wait
-/// for writers.
+/// failing body rolls back alone) and share its single `fsync`. Bodies and commits run on a thread of their own.
+/// Reads use a pool of connections and never wait for writers.
 public final class SQLiteStorage: StorageBackend {
     private let path: String
     private let readers = Mutex<[SQLiteConnection]>([])
@@ -22,6 +21,8 @@ public final class SQLiteStorage: StorageBackend {
         try connection.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
         self.writer = GroupCommitWriter(connection: connection)
     }
+
+    deinit { writer.thread.stop() }
 
     public func get(_ key: String) async throws -> [UInt8]? {
         try withReader { try SQLiteQueries.get(key, on: $0) }
@@ -80,8 +81,8 @@ private final class GroupCommitWriter: Sendable {
     /// The connection is only touched by the one batch loop that runs at a time (`state.running`).
     private let connection: SQLiteConnection
     private let state = Mutex(State())
-    /// `fsync` blocks: commits run here, off the cooperative thread pool.
-    private let commitQueue = DispatchQueue(label: "coffre.sqlite.commit")
+    /// Where the batch loop runs: bodies, then the commit, whose `fsync` blocks.
+    let thread = WriterThread(name: "sqlite-writer")
 
     init(connection: SQLiteConnection) { self.connection = connection }
 
@@ -94,7 +95,7 @@ private final class GroupCommitWriter: Sendable {
                 state.running = true
                 return true
             }
-            if startLoop { Task { await self.runBatches() } }
+            if startLoop { Task(executorPreference: thread) { await self.runBatches() } }
         }
         return result as! T
     }
@@ -137,12 +138,7 @@ private final class GroupCommitWriter: Sendable {
                 results.append(.failure(error))
             }
         }
-        let committed: Result<Void, any Error> = await withCheckedContinuation { continuation in
-            commitQueue.async {
-                continuation.resume(returning: Result { try self.connection.execute("COMMIT") })
-            }
-        }
-        switch committed {
+        switch Result(catching: { try connection.execute("COMMIT") }) {
         case .success:
             for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
         case .failure(let error):
