@@ -66,7 +66,9 @@ public final class GatedResponder: HTTPResponder {
             return try await sealEndpoint(request, context: context)
         }
         if let responder = inner.withLock({ $0 }) {
-            return try await responder.respond(to: request, context: context)
+            return try await withTaskExecutorPreference(ConnectionLoopExecutor(context.eventLoop)) {
+                try await responder.respond(to: request, context: context)
+            }
         }
         if path == "/healthz" { return try JSON.response(["status": "sealed"]) }
         if path == "/readyz" {
