@@ -39,9 +39,10 @@ public struct CoffreServer: Sendable {
         self.state = state
         self.clock = clock
         let storage = state.storage
-        // With SQLite this process is the only writer and may keep hot records in memory; with PostgreSQL other
-        // nodes write too, so every request reads the database (a change on one node applies on the next request on all).
-        let records: any StorageBackend = configuration.postgresURL == nil ? RecordCache(storage) : storage
+        // With SQLite this process is the only writer and may answer hot records from memory; with PostgreSQL other
+        // nodes write too, so every request reads the database (a change on one node applies on the next request on
+        // all), and only the decoding of unchanged records is saved.
+        let records = RecordCache(storage, writers: configuration.postgresURL == nil ? .thisProcess : .shared)
         let addressing = Addressing(
             vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, publicPort: configuration.effectivePublicPort,
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)

@@ -1,24 +1,42 @@
 import Synchronization
 
-/// Decoded records kept in memory in front of a backend that only this process writes (SQLite, memory): a hot
-/// record is read without a storage query, an unsealing or a JSON decoding.
+/// Decoded records kept in memory in front of a backend, so that a hot record is not decoded (and, with one writer,
+/// not even read) per request.
 ///
-/// Every write goes through `transaction`, which forgets what the transaction wrote once it has committed. Each
-/// forgetting bumps a generation; a record read before it is not cached after it, so a read that raced with a write
-/// never leaves the old record behind. The cache holds at most `capacity` records and starts over when full.
-/// Raw reads and reads inside transactions are not cached.
+/// - `.thisProcess` (SQLite, memory): only this process writes, so a cached record is answered without a storage
+///   query. Every write goes through `transaction`, which forgets what the transaction wrote once it has committed.
+///   Each forgetting bumps a generation; a record read before it is not cached after it, so a read that raced with a
+///   write never leaves the old record behind.
+/// - `.shared` (PostgreSQL): other nodes write too, so every read still goes to the storage, and the cached record is
+///   used only when the bytes read are the bytes it was decoded from.
+///
+/// The cache holds at most `capacity` records and starts over when full. Raw reads and reads inside transactions
+/// are not cached.
 public final class RecordCache: StorageBackend {
+    public enum Writers: Sendable {
+        case thisProcess
+        case shared
+    }
+
+    private struct Entry {
+        var record: any Sendable
+        /// The bytes `record` was decoded from (`.shared` only).
+        var bytes: [UInt8]?
+    }
+
     private struct State {
-        var records: [String: any Sendable] = [:]
+        var entries: [String: Entry] = [:]
         var generation: UInt64 = 0
     }
 
     public let backend: any StorageBackend
+    private let writers: Writers
     private let capacity: Int
     private let state = Mutex(State())
 
-    public init(_ backend: any StorageBackend, capacity: Int = 4096) {
+    public init(_ backend: any StorageBackend, writers: Writers = .thisProcess, capacity: Int = 4096) {
         self.backend = backend
+        self.writers = writers
         self.capacity = capacity
     }
 
@@ -29,10 +47,10 @@ public final class RecordCache: StorageBackend {
     }
 
     public func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T? {
-        let (cached, generation) = state.withLock { ($0.records[key], $0.generation) }
-        if let record = cached as? T { return record }
+        let (cached, generation) = state.withLock { ($0.entries[key], $0.generation) }
+        if writers == .thisProcess, let record = cached?.record as? T { return record }
         guard let bytes = try await backend.get(key) else { return nil }
-        return try decode(type, StorageEntry(key: key, value: bytes), cachingIf: generation)
+        return try record(type, StorageEntry(key: key, value: bytes), cached: cached, generation: generation)
     }
 
     /// The keys come from the backend; each record from memory when cached, decoded (and cached) otherwise.
@@ -41,18 +59,19 @@ public final class RecordCache: StorageBackend {
     {
         let generation = state.withLock { $0.generation }
         return try await backend.scan(prefix: prefix, after: after, limit: limit).map { entry in
-            if let record = state.withLock({ $0.records[entry.key] }) as? T { return (entry.key, record) }
-            return (entry.key, try decode(type, entry, cachingIf: generation))
+            (entry.key, try record(type, entry, cached: state.withLock { $0.entries[entry.key] }, generation: generation))
         }
     }
 
-    /// Decodes a record read while the cache was at `generation`; caches it when no write has been forgotten since.
-    private func decode<T: Decodable & Sendable>(_ type: T.Type, _ entry: StorageEntry, cachingIf generation: UInt64) throws -> T {
+    /// The record of `entry`: the cached one when it may be used, else decoded and cached (when no write has been
+    /// forgotten since `generation`).
+    private func record<T: Decodable & Sendable>(_ type: T.Type, _ entry: StorageEntry, cached: Entry?, generation: UInt64) throws -> T {
+        if let cached, let record = cached.record as? T, writers == .thisProcess || cached.bytes == entry.value { return record }
         let record = try RecordCoder.decode(type, from: entry.value, at: entry.key)
         state.withLock { state in
             guard state.generation == generation else { return }
-            if state.records.count >= capacity { state.records.removeAll(keepingCapacity: true) }
-            state.records[entry.key] = record
+            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[entry.key] = Entry(record: record, bytes: writers == .shared ? entry.value : nil)
         }
         return record
     }
@@ -68,9 +87,9 @@ public final class RecordCache: StorageBackend {
         let (keys, prefixes) = written.snapshot
         state.withLock { state in
             state.generation += 1
-            for key in keys { state.records[key] = nil }
+            for key in keys { state.entries[key] = nil }
             if !prefixes.isEmpty {
-                state.records = state.records.filter { key, _ in !prefixes.contains { key.hasPrefix($0) } }
+                state.entries = state.entries.filter { key, _ in !prefixes.contains { key.hasPrefix($0) } }
             }
         }
     }

@@ -74,4 +74,17 @@ import Testing
         _ = try await cache.read(String.self, at: "c")
         #expect(try await cache.read(String.self, at: "a") == "changed")
     }
+
+    @Test func aSharedCacheReadsEveryTimeAndDecodesOnlyChangedBytes() async throws {
+        let backend = MemoryStorage()
+        let cache = RecordCache(backend, writers: .shared)
+        try await backend.transaction { try await $0.write(["v": 1], at: "k") }
+        #expect(try await cache.read([String: Int].self, at: "k") == ["v": 1])
+        // Another node writes: the next read sees it.
+        try await backend.transaction { try await $0.write(["v": 2], at: "k") }
+        #expect(try await cache.read([String: Int].self, at: "k") == ["v": 2])
+        #expect(try await cache.readAll([String: Int].self, prefix: "k", after: nil, limit: 10).map(\.record) == [["v": 2]])
+        try await backend.transaction { try await $0.delete("k") }
+        #expect(try await cache.read([String: Int].self, at: "k") == nil)
+    }
 }
