@@ -14,6 +14,57 @@ enum Migrations {
         // neighbouring names (whose keys share a B-tree leaf page) no longer look like serialization conflicts to
         // each other. A low fill factor spreads keys over more bucket pages. Range scans keep using the primary key.
         "CREATE INDEX IF NOT EXISTS kv_k_hash ON kv USING hash (k) WITH (fillfactor = 10)",
+        // An optimistic transaction's end (see `OptimisticTransaction`): in a serializable transaction, check that
+        // every key read still holds what was read, apply the writes only then, and commit — inside the call, so that
+        // a serialization failure found at commit is this statement's error. (An implicit transaction would commit
+        // after the statement had already reported success.) The first COMMIT ends the call's own transaction, which
+        // has the session's isolation.
+        // One key per statement: the planner serves `k = $1` from the hash index (predicate locks on hash buckets),
+        // where a join or an existence test may take the primary key's B-tree, whose page locks make neighbouring new
+        // names conflict. Keys checked absent are inserted without ON CONFLICT, whose check reads that B-tree too (a
+        // key created meanwhile fails the insert with 23505, which the client takes for a conflict).
+        """
+        CREATE OR REPLACE PROCEDURE coffre_apply(
+            present_keys text[], present_values bytea[], absent_keys text[], put_keys text[], put_values bytea[],
+            delete_keys text[], INOUT applied boolean DEFAULT NULL)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            i integer;
+            found_value bytea;
+        BEGIN
+            COMMIT;
+            SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+            applied := true;
+            FOR i IN 1 .. coalesce(array_length(present_keys, 1), 0) LOOP
+                SELECT v INTO found_value FROM kv WHERE k = present_keys[i];
+                IF found_value IS DISTINCT FROM present_values[i] THEN
+                    applied := false;
+                    EXIT;
+                END IF;
+            END LOOP;
+            FOR i IN 1 .. coalesce(array_length(absent_keys, 1), 0) LOOP
+                EXIT WHEN NOT applied;
+                SELECT v INTO found_value FROM kv WHERE k = absent_keys[i];
+                applied := NOT FOUND;
+            END LOOP;
+            IF applied THEN
+                FOR i IN 1 .. coalesce(array_length(delete_keys, 1), 0) LOOP
+                    DELETE FROM kv WHERE k = delete_keys[i];
+                END LOOP;
+                FOR i IN 1 .. coalesce(array_length(put_keys, 1), 0) LOOP
+                    IF put_keys[i] = ANY(absent_keys) THEN
+                        INSERT INTO kv (k, v) VALUES (put_keys[i], put_values[i]);
+                    ELSIF put_keys[i] = ANY(present_keys) THEN
+                        UPDATE kv SET v = put_values[i] WHERE k = put_keys[i];
+                    ELSE
+                        INSERT INTO kv (k, v) VALUES (put_keys[i], put_values[i]) ON CONFLICT (k) DO UPDATE SET v = excluded.v;
+                    END IF;
+                END LOOP;
+            END IF;
+            COMMIT;
+        END
+        $$
+        """,
     ]
 
     /// The advisory lock that serialises migrations ("Coffre" in ASCII); it is scoped to the database.

@@ -66,7 +66,8 @@ struct PostgresFailure: Error, Sendable {
     init(sqlState: String) {
         let code = "SQLSTATE \(sqlState)"
         switch sqlState {
-        case "40001", "40P01":
+        // 23505: a key an optimistic transaction found absent was created meanwhile (see `coffre_apply`).
+        case "40001", "40P01", "23505":
             self.init(.conflict, .unavailable("the transaction kept conflicting with concurrent ones (\(code))"))
         case "53100":
             self.init(.final, .notWritable("PostgreSQL is out of disk space (\(code))"))

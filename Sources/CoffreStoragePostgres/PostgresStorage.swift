@@ -29,6 +29,7 @@ public final class PostgresStorage: StorageBackend, Service {
     private let configuration: PostgresConfiguration
     private let logger: Logger
     private let gate = ReadinessGate()
+    private let leases = LeaseDeadlines()
 
     /// - Parameters:
     ///   - url: `postgres://user:password@host:port/database?sslmode=…`; see `PostgresConfiguration.init(url:poolSize:)`.
@@ -114,8 +115,53 @@ public final class PostgresStorage: StorageBackend, Service {
         }
     }
 
+    /// Runs `body` optimistically first (see `OptimisticTransaction`), and in a serializable `BEGIN … COMMIT`
+    /// transaction when it scans or deletes a range.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
-        try await withRetries { try await self.withConnection { try await self.attempt(body, on: $0) } }
+        try await withRetries {
+            try await self.withConnection { connection in
+                if let value = try await self.optimisticAttempt(body, on: connection) { return value }
+                return try await self.attempt(body, on: connection)
+            }
+        }
+    }
+
+    /// One optimistic run of `body`: its value, or `nil` when it needs a serializable transaction. A changed read is
+    /// a conflict (retried). A body's own error stands only if what it read was one consistent state.
+    private func optimisticAttempt<T: Sendable>(
+        _ body: @Sendable (any StorageTransaction) async throws -> T, on connection: PostgresConnection
+    ) async throws -> T? {
+        let transaction = OptimisticTransaction(connection: connection, logger: logger)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(transaction)) } catch { result = .failure(error) }
+        let outcome = transaction.finish()
+        if outcome.needsSerializable { return nil }
+        if let failure = outcome.failure {
+            if failure.kind != .final { throw failure }
+            _ = try result.get()
+            throw failure.error
+        }
+        // A failed body writes nothing. One read is a consistent state by itself; more are checked even without writes.
+        let writes: [String: [UInt8]?]
+        switch result {
+        case .success: writes = outcome.writes
+        case .failure: writes = [:]
+        }
+        if !writes.isEmpty || outcome.reads.count > 1 {
+            let applied: Bool
+            do {
+                applied = try await KV.apply(writes, ifUnchanged: outcome.reads, on: connection, logger: logger)
+            } catch {
+                guard let failure = PostgresFailure(classifying: error) else { throw error }
+                // Lost on the way, the call may have committed. A body that read nothing is safe to apply again (the
+                // same writes, later); any other must not run twice.
+                throw outcome.reads.isEmpty ? failure : failure.atCommit
+            }
+            guard applied else {
+                throw PostgresFailure(.conflict, .unavailable("the transaction kept conflicting with concurrent ones (values changed)"))
+            }
+        }
+        return try result.get()
     }
 
     /// One run of `body` inside `BEGIN ISOLATION LEVEL SERIALIZABLE … COMMIT`.
@@ -205,59 +251,28 @@ public final class PostgresStorage: StorageBackend, Service {
     private func withConnection<T: Sendable>(
         afterMigrations: Bool = true, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        let lease = Lease()
         let timeout = configuration.acquireTimeout
-        return try await withThrowingTaskGroup(of: LeaseOutcome<T>.self) { group in
-            group.addTask {
-                do {
-                    if afterMigrations { try await self.gate.wait() }
-                    return .done(
-                        try await self.client.withConnection { connection in
-                            guard lease.settle(.acquired) else { throw CancellationError() }
-                            return try await Self.use(connection, for: work)
-                        })
-                } catch where !(error is CancellationError || error is StorageError) && lease.isWaiting {
-                    // Leasing itself failed (the pool gave up or was closed).
-                    throw PostgresFailure(classifying: error)
-                        ?? PostgresFailure(.unreachable, .unavailable("could not get a PostgreSQL connection"))
-                }
+        let lease = Lease(deadline: .now + timeout)
+        let waiting = Task {
+            if afterMigrations { try await self.gate.wait() }
+            return try await self.client.withConnection { connection in
+                guard lease.settle(.acquired) else { throw CancellationError() }
+                return try await Self.use(connection, for: work)
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                guard lease.settle(.expired) else { return .timerDone }
+        }
+        lease.onExpiry { waiting.cancel() }
+        leases.watch(lease)
+        do {
+            return try await withTaskCancellationHandler { try await waiting.value } onCancel: { waiting.cancel() }
+        } catch {
+            if lease.outcome == .expired {
                 throw PostgresFailure(
                     .unreachable,
                     .unavailable("no PostgreSQL connection within \(timeout): is the database reachable and PostgresStorage running?"))
             }
-            while let outcome = try await group.next() {
-                if case .done(let value) = outcome {
-                    group.cancelAll()
-                    return value
-                }
-            }
-            preconditionFailure("the lease task neither returned nor threw")
+            guard lease.settle(.abandoned), !(error is CancellationError || error is StorageError) else { throw error }
+            // Leasing itself failed (the pool gave up or was closed).
+            throw PostgresFailure(classifying: error) ?? PostgresFailure(.unreachable, .unavailable("could not get a PostgreSQL connection"))
         }
     }
-}
-
-/// Whether a lease got its connection or reached its deadline first: whichever settles it first wins.
-private final class Lease: Sendable {
-    enum Outcome { case waiting, acquired, expired }
-
-    private let outcome = Mutex(Outcome.waiting)
-
-    var isWaiting: Bool { outcome.withLock { $0 == .waiting } }
-
-    func settle(_ final: Outcome) -> Bool {
-        outcome.withLock { outcome in
-            guard outcome == .waiting else { return false }
-            outcome = final
-            return true
-        }
-    }
-}
-
-private enum LeaseOutcome<T: Sendable>: Sendable {
-    case done(T)
-    case timerDone
 }

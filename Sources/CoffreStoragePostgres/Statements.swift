@@ -32,6 +32,33 @@ enum KV {
         _ = try await connection.rows(DeleteRange(lower: prefix, upper: prefix.prefixUpperBound), logger: logger)
     }
 
+    /// Applies `writes` if every key of `reads` still holds the value read (`nil`: still absent); returns whether
+    /// it did. With no writes, it only checks.
+    static func apply(
+        _ writes: [String: [UInt8]?], ifUnchanged reads: [String: [UInt8]?], on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        let statement = Apply(read: Entries(reads), written: Entries(writes))
+        return try await connection.rows(statement, logger: logger).first ?? false
+    }
+
+    /// Keys with a value, and keys without one (absent, or deleted), as the arrays `coffre_apply` takes.
+    struct Entries {
+        var keys: [String] = []
+        var values: [ByteBuffer] = []
+        var missing: [String] = []
+
+        init(_ entries: [String: [UInt8]?]) {
+            for (key, value) in entries {
+                if let value {
+                    keys.append(key)
+                    values.append(ByteBuffer(bytes: value))
+                } else {
+                    missing.append(key)
+                }
+            }
+        }
+    }
+
     struct Get: PostgresPreparedStatement {
         static let sql = "SELECT v FROM kv WHERE k = $1"
         static let bindingDataTypes: [PostgresDataType] = [.text]
@@ -94,6 +121,27 @@ enum KV {
 
         func makeBindings() -> PostgresBindings { .init(lower, upper) }
         func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    /// `coffre_apply` (see `Migrations`), called outside any transaction block so that it may commit: its check and
+    /// writes are one serializable transaction.
+    struct Apply: PostgresPreparedStatement {
+        static let sql = "CALL coffre_apply($1, $2, $3, $4, $5, $6)"
+        static let bindingDataTypes: [PostgresDataType] = [.textArray, .byteaArray, .textArray, .textArray, .byteaArray, .textArray]
+        typealias Row = Bool
+        var read: Entries
+        var written: Entries
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 6)
+            for entries in [read, written] {
+                bindings.append(entries.keys)
+                bindings.append(entries.values)
+                bindings.append(entries.missing)
+            }
+            return bindings
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Bool.self) }
     }
 }
 

@@ -3,6 +3,7 @@ import CoffreStorage
 import CoffreStorageConformance
 import Logging
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import CoffreStoragePostgres
@@ -16,31 +17,57 @@ import Testing
     }
 
     @Test func twoNodesSeeEachOtherAndLoseNoUpdate() async throws {
-        let server = try TemporaryPostgres.requireCurrent()
-        let url = server.url(database: try await server.createDatabase())
-        let first = try PostgresStorage(url: url, poolSize: 8, logger: .quiet)
-        let second = try PostgresStorage(url: url, poolSize: 8, logger: .quiet)
-        try await first.withRunning { first in
-            try await second.withRunning { second in
-                try await first.transaction { try await $0.put("shared/x", [1]) }
-                #expect(try await second.get("shared/x") == [1])
-                try await second.transaction { transaction in
-                    try await transaction.delete("shared/x")
-                    try await transaction.put("shared/y", [2])
-                }
-                #expect(try await first.get("shared/x") == nil)
-                #expect(try await first.scan(prefix: "shared/", after: nil, limit: 10).map(\.key) == ["shared/y"])
-
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<60 {
-                        let node = index.isMultiple(of: 2) ? first : second
-                        group.addTask { try await node.transaction { try await increment("counter", in: $0) } }
-                    }
-                    try await group.waitForAll()
-                }
-                #expect(try await first.get("counter") == [0, 60])
-                #expect(try await second.get("counter") == [0, 60])
+        try await withTwoNodes(poolSize: 8) { first, second in
+            try await first.transaction { try await $0.put("shared/x", [1]) }
+            #expect(try await second.get("shared/x") == [1])
+            try await second.transaction { transaction in
+                try await transaction.delete("shared/x")
+                try await transaction.put("shared/y", [2])
             }
+            #expect(try await first.get("shared/x") == nil)
+            #expect(try await first.scan(prefix: "shared/", after: nil, limit: 10).map(\.key) == ["shared/y"])
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<60 {
+                    let node = index.isMultiple(of: 2) ? first : second
+                    group.addTask { try await node.transaction { try await increment("counter", in: $0) } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await first.get("counter") == [0, 60])
+            #expect(try await second.get("counter") == [0, 60])
+        }
+    }
+
+    /// A body's reads are one consistent state even though each is a statement of its own: here another node changes
+    /// both keys between the body's two reads, so the pair the body saw is mixed, and it must run again.
+    @Test func aBodyThatReadAMixedStateRunsAgain() async throws {
+        try await withTwoNodes(poolSize: 2) { first, other in
+            try await first.transaction { transaction in
+                try await transaction.put("pair/a", [1])
+                try await transaction.put("pair/b", [1])
+            }
+            let runs = Mutex(0)
+            for writes in [false, true] {
+                runs.withLock { $0 = 0 }
+                let seen = try await first.transaction { transaction -> [[UInt8]?] in
+                    let a = try await transaction.get("pair/a")
+                    if runs.withLock({ $0 += 1; return $0 }) == 1 {
+                        let next = (a?.first ?? 0) + 1
+                        try await other.transaction { transaction in
+                            try await transaction.put("pair/a", [next])
+                            try await transaction.put("pair/b", [next])
+                        }
+                    }
+                    let b = try await transaction.get("pair/b")
+                    if writes { try await transaction.put("pair/copy", (a ?? []) + (b ?? [])) }
+                    return [a, b]
+                }
+                #expect(runs.withLock { $0 } == 2)
+                #expect(seen[0] == seen[1])
+            }
+            let final = try #require(try await first.get("pair/a"))
+            #expect(try await first.get("pair/copy") == final + final)
         }
     }
 
@@ -114,6 +141,17 @@ import Testing
         }
     }
 
+    /// Two nodes on one new database, both running for `body`.
+    private func withTwoNodes(poolSize: Int, _ body: (PostgresStorage, PostgresStorage) async throws -> Void) async throws {
+        let server = try TemporaryPostgres.requireCurrent()
+        let url = server.url(database: try await server.createDatabase())
+        let first = try PostgresStorage(url: url, poolSize: poolSize, logger: .quiet)
+        let second = try PostgresStorage(url: url, poolSize: poolSize, logger: .quiet)
+        try await first.withRunning { first in
+            try await second.withRunning { second in try await body(first, second) }
+        }
+    }
+
     /// A new database, migrated and running for `body`.
     private func withFreshStorage(_ body: (PostgresStorage) async throws -> Void) async throws {
         let server = try TemporaryPostgres.requireCurrent()
@@ -180,6 +218,7 @@ import Testing
     @Test func mapsSQLStates() {
         #expect(PostgresFailure(sqlState: "40001").kind == .conflict)
         #expect(PostgresFailure(sqlState: "40P01").kind == .conflict)
+        #expect(PostgresFailure(sqlState: "23505").kind == .conflict)
         #expect(PostgresFailure(sqlState: "08006").kind == .connectionLost)
         #expect(PostgresFailure(sqlState: "57P01").kind == .connectionLost)
         guard case .notWritable = PostgresFailure(sqlState: "53100").error, case .notWritable = PostgresFailure(sqlState: "25006").error,

@@ -1,0 +1,94 @@
+import CoffreStorage
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The first, optimistic run of a transaction body: each read is one statement of its own and is remembered, writes
+/// wait in memory, and at the end one call (`KV.Apply`, the procedure `coffre_apply`) checks that every key read
+/// still holds what was read, only then applies the writes, and commits. That call is a serializable transaction of
+/// its own, so the body takes effect as if it had run at that instant; if a value changed in between, the body runs
+/// again. A typical write thus costs its reads and one round trip, instead of `BEGIN`, each statement and `COMMIT`.
+///
+/// Scans and prefix deletes are not checked this way (a check of values read cannot see a key that appeared in a
+/// range): a body that uses them is run again in a serializable `BEGIN … COMMIT` transaction instead.
+final class OptimisticTransaction: StorageTransaction {
+    /// What the body read and wrote: a key's value, or `nil` for an absent (or deleted) key.
+    struct Outcome {
+        var reads: [String: [UInt8]?] = [:]
+        var writes: [String: [UInt8]?] = [:]
+        /// The first failure a statement hit; the attempt ends with it whatever the body did with the error.
+        var failure: PostgresFailure?
+        /// The body scanned or deleted a range: only a serializable transaction can run it.
+        var needsSerializable = false
+    }
+
+    /// Thrown at a body that scans or deletes a range.
+    struct NeedsSerializable: Error {}
+
+    private let connection: PostgresConnection
+    private let logger: Logger
+    private let state = Mutex((open: true, outcome: Outcome()))
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    func get(_ key: String) async throws -> [UInt8]? {
+        let known: [UInt8]?? = try state.withLock { state in
+            guard state.open else { throw StorageError.unavailable("a storage transaction was used after its body returned") }
+            return state.outcome.writes[key] ?? state.outcome.reads[key]
+        }
+        if let known { return known }
+        let value: [UInt8]?
+        do {
+            value = try await KV.get(key, on: connection, logger: logger)
+        } catch {
+            guard let failure = PostgresFailure(classifying: error) else { throw error }
+            state.withLock { $0.outcome.failure = $0.outcome.failure ?? failure }
+            throw failure.error
+        }
+        // The first value read is the one the final check compares with.
+        return state.withLock { state in
+            if let first = state.outcome.reads[key] { return first }
+            state.outcome.reads[key] = .some(value)
+            return value
+        }
+    }
+
+    func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+        throw needsSerializable()
+    }
+
+    func put(_ key: String, _ value: [UInt8]) async throws {
+        try write(key, value)
+    }
+
+    func delete(_ key: String) async throws {
+        try write(key, nil)
+    }
+
+    func deletePrefix(_ prefix: String) async throws {
+        throw needsSerializable()
+    }
+
+    /// Ends the attempt: what the body read and wrote.
+    func finish() -> Outcome {
+        state.withLock { state in
+            state.open = false
+            return state.outcome
+        }
+    }
+
+    private func write(_ key: String, _ value: [UInt8]?) throws {
+        try state.withLock { state in
+            guard state.open else { throw StorageError.unavailable("a storage transaction was used after its body returned") }
+            state.outcome.writes[key] = .some(value)
+        }
+    }
+
+    private func needsSerializable() -> NeedsSerializable {
+        state.withLock { $0.outcome.needsSerializable = true }
+        return NeedsSerializable()
+    }
+}
