@@ -111,11 +111,14 @@ struct DataPlane: Sendable {
     }
 
     func authenticate(_ request: Request, resources: Set<String>) async throws -> Caller {
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        // On UTF-8 bytes: `String.count` would walk the whole token (over a kilobyte) per request.
+        guard let header = request.headers[.authorization], header.utf8.count > 7,
+            Route.equalIgnoringASCIICase(String(Substring(header.utf8.prefix(7))), "bearer ")
+        else {
             throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.")
         }
         return try await services.verifier.verify(
-            String(header.dropFirst(7)), resources: resources, now: services.clock.now)
+            String(Substring(header.utf8.dropFirst(7))), resources: resources, now: services.clock.now)
     }
 
     func vaultName(_ target: Addressing.Target) throws -> VaultName {

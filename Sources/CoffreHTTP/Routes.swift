@@ -76,13 +76,20 @@ struct Route: Sendable {
         for (segment, expected) in zip(segments, pattern) {
             switch expected {
             case .literal(let literal):
-                guard segment.lowercased() == literal else { return nil }
+                guard Self.equalIgnoringASCIICase(segment, literal) else { return nil }
             case .parameter(let name, let optional):
                 guard optional || !segment.isEmpty else { return nil }
                 parameters[name] = segment
             }
         }
         return parameters
+    }
+
+    /// Whether `segment` is `literal` (lower-case ASCII) in any case, without building a lower-cased copy per route.
+    static func equalIgnoringASCIICase(_ segment: String, _ literal: String) -> Bool {
+        segment.utf8.elementsEqual(literal.utf8) { byte, expected in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == expected : byte == expected
+        }
     }
 }
 
