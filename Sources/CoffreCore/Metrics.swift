@@ -93,6 +93,10 @@ public struct InstrumentedStorage: StorageBackend {
         try await timed("scan") { try await backend.scan(prefix: prefix, after: after, limit: limit) }
     }
 
+    public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try await timed("scan") { try await backend.scanKeys(prefix: prefix, after: after, limit: limit) }
+    }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         try await timed("transaction") { try await backend.transaction(body) }
     }

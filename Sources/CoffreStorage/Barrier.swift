@@ -147,6 +147,11 @@ public final class SealedStorage: StorageBackend {
         return entries
     }
 
+    /// Keys are not sealed: no value is read.
+    public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try await backend.scanKeys(prefix: prefix, after: after, limit: limit)
+    }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         try await backend.transaction { inner in
             try await body(SealedTransaction(inner: inner, barrier: self))

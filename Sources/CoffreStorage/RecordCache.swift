@@ -53,10 +53,28 @@ public final class RecordCache: StorageBackend {
         return try record(type, StorageEntry(key: key, value: bytes), cached: cached, generation: generation)
     }
 
-    /// The keys come from the backend; each record from memory when cached, decoded (and cached) otherwise.
+    public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try await backend.scanKeys(prefix: prefix, after: after, limit: limit)
+    }
+
+    /// The keys come from the backend; each record from memory when cached, decoded (and cached) otherwise. With one
+    /// writer, a page whose records are all cached is answered from its keys alone: no value is read or unsealed.
     public func readAll<T: Decodable & Sendable>(_ type: T.Type, prefix: String, after: String?, limit: Int) async throws
         -> [(key: String, record: T)]
     {
+        if writers == .thisProcess {
+            let keys = try await backend.scanKeys(prefix: prefix, after: after, limit: limit)
+            var page: [(key: String, record: T)] = []
+            page.reserveCapacity(keys.count)
+            let cached = state.withLock { state in
+                for key in keys {
+                    guard let record = state.entries[key]?.record as? T else { return false }
+                    page.append((key, record))
+                }
+                return true
+            }
+            if cached { return page }
+        }
         let generation = state.withLock { $0.generation }
         return try await backend.scan(prefix: prefix, after: after, limit: limit).map { entry in
             (entry.key, try record(type, entry, cached: state.withLock { $0.entries[entry.key] }, generation: generation))

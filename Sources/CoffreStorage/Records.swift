@@ -1,6 +1,12 @@
 import CoffreModel
 import Foundation
 
+extension StorageReader {
+    public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try await scan(prefix: prefix, after: after, limit: limit).map(\.key)
+    }
+}
+
 /// JSON-coded records on top of raw storage bytes.
 extension StorageReader {
     public func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T? {

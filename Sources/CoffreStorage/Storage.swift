@@ -15,6 +15,8 @@ public protocol StorageReader: Sendable {
     func get(_ key: String) async throws -> [UInt8]?
     /// Entries whose key starts with `prefix` and sorts after `after` (when given), in key order, at most `limit`.
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry]
+    /// The keys `scan` would return, without their values (no value is read or unsealed).
+    func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String]
     /// The JSON record at `key`, decoded (a backend may answer from a cache: see `RecordCache`).
     func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T?
     /// The JSON records under `prefix` after `after`, decoded, in key order, at most `limit`.

@@ -32,6 +32,10 @@ public final class SQLiteStorage: StorageBackend {
         try withReader { try SQLiteQueries.scan(prefix: prefix, after: after, limit: limit, on: $0) }
     }
 
+    public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
+        try withReader { try SQLiteQueries.scan(prefix: prefix, after: after, limit: limit, values: false, on: $0).map(\.key) }
+    }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         try await writer.submit(body)
     }
@@ -50,19 +54,21 @@ enum SQLiteQueries {
 
     /// One lower bound only, so that SQLite seeks straight to the cursor: with two lower bounds it starts at the
     /// prefix and walks forward, and the last page of a long list costs as much as reading all of it.
-    static func scan(prefix: String, after: String?, limit: Int, on connection: SQLiteConnection) throws -> [StorageEntry] {
+    /// With `values: false` only the keys are read (the entries' values are empty).
+    static func scan(prefix: String, after: String?, limit: Int, values: Bool = true, on connection: SQLiteConnection) throws -> [StorageEntry] {
         let limit = Int64(min(limit, Int(Int32.max)))
+        let columns = values ? "k, v" : "k"
         let rows: [[SQLiteConnection.Column]]
         if let after, after >= prefix {
             rows = try connection.query(
-                "SELECT k, v FROM kv WHERE k > ?1 AND k < ?2 ORDER BY k LIMIT ?3", [.text(after), .text(prefix.prefixUpperBound), .integer(limit)],
-                columns: 2)
+                "SELECT \(columns) FROM kv WHERE k > ?1 AND k < ?2 ORDER BY k LIMIT ?3",
+                [.text(after), .text(prefix.prefixUpperBound), .integer(limit)], columns: values ? 2 : 1)
         } else {
             rows = try connection.query(
-                "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3", [.text(prefix), .text(prefix.prefixUpperBound), .integer(limit)],
-                columns: 2)
+                "SELECT \(columns) FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3",
+                [.text(prefix), .text(prefix.prefixUpperBound), .integer(limit)], columns: values ? 2 : 1)
         }
-        return rows.map { StorageEntry(key: $0[0].text ?? "", value: $0[1].blob ?? []) }
+        return rows.map { StorageEntry(key: $0[0].text ?? "", value: values ? $0[1].blob ?? [] : []) }
     }
 }
 

@@ -50,6 +50,8 @@ public enum StorageConformance {
             cursor = page.count == 7 ? page.last?.key : nil
         } while cursor != nil
         #expect(paged == keys)
+        #expect(try await storage.scanKeys(prefix: "list/", after: nil, limit: 100) == keys)
+        #expect(try await storage.scanKeys(prefix: "list/", after: keys[6], limit: 7) == Array(keys[7..<14]))
         #expect(try await storage.scan(prefix: "list/", after: keys[29], limit: 10).isEmpty)
         #expect(try await storage.scan(prefix: "list/", after: nil, limit: 0).isEmpty)
         #expect(try await storage.scan(prefix: "nothing/", after: nil, limit: 10).isEmpty)

@@ -87,4 +87,19 @@ import Testing
         try await backend.transaction { try await $0.delete("k") }
         #expect(try await cache.read([String: Int].self, at: "k") == nil)
     }
+
+    @Test func aListOfCachedRecordsReadsOnlyKeys() async throws {
+        let backend = MemoryStorage()
+        let cache = RecordCache(backend)
+        try await cache.transaction { transaction in
+            for name in ["l/a", "l/b"] { try await transaction.write(name, at: name) }
+        }
+        #expect(try await cache.readAll(String.self, prefix: "l/", after: nil, limit: 10).map(\.record) == ["l/a", "l/b"])
+        // Values changed behind the cache's back (only possible in a test) are not read: every record was cached.
+        try await backend.transaction { try await $0.write("changed", at: "l/a") }
+        #expect(try await cache.readAll(String.self, prefix: "l/", after: nil, limit: 10).map(\.record) == ["l/a", "l/b"])
+        // A key that is not cached sends the page to the backend.
+        try await backend.transaction { try await $0.write("l/c", at: "l/c") }
+        #expect(try await cache.readAll(String.self, prefix: "l/", after: nil, limit: 10).map(\.record) == ["l/a", "l/b", "l/c"])
+    }
 }
