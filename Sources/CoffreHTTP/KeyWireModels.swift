@@ -125,12 +125,20 @@ struct KeyVerifyParameters: Decodable {
     var value: String?
 }
 
-struct KeyOperationResult: Encodable {
+struct KeyOperationResult: JSONFieldsEncodable {
     var kid: String
     var value: String
     var iv: String?
     var tag: String?
     var aad: String?
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("kid", kid)
+        try object.field("value", value)
+        try object.field("iv", iv)
+        try object.field("tag", tag)
+        try object.field("aad", aad)
+    }
 }
 
 struct KeyVerifyResult: Encodable {

@@ -2,7 +2,7 @@ import CoffreCore
 import CoffreModel
 
 /// Key Vault's `Attributes` on the wire; output carries `recoverableDays` and `recoveryLevel` from the vault.
-struct WireAttributes: Codable, Sendable {
+struct WireAttributes: Codable, JSONFieldsEncodable, Sendable {
     var enabled: Bool?
     var nbf: IntDate?
     var exp: IntDate?
@@ -22,6 +22,18 @@ struct WireAttributes: Codable, Sendable {
         updated = IntDate(attributes.updated)
         recoverableDays = vault.retentionDays
         recoveryLevel = vault.recoveryLevel.rawValue
+    }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("enabled", enabled)
+        try object.field("nbf", nbf)
+        try object.field("exp", exp)
+        try object.field("created", created)
+        try object.field("updated", updated)
+        try object.field("recoverableDays", recoverableDays)
+        try object.field("recoveryLevel", recoveryLevel)
+        try object.field("exportable", exportable)
+        try object.field("hsmPlatform", hsmPlatform)
     }
 
     /// What a request asks to change; read-only fields are ignored.
@@ -57,7 +69,7 @@ struct SecretUpdateParameters: Decodable {
     var tags: [String: String]?
 }
 
-struct SecretBundle: Encodable {
+struct SecretBundle: JSONFieldsEncodable {
     var value: String?
     var id: String
     var contentType: String?
@@ -84,9 +96,22 @@ struct SecretBundle: Encodable {
             scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
         }
     }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("value", value)
+        try object.field("id", id)
+        try object.field("contentType", contentType)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("kid", kid)
+        try object.field("managed", managed)
+        try object.field("recoveryId", recoveryId)
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+    }
 }
 
-struct SecretItem: Encodable {
+struct SecretItem: JSONFieldsEncodable {
     var id: String
     var attributes: WireAttributes
     var tags: [String: String]?
@@ -117,22 +142,30 @@ struct SecretItem: Encodable {
         contentType = record.contentType
         managed = record.managed
     }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("id", id)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("contentType", contentType)
+        try object.field("managed", managed)
+        try object.field("recoveryId", recoveryId)
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+    }
 }
 
 // MARK: - Shared
 
-struct ListResult<Item: Encodable>: Encodable {
+struct ListResult<Item: Encodable>: JSONFieldsEncodable {
     var value: [Item]
     var nextLink: String?
 
-    /// Always write `nextLink`, as `null` on the last page, as the service does.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(value, forKey: .value)
-        try container.encode(nextLink, forKey: .nextLink)
+    /// Always writes `nextLink`, as `null` on the last page, as the service does.
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("value", elements: value)
+        try object.nullable("nextLink", nextLink)
     }
-
-    enum CodingKeys: String, CodingKey { case value, nextLink }
 }
 
 struct BackupResult: Encodable {

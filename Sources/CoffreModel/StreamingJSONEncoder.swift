@@ -36,10 +36,19 @@ final class JSONStreamWriter {
         let start = bytes.count
         switch value {
         case let data as Data: string(data.base64EncodedString())
+        case let fields as any JSONFieldsEncodable: try encodeFields(fields)
         default: try value.encode(to: StreamingEncoder(writer: self, codingPath: []))
         }
         close(downTo: depth)
         if bytes.count == start { bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")]) }
+    }
+
+    /// An object that writes its own fields (see ``JSONFieldsEncodable``).
+    func encodeFields(_ value: some JSONFieldsEncodable) throws {
+        bytes.append(UInt8(ascii: "{"))
+        var object = JSONObjectWriter(stream: self)
+        try value.writeFields(&object)
+        bytes.append(UInt8(ascii: "}"))
     }
 
     func openContainer(_ opening: UInt8, closing: UInt8) -> Frame {

@@ -56,6 +56,48 @@ import CoffreModel
         var float: Float = 0.25
     }
 
+    /// Every kind of field a ``JSONFieldsEncodable`` writes.
+    struct Fields: JSONFieldsEncodable {
+        var text: String? = "a \"q\"\n"
+        var flag: Bool? = false
+        var count: Int? = -3
+        var date: IntDate? = IntDate(1_700_000_000)
+        var tags: [String: String]? = ["k": "v", "é": "\u{1}", "": ""]
+        var nested: Inner? = Inner()
+        var list: [Int]? = [1, 2]
+        var leaf: Leaf? = Leaf()
+        var leaves: [Leaf] = [Leaf(), Leaf(n: nil)]
+        var link: String?
+
+        func writeFields(_ object: inout JSONObjectWriter) throws {
+            try object.field("text", text)
+            try object.field("flag", flag)
+            try object.field("count", count)
+            try object.field("date", date)
+            try object.field("tags", tags)
+            try object.field("nested", nested)
+            try object.field("list", list)
+            try object.field("leaf", leaf)
+            try object.field("leaves", elements: leaves)
+            try object.nullable("link", link)
+        }
+    }
+
+    struct Leaf: JSONFieldsEncodable {
+        var n: Int? = 1
+        func writeFields(_ object: inout JSONObjectWriter) throws { try object.field("n", n) }
+    }
+
+    static let noFields = Fields(text: nil, flag: nil, count: nil, date: nil, tags: nil, nested: nil, list: nil, leaf: nil, leaves: [], link: nil)
+
+    @Test func fieldsAreStreamedAsTheKeyedContainerWritesThem() throws {
+        for value in [[Fields(), Self.noFields, Fields(tags: [:], link: "next")]] {
+            #expect(try Self.parsed(StreamingJSONEncoder.encode(value)) == Self.parsed(Self.foundation(value)))
+        }
+        #expect(try StreamingJSONEncoder.encode(Self.noFields) == Array(#"{"leaves":[],"link":null}"#.utf8))
+        #expect(try StreamingJSONEncoder.encode(Fields(tags: ["k": "v"])).starts(with: Array(#"{"text":"a \"q\"\n","flag":false,"count":-3,"date":1700000000,"tags":{"k":"v"},"nested":{"#.utf8)))
+    }
+
     static func parsed(_ bytes: [UInt8]) throws -> NSObject {
         try #require(try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? NSObject)
     }
