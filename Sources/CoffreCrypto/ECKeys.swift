@@ -151,12 +151,15 @@ struct ECPrivateKey: Sendable {
 
     var curve: CurveName { publicKey.curve }
 
+    /// A uniformly random scalar below the group order (drawn again when it is not): one point multiplication.
+    /// swift-crypto's own generation draws until the public key is compact-representable (twice on average) and runs
+    /// a FIPS sign-and-verify self-test on each draw, which made it most of the cost of creating a P-256 key.
     static func generate(_ curve: CurveName) throws -> ECPrivateKey {
-        switch curve {
-        case .p256: ECPrivateKey(P256.Signing.PrivateKey())
-        case .p384: ECPrivateKey(P384.Signing.PrivateKey())
-        case .p521: ECPrivateKey(P521.Signing.PrivateKey())
-        case .p256k: try ECPrivateKey(secp256k1: OpenSSLKey.generateEC(group: curve.openSSLGroup))
+        if curve == .p256k { return try ECPrivateKey(secp256k1: OpenSSLKey.generateEC(group: curve.openSSLGroup)) }
+        while true {
+            var scalar = SecureRandom.bytes(curve.coordinateByteCount)
+            if curve == .p521 { scalar[0] &= 0x01 }  // 521 bits in 66 bytes
+            if let key = try? ECPrivateKey(curve: curve, scalar: scalar) { return key }
         }
     }
 

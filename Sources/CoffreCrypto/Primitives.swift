@@ -3,9 +3,16 @@ import Foundation
 
 /// Randomness from the system's CSPRNG.
 public enum SecureRandom {
+    /// Eight bytes per draw from the generator (a system call each), not one.
     public static func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
     /// A random string of `count` characters from an unambiguous alphabet (client secrets, header secrets).

@@ -42,6 +42,19 @@ import Testing
         #expect(jwk.y?.count == curve.coordinateByteCount)
     }
 
+    /// Generated scalars are fresh and pass OpenSSL's full check (in range, d·G = Q) when the key is read back.
+    @Test(arguments: [CurveName.p256, .p384, .p521, .p256k])
+    func generatedECKeysAreValidAndFresh(_ curve: CurveName) throws {
+        let keys = try (0..<4).map { _ in try KeyMaterial.generate(.ec, curve: curve) }
+        #expect(Set(keys.map { $0.privateJWK().d ?? [] }).count == keys.count)
+        for key in keys {
+            let reread = try KeyMaterial(pkcs8DER: key.pkcs8DER)
+            #expect(reread.publicJWK().x == key.publicJWK().x && reread.publicJWK().y == key.publicJWK().y)
+            let digest = ClientDigest.of(Array("message".utf8), algorithm: curve.signatureAlgorithm)
+            #expect(try reread.verify(curve.signatureAlgorithm, digest: digest, signature: key.sign(curve.signatureAlgorithm, digest: digest)))
+        }
+    }
+
     @Test func ecCurveFromSize() throws {
         #expect(try KeyMaterial.generate(.ec).curve == .p256)
         #expect(try KeyMaterial.generate(.ecHSM, size: 384).curve == .p384)
