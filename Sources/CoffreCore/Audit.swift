@@ -52,7 +52,7 @@ public struct AuditEvent: Codable, Sendable, Equatable {
         description: String, durationMs: Int, callerIpAddress: String?, correlationId: String?, caller: Caller?,
         properties: Properties
     ) {
-        self.time = time.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        self.time = Self.timestamp(time)
         self.resourceId = resourceId
         self.operationName = operationName
         self.operationVersion = operationVersion
@@ -69,6 +69,47 @@ public struct AuditEvent: Codable, Sendable, Equatable {
             ])
         }
         self.properties = properties
+    }
+}
+
+extension AuditEvent {
+    /// `2026-12-03T10:01:01.123Z` (UTC, milliseconds), written by hand: Foundation's ISO 8601 format style cost more
+    /// than the rest of the record.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (days, millisecond) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, ms) = millisecond < 0 ? (days - 1, millisecond + 86_400_000) : (days, millisecond)
+        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
+        let z = day + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let monthDay = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        func digits(_ value: Int64, _ width: Int, then separator: Character?) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+            if let separator { text.append(separator.asciiValue!) }
+        }
+        digits(year, 4, then: "-")
+        digits(month, 2, then: "-")
+        digits(monthDay, 2, then: "T")
+        digits(ms / 3_600_000, 2, then: ":")
+        digits(ms / 60_000 % 60, 2, then: ":")
+        digits(ms / 1000 % 60, 2, then: ".")
+        digits(ms % 1000, 3, then: "Z")
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

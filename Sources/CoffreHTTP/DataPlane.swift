@@ -91,7 +91,7 @@ struct DataPlane: Sendable {
             time: Date(), resourceId: draft.vault.map { "/vaults/\($0)" } ?? "/server", operationName: draft.operationName,
             operationVersion: draft.apiVersion, status: Int(response.status.code), reason: response.status.reasonPhrase,
             description: "", durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
-            callerIpAddress: context.remoteAddress?.ipAddress, correlationId: request.headers[.init("x-ms-client-request-id")!],
+            callerIpAddress: context.remoteAddress?.ipAddress, correlationId: request.headers[.msClientRequestId],
             caller: draft.caller,
             properties: .init(
                 id: draft.objectId ?? "https://\(incoming.host)", requestUri: "https://\(incoming.host)\(request.uri.path)",

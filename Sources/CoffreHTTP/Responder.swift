@@ -127,9 +127,9 @@ public struct CoffreResponder: HTTPResponder {
         } catch {
             response = errorResponse(error, target: incoming.target, context: context)
         }
-        response.headers[.init("x-ms-request-id")!] = context.requestId
-        if let clientRequestId = request.headers[.init("x-ms-client-request-id")!] {
-            response.headers[.init("x-ms-client-request-id")!] = clientRequestId
+        response.headers[.msRequestId] = context.requestId
+        if let clientRequestId = request.headers[.msClientRequestId] {
+            response.headers[.msClientRequestId] = clientRequestId
         }
         return response
     }
@@ -159,11 +159,17 @@ struct IncomingRequest: Sendable {
     /// `POST` with `X-HTTP-Method` (or `X-HTTP-Method-Override`) tunnels PATCH, PUT and DELETE.
     static func effectiveMethod(_ request: Request) -> HTTPRequest.Method {
         guard request.method == .post else { return request.method }
-        for name in ["X-HTTP-Method", "X-HTTP-Method-Override", "X-HTTP-REQUEST"] {
-            if let value = request.headers[HTTPField.Name(name)!], let method = HTTPRequest.Method(value.uppercased()) {
+        for name in HTTPField.Name.methodOverrides {
+            if let value = request.headers[name], let method = HTTPRequest.Method(value.uppercased()) {
                 return method
             }
         }
         return .post
     }
+}
+
+extension HTTPField.Name {
+    static let msRequestId = HTTPField.Name("x-ms-request-id")!
+    static let msClientRequestId = HTTPField.Name("x-ms-client-request-id")!
+    static let methodOverrides = ["X-HTTP-Method", "X-HTTP-Method-Override", "X-HTTP-REQUEST"].map { HTTPField.Name($0)! }
 }

@@ -1,4 +1,4 @@
-import CoffreCore
+@testable import CoffreCore
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -102,5 +102,17 @@ import Testing
         let line = event.jsonLine()
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(try JSONDecoder().decode(AuditEvent.self, from: Data(line)) == event)
+    }
+
+    @Test(arguments: [
+        (0, "1970-01-01T00:00:00.000Z"), (951_782_400_123, "2000-02-29T00:00:00.123Z"), (1_709_164_799_999, "2024-02-28T23:59:59.999Z"),
+        (1_735_689_599_001, "2024-12-31T23:59:59.001Z"), (1_800_000_000_000, "2027-01-15T08:00:00.000Z"),
+        (4_102_444_800_500, "2100-01-01T00:00:00.500Z"), (-1, "1969-12-31T23:59:59.999Z"),
+    ] as [(Int64, String)])
+    func timestampsAreUTCMilliseconds(_ milliseconds: Int64, _ expected: String) throws {
+        let text = AuditEvent.timestamp(Date(timeIntervalSince1970: Double(milliseconds) / 1000 + 0.0000001))
+        #expect(text == expected)
+        let parsed = try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+        #expect(Int64((parsed.timeIntervalSince1970 * 1000).rounded()) == milliseconds)
     }
 }
