@@ -19,10 +19,21 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Series are keyed by their label values (no label text is built per request); labels are written when rendered.
+    private struct RequestSeries: Hashable {
+        var operation: String
+        var status: Int
+    }
+
+    private struct CryptoSeries: Hashable {
+        var operation: String
+        var algorithm: String
+    }
+
     private struct State {
-        var requests: [String: UInt64] = [:]
+        var requests: [RequestSeries: UInt64] = [:]
         var requestDurations: [String: Histogram] = [:]
-        var crypto: [String: UInt64] = [:]
+        var crypto: [CryptoSeries: UInt64] = [:]
         var storage: [String: Histogram] = [:]
     }
 
@@ -32,18 +43,18 @@ public final class MetricsRegistry: Sendable {
 
     public func request(operation: String, status: Int, seconds: Double) {
         state.withLock { state in
-            state.requests[#"operation="\#(operation)",status="\#(status)""#, default: 0] += 1
-            state.requestDurations[#"operation="\#(operation)""#, default: Histogram()].observe(seconds)
+            state.requests[RequestSeries(operation: operation, status: status), default: 0] += 1
+            state.requestDurations[operation, default: Histogram()].observe(seconds)
         }
     }
 
+    /// A cryptographic operation that was carried out (so `algorithm` is one the engine knows: the series stay few).
     public func crypto(operation: String, algorithm: String) {
-        let safe = algorithm.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }.prefix(32)
-        state.withLock { $0.crypto[#"operation="\#(operation)",algorithm="\#(safe)""#, default: 0] += 1 }
+        state.withLock { $0.crypto[CryptoSeries(operation: operation, algorithm: algorithm), default: 0] += 1 }
     }
 
     public func storage(_ operation: String, seconds: Double) {
-        state.withLock { $0.storage[#"operation="\#(operation)""#, default: Histogram()].observe(seconds) }
+        state.withLock { $0.storage[operation, default: Histogram()].observe(seconds) }
     }
 
     /// The Prometheus text exposition.
@@ -52,18 +63,29 @@ public final class MetricsRegistry: Sendable {
         var lines: [String] = []
         lines += ["# HELP coffre_sealed Whether the server is sealed.", "# TYPE coffre_sealed gauge", "coffre_sealed \(sealed ? 1 : 0)"]
         lines += ["# HELP coffre_requests_total Requests by operation and HTTP status.", "# TYPE coffre_requests_total counter"]
-        lines += state.requests.sorted { $0.key < $1.key }.map { "coffre_requests_total{\($0.key)} \($0.value)" }
+        lines += state.requests.map { (#"operation="\#(Self.label($0.key.operation))",status="\#($0.key.status)""#, $0.value) }
+            .sorted { $0.0 < $1.0 }.map { "coffre_requests_total{\($0.0)} \($0.1)" }
         lines += histogram("coffre_request_duration_seconds", "Request latency by operation.", state.requestDurations)
         lines += ["# HELP coffre_crypto_operations_total Cryptographic operations by operation and algorithm.",
                   "# TYPE coffre_crypto_operations_total counter"]
-        lines += state.crypto.sorted { $0.key < $1.key }.map { "coffre_crypto_operations_total{\($0.key)} \($0.value)" }
+        lines += state.crypto.map { (#"operation="\#(Self.label($0.key.operation))",algorithm="\#(Self.label($0.key.algorithm))""#, $0.value) }
+            .sorted { $0.0 < $1.0 }.map { "coffre_crypto_operations_total{\($0.0)} \($0.1)" }
         lines += histogram("coffre_storage_duration_seconds", "Storage latency by operation.", state.storage)
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A label value with nothing that needs escaping: letters, digits, `-` and `_`.
+    private static func label(_ value: String) -> String {
+        String(decoding: value.utf8.filter { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }.prefix(32), as: UTF8.self)
+    }
+
     private func histogram(_ name: String, _ help: String, _ series: [String: Histogram]) -> [String] {
         var lines = ["# HELP \(name) \(help)", "# TYPE \(name) histogram"]
-        for (labels, histogram) in series.sorted(by: { $0.key < $1.key }) {
+        for (operation, histogram) in series.sorted(by: { $0.key < $1.key }) {
+            let labels = #"operation="\#(Self.label(operation))""#
             for (index, bound) in Self.buckets.enumerated() {
                 lines.append("\(name)_bucket{\(labels),le=\"\(bound)\"} \(histogram.counts[index])")
             }

@@ -184,7 +184,6 @@ struct KeyRoutes: Sendable {
         let (alg, value) = try required(parameters.alg, parameters.value)
         let (key, material) = try await keys.keyFor(
             operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        metrics.crypto(operation: operation.rawValue, algorithm: alg)
         return Operands(
             parameters: parameters, alg: alg, value: value, iv: try binary(parameters.iv, "iv"), aad: try binary(parameters.aad, "aad"),
             tag: try binary(parameters.tag, "tag"), key: key, material: material)
@@ -197,6 +196,7 @@ struct KeyRoutes: Sendable {
                 ? EncryptionResult(ciphertext: try input.material.wrapKey(input.alg, key: input.value))
                 : try input.material.encrypt(input.alg, plaintext: input.value, iv: input.iv, additionalData: input.aad)
         }
+        metrics.crypto(operation: operation.rawValue, algorithm: input.alg)
         return try JSON.response(
             KeyOperationResult(
                 kid: kid(input.key, request), value: Base64.urlEncoded(result.ciphertext), iv: result.iv.map { Base64.urlEncoded($0) },
@@ -211,6 +211,7 @@ struct KeyRoutes: Sendable {
                 : try input.material.decrypt(
                     input.alg, ciphertext: input.value, iv: input.iv, additionalData: input.aad, authenticationTag: input.tag)
         }
+        metrics.crypto(operation: operation.rawValue, algorithm: input.alg)
         return try JSON.response(KeyOperationResult(kid: kid(input.key, request), value: Base64.urlEncoded(plaintext)))
     }
 
@@ -218,8 +219,8 @@ struct KeyRoutes: Sendable {
         let parameters = try request.decode(KeySignParameters.self)
         let (alg, digest) = try required(parameters.alg, parameters.value)
         let (key, material) = try await keys.keyFor(.sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        metrics.crypto(operation: "sign", algorithm: alg)
         let signature = try await keys.perform(with: material) { try material.sign(alg, digest: digest) }
+        metrics.crypto(operation: "sign", algorithm: alg)
         return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(signature)))
     }
 
@@ -229,9 +230,10 @@ struct KeyRoutes: Sendable {
         guard let digest = try binary(parameters.digest, "digest"), let signature = try binary(parameters.value, "value") else {
             throw CoffreError.badParameter("The request body needs 'digest' and 'value' (the signature).")
         }
-        metrics.crypto(operation: "verify", algorithm: alg)
         let (_, material) = try await keys.keyFor(.verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        return try JSON.response(KeyVerifyResult(value: try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }))
+        let valid = try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }
+        metrics.crypto(operation: "verify", algorithm: alg)
+        return try JSON.response(KeyVerifyResult(value: valid))
     }
 
     // MARK: - Release

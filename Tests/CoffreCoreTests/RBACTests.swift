@@ -116,3 +116,24 @@ import Testing
         #expect(Int64((parsed.timeIntervalSince1970 * 1000).rounded()) == milliseconds)
     }
 }
+
+@Suite struct MetricsTests {
+    @Test func seriesAreRenderedWithSafeLabels() {
+        let metrics = MetricsRegistry()
+        metrics.request(operation: "SecretGet", status: 200, seconds: 0.002)
+        metrics.request(operation: "SecretGet", status: 200, seconds: 0.2)
+        metrics.request(operation: "SecretGet", status: 404, seconds: 0.001)
+        metrics.crypto(operation: "sign", algorithm: "ES256")
+        metrics.crypto(operation: "sign", algorithm: "x\"}\n{evil")
+        metrics.storage("get", seconds: 0.0001)
+        let text = metrics.render(sealed: false)
+        #expect(text.contains(#"coffre_requests_total{operation="SecretGet",status="200"} 2"#))
+        #expect(text.contains(#"coffre_requests_total{operation="SecretGet",status="404"} 1"#))
+        #expect(text.contains(#"coffre_request_duration_seconds_bucket{operation="SecretGet",le="0.0025"} 2"#))
+        #expect(text.contains(#"coffre_request_duration_seconds_count{operation="SecretGet"} 3"#))
+        #expect(text.contains(#"coffre_crypto_operations_total{operation="sign",algorithm="ES256"} 1"#))
+        #expect(text.contains(#"coffre_crypto_operations_total{operation="sign",algorithm="xevil"} 1"#))
+        #expect(text.contains(#"coffre_storage_duration_seconds_count{operation="get"} 1"#))
+        #expect(text.contains("coffre_sealed 0"))
+    }
+}
