@@ -1,5 +1,6 @@
 """Runs wrk (fixed duration and connections) with bench/lua/request.lua and parses its one-line JSON result."""
 
+import itertools
 import json
 import os
 import signal
@@ -23,8 +24,12 @@ class Load:
     body: bytes | None = None
 
 
+_runs = itertools.count(1)
+
+
 def _environment(load: Load, threads: int, workdir: str) -> dict:
     env = dict(os.environ)
+    env["BENCH_RUN"] = str(next(_runs))  # names made by "{n}" are new in every run (creates, not new versions)
     env["BENCH_METHOD"] = load.method
     env["BENCH_PATH"] = load.path
     env["BENCH_HEADERS"] = "\n".join(f"{k}: {v}" for k, v in load.headers.items())

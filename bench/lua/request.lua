@@ -1,7 +1,7 @@
 -- One wrk request shape, configured by environment variables (set by bench/run):
 --   BENCH_METHOD     GET, PUT, POST (default GET)
 --   BENCH_PATH       the request path; "{n}" in it (or in the body) becomes a name unique to this run
---                    ("<thread>-<count>")
+--                    ("<run>-<thread>-<count>", with BENCH_RUN set by bench/run for each wrk run)
 --   BENCH_HEADERS    header lines "Name: value", separated by newlines (bearer token, Host, Content-Type, ...)
 --   BENCH_BODY_FILE  a file whose content is the request body
 --   BENCH_LIMIT      (fill mode) stop after this many requests in all; with BENCH_PATH containing "{i}", request
@@ -38,11 +38,12 @@ function setup(thread)
 end
 
 if path:find("{n}", 1, true) or (body and body:find("{n}", 1, true)) then
-    -- A fresh name per request: "<thread>-<count>".
+    -- A fresh name per request: "<run>-<thread>-<count>" (BENCH_RUN numbers the wrk runs of one bench/run).
+    local run = os.getenv("BENCH_RUN") or "0"
     local count = 0
     function request()
         count = count + 1
-        local name = thread_id .. "-" .. count
+        local name = run .. "-" .. thread_id .. "-" .. count
         return wrk.format(method, path:gsub("{n}", name), headers, body and body:gsub("{n}", name))
     end
 elseif path:find("{i}", 1, true) and limit then
