@@ -57,17 +57,10 @@ enum SQLiteQueries {
     /// With `values: false` only the keys are read (the entries' values are empty).
     static func scan(prefix: String, after: String?, limit: Int, values: Bool = true, on connection: SQLiteConnection) throws -> [StorageEntry] {
         let limit = Int64(min(limit, Int(Int32.max)))
-        let columns = values ? "k, v" : "k"
-        let rows: [[SQLiteConnection.Column]]
-        if let after, after >= prefix {
-            rows = try connection.query(
-                "SELECT \(columns) FROM kv WHERE k > ?1 AND k < ?2 ORDER BY k LIMIT ?3",
-                [.text(after), .text(prefix.prefixUpperBound), .integer(limit)], columns: values ? 2 : 1)
-        } else {
-            rows = try connection.query(
-                "SELECT \(columns) FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3",
-                [.text(prefix), .text(prefix.prefixUpperBound), .integer(limit)], columns: values ? 2 : 1)
-        }
+        let (lowerBound, lower) = if let after, after >= prefix { ("k > ?1", after) } else { ("k >= ?1", prefix) }
+        let rows = try connection.query(
+            "SELECT \(values ? "k, v" : "k") FROM kv WHERE \(lowerBound) AND k < ?2 ORDER BY k LIMIT ?3",
+            [.text(lower), .text(prefix.prefixUpperBound), .integer(limit)], columns: values ? 2 : 1)
         return rows.map { StorageEntry(key: $0[0].text ?? "", value: values ? $0[1].blob ?? [] : []) }
     }
 }
