@@ -96,6 +96,14 @@ struct PostgresFailure: Error, Sendable {
         }
     }
 
+    /// What an attempt whose statement failed this way ends with, whatever its body did with the error: the failure
+    /// itself when it is worth a retry, else the body's own error, else the storage error.
+    func ending<T>(_ result: Result<T, any Error>) -> any Error {
+        if kind != .final { return self }
+        if case .failure(let error) = result { return error }
+        return error
+    }
+
     /// The same failure seen while `COMMIT` was in flight: a lost connection then leaves the outcome unknown.
     var atCommit: PostgresFailure {
         guard kind == .connectionLost else { return self }

@@ -136,11 +136,7 @@ public final class PostgresStorage: StorageBackend, Service {
         do { result = .success(try await body(transaction)) } catch { result = .failure(error) }
         let outcome = transaction.finish()
         if outcome.needsSerializable { return nil }
-        if let failure = outcome.failure {
-            if failure.kind != .final { throw failure }
-            _ = try result.get()
-            throw failure.error
-        }
+        if let failure = outcome.failure { throw failure.ending(result) }
         // A failed body writes nothing. One read is a consistent state by itself; more are checked even without writes.
         let writes: [String: [UInt8]?]
         switch result {
@@ -175,9 +171,7 @@ public final class PostgresStorage: StorageBackend, Service {
         if let failure = transaction.finish() {
             // PostgreSQL aborted the attempt: a conflict or lost connection is retried even if the body caught it.
             await connection.rollback(logger: logger)
-            if failure.kind != .final { throw failure }
-            _ = try result.get()
-            throw failure.error
+            throw failure.ending(result)
         }
         if case .failure(let error) = result {
             await connection.rollback(logger: logger)
