@@ -225,11 +225,11 @@ extension CipherScheme.RSAPadding {
     func configure(_ context: OpaquePointer) -> Bool {
         switch self {
         case .pkcs1v15:
-            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+            return EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
         case .oaepSHA1, .oaepSHA256:
-            EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1
-                && EVP_PKEY_CTX_set_rsa_oaep_md(context, self == .oaepSHA1 ? EVP_sha1() : EVP_sha256()) == 1
-                && EVP_PKEY_CTX_set_rsa_mgf1_md(context, self == .oaepSHA1 ? EVP_sha1() : EVP_sha256()) == 1
+            let digest = (self == .oaepSHA1 ? HashKind.sha1 : .sha256).openSSL
+            return EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_oaep_md(context, digest) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(context, digest) == 1
         }
     }
 }
