@@ -66,8 +66,9 @@ public final class GatedResponder: HTTPResponder {
             return try await sealEndpoint(request, context: context)
         }
         if let responder = inner.withLock({ $0 }) {
-            // Reads finish on the loop they started on; other requests wait on crypto workers or the storage writer,
-            // and come back to their connection's loop (switching executors costs a GET more than it saves).
+            // Other requests wait on crypto workers or the storage writer and come back to their connection's loop;
+            // a GET is answered from the cache or a read on the loop it started on, and the switch would cost it more
+            // than it saves.
             guard request.method != .get else { return try await responder.respond(to: request, context: context) }
             return try await withTaskExecutorPreference(ConnectionLoopExecutor(context.eventLoop)) {
                 try await responder.respond(to: request, context: context)

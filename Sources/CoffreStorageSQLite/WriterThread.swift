@@ -12,9 +12,11 @@ final class WriterThread: TaskExecutor, @unchecked Sendable {
     private var stopping = false
 
     init(name: String) {
-        let thread = Thread { [self] in run() }
-        thread.name = name
-        thread.start()
+        // Named from inside: Foundation names a thread's OS thread only when the name is set on that thread.
+        Thread { [self] in
+            Thread.current.name = name
+            run()
+        }.start()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
