@@ -100,10 +100,11 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
         in vault: VaultName, name: ObjectName, version: String, transaction: any StorageTransaction,
         make: (String, Head?) throws -> Record
     ) async throws -> Versioned<Record> {
-        guard try await transaction.get(deletedKey(vault, name)) == nil else {
+        let heads = try await transaction.get([deletedKey(vault, name), liveKey(vault, name)])
+        guard heads[0] == nil else {
             throw CoffreError.deletedButRecoverable(kind, name: name.display)
         }
-        let existing = try await transaction.read(Head.self, at: liveKey(vault, name))
+        let existing = try heads[1].map { try RecordCoder.decode(Head.self, from: $0, at: liveKey(vault, name)) }
         let record = try make(version, existing)
         let head = Head(name: existing?.name ?? name.display, latestVersion: version, summary: record.summary)
         try await transaction.write(record, at: versionKey(vault, name, version))

@@ -197,6 +197,14 @@ private struct SealedTransaction: StorageTransaction {
         return try await barrier.open(value, at: key)
     }
 
+    func get(_ keys: [String]) async throws -> [[UInt8]?] {
+        var values: [[UInt8]?] = []
+        for (key, value) in zip(keys, try await inner.get(keys)) {
+            if let value { values.append(try await barrier.open(value, at: key)) } else { values.append(nil) }
+        }
+        return values
+    }
+
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
         var entries: [StorageEntry] = []
         for entry in try await inner.scan(prefix: prefix, after: after, limit: limit) {

@@ -28,6 +28,13 @@ extension StorageReader {
 }
 
 extension StorageTransaction {
+    /// One read after the other, for backends without round trips to save.
+    public func get(_ keys: [String]) async throws -> [[UInt8]?] {
+        var values: [[UInt8]?] = []
+        for key in keys { values.append(try await get(key)) }
+        return values
+    }
+
     public func write(_ record: some Encodable, at key: String) async throws {
         try await put(key, try RecordCoder.encode(record))
     }

@@ -27,6 +27,8 @@ public protocol StorageReader: Sendable {
 /// Reads and writes inside one transaction: the transaction sees its own writes, and either all of its writes
 /// become durable together or none does.
 public protocol StorageTransaction: StorageReader {
+    /// The values at `keys`, in their order (`nil` where absent): one round trip where the backend has round trips.
+    func get(_ keys: [String]) async throws -> [[UInt8]?]
     func put(_ key: String, _ value: [UInt8]) async throws
     func delete(_ key: String) async throws
     /// Deletes every entry whose key starts with `prefix`.

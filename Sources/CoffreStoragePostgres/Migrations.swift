@@ -65,6 +65,73 @@ enum Migrations {
         END
         $$
         """,
+        // Several optimistic transactions' ends in one call and one commit (see `ApplyQueue`), which supersedes
+        // `coffre_apply` (kept for nodes of the previous version during a rolling upgrade). Transaction t's entries are
+        // those whose `*_tx` is t, in order; each is checked after the writes of those before it, and its writes are
+        // applied only if its check passed, so the call behaves as the transactions run one after the other. Put modes:
+        // 0 inserts a key checked absent, 1 updates a key checked present, 2 inserts or replaces a key not read.
+        """
+        CREATE OR REPLACE PROCEDURE coffre_apply_batch(
+            transactions integer,
+            present_tx integer[], present_keys text[], present_values bytea[],
+            absent_tx integer[], absent_keys text[],
+            put_tx integer[], put_keys text[], put_values bytea[], put_modes integer[],
+            delete_tx integer[], delete_keys text[],
+            INOUT applied boolean[] DEFAULT NULL)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            t integer;
+            p integer := 1;
+            a integer := 1;
+            w integer := 1;
+            d integer := 1;
+            ok boolean;
+            found_value bytea;
+        BEGIN
+            COMMIT;
+            SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+            applied := array_fill(false, ARRAY[transactions]);
+            FOR t IN 1 .. transactions LOOP
+                ok := true;
+                WHILE p <= coalesce(array_length(present_tx, 1), 0) AND present_tx[p] = t LOOP
+                    IF ok THEN
+                        SELECT v INTO found_value FROM kv WHERE k = present_keys[p];
+                        ok := found_value IS NOT DISTINCT FROM present_values[p];
+                    END IF;
+                    p := p + 1;
+                END LOOP;
+                WHILE a <= coalesce(array_length(absent_tx, 1), 0) AND absent_tx[a] = t LOOP
+                    IF ok THEN
+                        SELECT v INTO found_value FROM kv WHERE k = absent_keys[a];
+                        ok := NOT FOUND;
+                    END IF;
+                    a := a + 1;
+                END LOOP;
+                WHILE d <= coalesce(array_length(delete_tx, 1), 0) AND delete_tx[d] = t LOOP
+                    IF ok THEN
+                        DELETE FROM kv WHERE k = delete_keys[d];
+                    END IF;
+                    d := d + 1;
+                END LOOP;
+                WHILE w <= coalesce(array_length(put_tx, 1), 0) AND put_tx[w] = t LOOP
+                    IF ok THEN
+                        CASE put_modes[w]
+                        WHEN 0 THEN
+                            INSERT INTO kv (k, v) VALUES (put_keys[w], put_values[w]);
+                        WHEN 1 THEN
+                            UPDATE kv SET v = put_values[w] WHERE k = put_keys[w];
+                        ELSE
+                            INSERT INTO kv (k, v) VALUES (put_keys[w], put_values[w]) ON CONFLICT (k) DO UPDATE SET v = excluded.v;
+                        END CASE;
+                    END IF;
+                    w := w + 1;
+                END LOOP;
+                applied[t] := ok;
+            END LOOP;
+            COMMIT;
+        END
+        $$
+        """,
     ]
 
     /// The advisory lock that serialises migrations ("Coffre" in ASCII); it is scoped to the database.

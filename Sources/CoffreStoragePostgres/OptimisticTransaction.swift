@@ -4,7 +4,7 @@ import PostgresNIO
 import Synchronization
 
 /// The first, optimistic run of a transaction body: each read is one statement of its own and is remembered, writes
-/// wait in memory, and at the end one call (`KV.Apply`, the procedure `coffre_apply`) checks that every key read
+/// wait in memory, and at the end one call (the procedure `coffre_apply_batch`, through `ApplyQueue`) checks that every key read
 /// still holds what was read, only then applies the writes, and commits. That call is a serializable transaction of
 /// its own, so the body takes effect as if it had run at that instant; if a value changed in between, the body runs
 /// again. A typical write thus costs its reads and one round trip, instead of `BEGIN`, each statement and `COMMIT`.
@@ -35,25 +35,30 @@ final class OptimisticTransaction: StorageTransaction {
     }
 
     func get(_ key: String) async throws -> [UInt8]? {
-        let known: [UInt8]?? = try state.withLock { state in
+        try await get([key])[0]
+    }
+
+    /// The keys not read or written yet are read in one statement.
+    func get(_ keys: [String]) async throws -> [[UInt8]?] {
+        let unknown = try state.withLock { state in
             guard state.open else { throw StorageError.unavailable("a storage transaction was used after its body returned") }
-            return state.outcome.writes[key] ?? state.outcome.reads[key]
+            return keys.filter { state.outcome.writes[$0] == nil && state.outcome.reads[$0] == nil }
         }
-        if let known { return known }
-        let value: [UInt8]?
-        do {
-            value = try await KV.get(key, on: connection, logger: logger)
-        } catch {
-            guard let failure = PostgresFailure(classifying: error) else { throw error }
-            state.withLock { $0.outcome.failure = $0.outcome.failure ?? failure }
-            throw failure.error
+        if !unknown.isEmpty {
+            let found: [String: [UInt8]]
+            do {
+                found = try await KV.get(unknown, on: connection, logger: logger)
+            } catch {
+                guard let failure = PostgresFailure(classifying: error) else { throw error }
+                state.withLock { $0.outcome.failure = $0.outcome.failure ?? failure }
+                throw failure.error
+            }
+            // The first value read is the one the final check compares with.
+            state.withLock { state in
+                for key in unknown where state.outcome.reads[key] == nil { state.outcome.reads[key] = .some(found[key]) }
+            }
         }
-        // The first value read is the one the final check compares with.
-        return state.withLock { state in
-            if let first = state.outcome.reads[key] { return first }
-            state.outcome.reads[key] = .some(value)
-            return value
-        }
+        return state.withLock { state in keys.map { state.outcome.writes[$0] ?? state.outcome.reads[$0] ?? nil } }
     }
 
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {

@@ -66,7 +66,7 @@ struct PostgresFailure: Error, Sendable {
     init(sqlState: String) {
         let code = "SQLSTATE \(sqlState)"
         switch sqlState {
-        // 23505: a key an optimistic transaction found absent was created meanwhile (see `coffre_apply`).
+        // 23505: a key an optimistic transaction found absent was created meanwhile (see `coffre_apply_batch`).
         case "40001", "40P01", "23505":
             self.init(.conflict, .unavailable("the transaction kept conflicting with concurrent ones (\(code))"))
         case "53100":

@@ -30,6 +30,7 @@ public final class PostgresStorage: StorageBackend, Service {
     private let logger: Logger
     private let gate = ReadinessGate()
     private let leases = LeaseDeadlines()
+    private let applies = ApplyQueue()
 
     /// - Parameters:
     ///   - url: `postgres://user:password@host:port/database?sslmode=…`; see `PostgresConfiguration.init(url:poolSize:)`.
@@ -144,16 +145,7 @@ public final class PostgresStorage: StorageBackend, Service {
         case .failure: writes = [:]
         }
         if !writes.isEmpty || outcome.reads.count > 1 {
-            let applied: Bool
-            do {
-                applied = try await KV.apply(writes, ifUnchanged: outcome.reads, on: connection, logger: logger)
-            } catch {
-                guard let failure = PostgresFailure(classifying: error) else { throw error }
-                // Lost on the way, the call may have committed. A body that read nothing is safe to apply again (the
-                // same writes, later); any other must not run twice.
-                throw outcome.reads.isEmpty ? failure : failure.atCommit
-            }
-            guard applied else {
+            guard try await applies.apply(Change(reads: outcome.reads, writes: writes), on: connection, logger: logger) else {
                 throw PostgresFailure(.conflict, .unavailable("the transaction kept conflicting with concurrent ones (values changed)"))
             }
         }

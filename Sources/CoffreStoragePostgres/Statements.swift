@@ -10,6 +10,14 @@ enum KV {
         try await connection.rows(Get(key: key), logger: logger).first.map { Array($0.readableBytesView) }
     }
 
+    /// The values at `keys` that exist, in one statement.
+    static func get(_ keys: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: [UInt8]] {
+        if keys.count == 1 { return try await get(keys[0], on: connection, logger: logger).map { [keys[0]: $0] } ?? [:] }
+        var values: [String: [UInt8]] = [:]
+        for (key, value) in try await connection.rows(GetMany(keys: keys), logger: logger) { values[key] = Array(value.readableBytesView) }
+        return values
+    }
+
     static func scan(
         prefix: String, after: String?, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [StorageEntry] {
@@ -32,31 +40,14 @@ enum KV {
         _ = try await connection.rows(DeleteRange(lower: prefix, upper: prefix.prefixUpperBound), logger: logger)
     }
 
-    /// Applies `writes` if every key of `reads` still holds the value read (`nil`: still absent); returns whether
-    /// it did. With no writes, it only checks.
-    static func apply(
-        _ writes: [String: [UInt8]?], ifUnchanged reads: [String: [UInt8]?], on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        let statement = Apply(read: Entries(reads), written: Entries(writes))
-        return try await connection.rows(statement, logger: logger).first ?? false
-    }
-
-    /// Keys with a value, and keys without one (absent, or deleted), as the arrays `coffre_apply` takes.
-    struct Entries {
-        var keys: [String] = []
-        var values: [ByteBuffer] = []
-        var missing: [String] = []
-
-        init(_ entries: [String: [UInt8]?]) {
-            for (key, value) in entries {
-                if let value {
-                    keys.append(key)
-                    values.append(ByteBuffer(bytes: value))
-                } else {
-                    missing.append(key)
-                }
-            }
+    /// Applies each change's writes if every key it read still holds the value read (`nil`: still absent), in order,
+    /// in one serializable transaction; returns which changes it applied. A change without writes is only checked.
+    static func apply(_ changes: [Change], on connection: PostgresConnection, logger: Logger) async throws -> [Bool] {
+        let applied = try await connection.rows(ApplyBatch(changes), logger: logger).first ?? []
+        guard applied.count == changes.count else {
+            throw PostgresFailure(.final, .corrupt("coffre_apply_batch answered for \(applied.count) of \(changes.count) transactions"))
         }
+        return applied
     }
 
     struct Get: PostgresPreparedStatement {
@@ -67,6 +58,20 @@ enum KV {
 
         func makeBindings() -> PostgresBindings { .init(key) }
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(ByteBuffer.self) }
+    }
+
+    struct GetMany: PostgresPreparedStatement {
+        static let sql = "SELECT k, v FROM kv WHERE k = ANY($1)"
+        static let bindingDataTypes: [PostgresDataType] = [.textArray]
+        typealias Row = (String, ByteBuffer)
+        var keys: [String]
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(keys)
+            return bindings
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// `k > after` with `after = ""` (no cursor) excludes nothing but the empty key, as in the SQLite backend.
@@ -123,25 +128,66 @@ enum KV {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    /// `coffre_apply` (see `Migrations`), called outside any transaction block so that it may commit: its check and
-    /// writes are one serializable transaction.
-    struct Apply: PostgresPreparedStatement {
-        static let sql = "CALL coffre_apply($1, $2, $3, $4, $5, $6)"
-        static let bindingDataTypes: [PostgresDataType] = [.textArray, .byteaArray, .textArray, .textArray, .byteaArray, .textArray]
-        typealias Row = Bool
-        var read: Entries
-        var written: Entries
+    /// `coffre_apply_batch` (see `Migrations`), called outside any transaction block so that it may commit: the checks
+    /// and writes of all its changes are one serializable transaction.
+    struct ApplyBatch: PostgresPreparedStatement {
+        static let sql = "CALL coffre_apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .int4, .int4Array, .textArray, .byteaArray, .int4Array, .textArray, .int4Array, .textArray, .byteaArray, .int4Array,
+            .int4Array, .textArray,
+        ]
+        typealias Row = [Bool]
+
+        private var transactions: Int32 = 0
+        private var present: (tx: [Int32], keys: [String], values: [ByteBuffer]) = ([], [], [])
+        private var absent: (tx: [Int32], keys: [String]) = ([], [])
+        private var puts: (tx: [Int32], keys: [String], values: [ByteBuffer], modes: [Int32]) = ([], [], [], [])
+        private var deletes: (tx: [Int32], keys: [String]) = ([], [])
+
+        init(_ changes: [Change]) {
+            for change in changes {
+                transactions += 1
+                for (key, value) in change.reads {
+                    if let value {
+                        present.tx.append(transactions)
+                        present.keys.append(key)
+                        present.values.append(ByteBuffer(bytes: value))
+                    } else {
+                        absent.tx.append(transactions)
+                        absent.keys.append(key)
+                    }
+                }
+                for (key, value) in change.writes {
+                    if let value {
+                        puts.tx.append(transactions)
+                        puts.keys.append(key)
+                        puts.values.append(ByteBuffer(bytes: value))
+                        puts.modes.append(change.reads[key].map { $0 == nil ? 0 : 1 } ?? 2)
+                    } else {
+                        deletes.tx.append(transactions)
+                        deletes.keys.append(key)
+                    }
+                }
+            }
+        }
 
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 6)
-            for entries in [read, written] {
-                bindings.append(entries.keys)
-                bindings.append(entries.values)
-                bindings.append(entries.missing)
-            }
+            var bindings = PostgresBindings(capacity: 12)
+            bindings.append(transactions)
+            bindings.append(present.tx)
+            bindings.append(present.keys)
+            bindings.append(present.values)
+            bindings.append(absent.tx)
+            bindings.append(absent.keys)
+            bindings.append(puts.tx)
+            bindings.append(puts.keys)
+            bindings.append(puts.values)
+            bindings.append(puts.modes)
+            bindings.append(deletes.tx)
+            bindings.append(deletes.keys)
             return bindings
         }
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Bool.self) }
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode([Bool].self) }
     }
 }
 

@@ -18,6 +18,8 @@ public enum StorageConformance {
         ("prefix bounds do not leak into neighbours", prefixNeighbours),
         ("records read back as last written", recordsFollowWrites),
         ("records read during concurrent writes end at the last write", recordsUnderConcurrentWrites),
+        ("several keys read at once see stored values and the transaction's own writes", readManyKeys),
+        ("of concurrent creators of one key exactly one creates it", oneCreatorWins),
     ]
 
     static func putGetDelete(_ storage: any StorageBackend) async throws {
@@ -178,6 +180,42 @@ public enum StorageConformance {
         }
         let last = try #require(try await storage.get(key))
         #expect(try await storage.read(Int.self, at: key) == RecordCoder.decode(Int.self, from: last, at: key))
+    }
+
+    static func readManyKeys(_ storage: any StorageBackend) async throws {
+        try await storage.transaction { transaction in
+            try await transaction.put("many/stored", [1])
+            try await transaction.put("many/gone", [2])
+        }
+        let seen = try await storage.transaction { transaction in
+            try await transaction.put("many/new", [3])
+            try await transaction.delete("many/gone")
+            let first = try await transaction.get(["many/stored", "many/absent", "many/new", "many/gone", "many/stored"])
+            let again = try await transaction.get(["many/absent", "many/stored"])
+            return (first, again)
+        }
+        #expect(seen.0 == [[1], nil, [3], nil, [1]])
+        #expect(seen.1 == [nil, [1]])
+    }
+
+    /// Each creator reads the key and writes it only when absent: however their ends are grouped, one sees it absent.
+    static func oneCreatorWins(_ storage: any StorageBackend) async throws {
+        let created = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for creator in 0..<24 {
+                group.addTask {
+                    try await storage.transaction { transaction in
+                        let found = try await transaction.get(["create/other-\(creator)", "create/key"])
+                        guard found[1] == nil else { return false }
+                        try await transaction.put("create/key", [UInt8(creator)])
+                        try await transaction.put("create/other-\(creator)", [1])
+                        return true
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(created == 1)
+        #expect(try await storage.scan(prefix: "create/other-", after: nil, limit: 100).count == 1)
     }
 }
 
