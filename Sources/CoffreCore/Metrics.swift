@@ -123,6 +123,8 @@ public struct InstrumentedStorage: StorageBackend {
         try await timed("transaction") { try await backend.transaction(body) }
     }
 
+    public var changeFeed: ChangeFeed? { backend.changeFeed }
+
     private func timed<T>(_ operation: String, _ work: () async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         defer {

@@ -40,8 +40,8 @@ public struct CoffreServer: Sendable {
         self.clock = clock
         let storage = state.storage
         // With SQLite this process is the only writer and may answer hot records from memory; with PostgreSQL other
-        // nodes write too, so every request reads the database (a change on one node applies on the next request on
-        // all), and only the decoding of unchanged records is saved.
+        // nodes write too, so requests read the database and only the decoding of unchanged records is saved, except
+        // for vaults, principals and roles, whose changes every node hears (milliseconds after they commit).
         let records = RecordCache(storage, writers: configuration.postgresURL == nil ? .thisProcess : .shared)
         let addressing = Addressing(
             vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, publicPort: configuration.effectivePublicPort,

@@ -147,6 +147,9 @@ public final class SealedStorage: StorageBackend {
         return entries
     }
 
+    /// Keys are not sealed, so the changes heard are those of the backend.
+    public var changeFeed: ChangeFeed? { backend.changeFeed }
+
     /// Keys are not sealed: no value is read.
     public func scanKeys(prefix: String, after: String?, limit: Int) async throws -> [String] {
         try await backend.scanKeys(prefix: prefix, after: after, limit: limit)

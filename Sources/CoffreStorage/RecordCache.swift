@@ -7,8 +7,10 @@ import Synchronization
 ///   query. Every write goes through `transaction`, which forgets what the transaction wrote once it has committed.
 ///   Each forgetting bumps a generation; a record read before it is not cached after it, so a read that raced with a
 ///   write never leaves the old record behind.
-/// - `.shared` (PostgreSQL): other nodes write too, so every read still goes to the storage, and the cached record is
-///   used only when the bytes read are the bytes it was decoded from.
+/// - `.shared` (PostgreSQL): other nodes write too, so a read goes to the storage, and the cached record is used only
+///   when the bytes read are the bytes it was decoded from. The exception are keys whose changes the backend's
+///   `ChangeFeed` announces (vaults, principals, roles): while the feed listens, those are answered from memory and
+///   forgotten when a change is heard (or when the feed stops listening).
 ///
 /// The cache holds at most `capacity` records and starts over when full. Raw reads and reads inside transactions
 /// are not cached.
@@ -27,17 +29,26 @@ public final class RecordCache: StorageBackend {
     private struct State {
         var entries: [String: Entry] = [:]
         var generation: UInt64 = 0
+        /// The backend's change feed listens (`.shared` only).
+        var hearing = false
     }
 
     public let backend: any StorageBackend
     private let writers: Writers
     private let capacity: Int
     private let state = Mutex(State())
+    private let feed: ChangeFeed?
 
     public init(_ backend: any StorageBackend, writers: Writers = .thisProcess, capacity: Int = 4096) {
         self.backend = backend
         self.writers = writers
         self.capacity = capacity
+        if writers == .shared, let feed = backend.changeFeed {
+            self.feed = feed
+            feed.subscribe { [weak self] in self?.hear($0) }
+        } else {
+            self.feed = nil
+        }
     }
 
     public func get(_ key: String) async throws -> [UInt8]? { try await backend.get(key) }
@@ -47,8 +58,10 @@ public final class RecordCache: StorageBackend {
     }
 
     public func read<T: Decodable & Sendable>(_ type: T.Type, at key: String) async throws -> T? {
-        let (cached, generation) = state.withLock { ($0.entries[key], $0.generation) }
-        if writers == .thisProcess, let record = cached?.record as? T { return record }
+        let (cached, generation, current) = state.withLock { state in
+            (state.entries[key], state.generation, writers == .thisProcess || state.hearing && feed?.announces(key) == true)
+        }
+        if current, let record = cached?.record as? T { return record }
         guard let bytes = try await backend.get(key) else { return nil }
         return try record(type, StorageEntry(key: key, value: bytes), cached: cached, generation: generation)
     }
@@ -94,10 +107,27 @@ public final class RecordCache: StorageBackend {
         return record
     }
 
+    public var changeFeed: ChangeFeed? { backend.changeFeed }
+
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         let written = WrittenKeys()
         defer { forget(written) }
         return try await backend.transaction { try await body(TrackedTransaction(inner: $0, written: written)) }
+    }
+
+    /// A change heard from the feed: the key's record is forgotten; starting or stopping to hear forgets everything
+    /// (changes may have gone unheard). Like a write, it keeps reads that began before it from caching.
+    private func hear(_ notice: ChangeNotice) {
+        state.withLock { state in
+            state.generation += 1
+            switch notice {
+            case .changed(let key):
+                state.entries[key] = nil
+            case .listening, .deaf:
+                state.entries.removeAll(keepingCapacity: true)
+                state.hearing = notice == .listening
+            }
+        }
     }
 
     /// Drops what a transaction wrote (also when it failed: it may have committed before the error reached us).
@@ -127,6 +157,8 @@ private struct TrackedTransaction: StorageTransaction {
     let written: WrittenKeys
 
     func get(_ key: String) async throws -> [UInt8]? { try await inner.get(key) }
+
+    func get(_ keys: [String]) async throws -> [[UInt8]?] { try await inner.get(keys) }
 
     func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
         try await inner.scan(prefix: prefix, after: after, limit: limit)

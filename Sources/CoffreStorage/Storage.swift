@@ -42,6 +42,12 @@ public protocol StorageTransaction: StorageReader {
 /// read and write through the transaction. A body that throws leaves no write behind.
 public protocol StorageBackend: StorageReader {
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T
+    /// What this backend hears of changes to some of its keys (a backend that other nodes write); wrappers pass it on.
+    var changeFeed: ChangeFeed? { get }
+}
+
+extension StorageBackend {
+    public var changeFeed: ChangeFeed? { nil }
 }
 
 /// Failures of a storage backend, distinct from the domain errors of the layers above.

@@ -132,7 +132,34 @@ enum Migrations {
         END
         $$
         """,
+        // Changes to the keys under `announcedPrefix` are announced on `changesChannel` at commit (see `ChangeFeed`):
+        // the payload is the key. These are few and rarely written (vaults, principals, roles); data keys are not
+        // announced, as NOTIFY serialises the commits of the transactions that use it.
+        """
+        CREATE OR REPLACE FUNCTION coffre_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM pg_notify('coffre_changes', OLD.k);
+            ELSE
+                PERFORM pg_notify('coffre_changes', NEW.k);
+            END IF;
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER coffre_announce_writes AFTER INSERT OR UPDATE ON kv
+            FOR EACH ROW WHEN (starts_with(NEW.k, 'sys/')) EXECUTE FUNCTION coffre_announce()
+        """,
+        """
+        CREATE TRIGGER coffre_announce_deletes AFTER DELETE ON kv
+            FOR EACH ROW WHEN (starts_with(OLD.k, 'sys/')) EXECUTE FUNCTION coffre_announce()
+        """,
     ]
+
+    /// The keys whose changes are announced, and where (see the triggers above).
+    static let announcedPrefix = "sys/"
+    static let changesChannel = "coffre_changes"
 
     /// The advisory lock that serialises migrations ("Coffre" in ASCII); it is scoped to the database.
     static let lockKey: Int64 = 0x436f_6666_7265

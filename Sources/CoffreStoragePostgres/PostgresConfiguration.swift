@@ -47,7 +47,8 @@ public struct PostgresConfiguration: Sendable {
                 host: host, port: port, username: username, password: password, database: database,
                 tls: try Self.tls(mode: query["sslmode"] ?? "prefer", rootCertificate: query["sslrootcert"]))
         }
-        client.options.maximumConnections = poolSize
+        // One more connection listens for changes (see `PostgresStorage.hearChanges`).
+        client.options.maximumConnections = poolSize + 1
         client.options.connectTimeout = .seconds(5)
         // A sequential scan takes a predicate lock on the whole table, which turns every concurrent write into a
         // serialization conflict; PostgreSQL's documentation advises encouraging index scans under SERIALIZABLE.

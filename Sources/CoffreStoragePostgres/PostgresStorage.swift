@@ -31,6 +31,7 @@ public final class PostgresStorage: StorageBackend, Service {
     private let gate = ReadinessGate()
     private let leases = LeaseDeadlines()
     private let applies = ApplyQueue()
+    private let changes = ChangeFeed(prefixes: [Migrations.announcedPrefix])
 
     /// - Parameters:
     ///   - url: `postgres://user:password@host:port/database?sslmode=…`; see `PostgresConfiguration.init(url:poolSize:)`.
@@ -57,6 +58,7 @@ public final class PostgresStorage: StorageBackend, Service {
                     group.addTask { await self.client.run() }
                     try await self.migrate()
                     self.gate.open()
+                    group.addTask { await self.hearChanges() }
                 }
             }
         } catch is CancellationError {
@@ -101,6 +103,53 @@ public final class PostgresStorage: StorageBackend, Service {
                 logger.warning("PostgreSQL is not reachable yet; retrying the migration", metadata: ["error": "\(failure.error)"])
                 try await Task.sleep(for: .seconds(1))
             }
+        }
+    }
+
+    // MARK: Changes
+
+    /// Changes to `sys/` keys (vaults, principals, role assignments), by any node.
+    public var changeFeed: ChangeFeed? { changes }
+
+    /// Listens for announced changes (schema step 5) on a connection of its own until cancelled, starting again a
+    /// second after the connection breaks. A heartbeat sent through the pool every `heartbeat` must come back within
+    /// three: a connection that died silently would otherwise leave the feed listening to nothing.
+    private func hearChanges(heartbeat: Duration = .seconds(5)) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Migrations.changesChannel) { notices in
+                        let lastHeard = LastHeard()
+                        self.changes.announce(.listening)
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                for try await notice in notices {
+                                    lastHeard.now()
+                                    if !notice.payload.isEmpty { self.changes.announce(.changed(notice.payload)) }
+                                }
+                            }
+                            group.addTask {
+                                while true {
+                                    try await Task.sleep(for: heartbeat)
+                                    guard lastHeard.since < heartbeat * 3 else {
+                                        throw PostgresFailure(.connectionLost, .unavailable("no heartbeat heard on \(Migrations.changesChannel)"))
+                                    }
+                                    try? await self.withConnection { try await KV.announceHeartbeat(on: $0, logger: self.logger) }
+                                }
+                            }
+                            try await group.next()
+                            group.cancelAll()
+                        }
+                    }
+                }
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("stopped hearing changes from PostgreSQL; vault records are read from the database until it resumes",
+                        metadata: ["error": "\(PostgresFailure(classifying: error)?.error ?? .unavailable("\(type(of: error))"))"])
+                }
+            }
+            changes.announce(.deaf)
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 
@@ -261,4 +310,12 @@ public final class PostgresStorage: StorageBackend, Service {
             throw PostgresFailure(classifying: error) ?? PostgresFailure(.unreachable, .unavailable("could not get a PostgreSQL connection"))
         }
     }
+}
+
+/// When the change listener last heard a notice.
+private final class LastHeard: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    func now() { instant.withLock { $0 = .now } }
+    var since: Duration { .now - instant.withLock { $0 } }
 }

@@ -40,6 +40,11 @@ enum KV {
         _ = try await connection.rows(DeleteRange(lower: prefix, upper: prefix.prefixUpperBound), logger: logger)
     }
 
+    /// An empty notice on the changes channel, which the listener hears to know that its connection still works.
+    static func announceHeartbeat(on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.rows(Heartbeat(), logger: logger)
+    }
+
     /// Applies each change's writes if every key it read still holds the value read (`nil`: still absent), in order,
     /// in one serializable transaction; returns which changes it applied. A change without writes is only checked.
     static func apply(_ changes: [Change], on connection: PostgresConnection, logger: Logger) async throws -> [Bool] {
@@ -72,6 +77,15 @@ enum KV {
             return bindings
         }
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    struct Heartbeat: PostgresPreparedStatement {
+        static let sql = "SELECT pg_notify('\(Migrations.changesChannel)', '')"
+        static let bindingDataTypes: [PostgresDataType] = []
+        typealias Row = ()
+
+        func makeBindings() -> PostgresBindings { PostgresBindings() }
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
     /// `k > after` with `after = ""` (no cursor) excludes nothing but the empty key, as in the SQLite backend.

@@ -71,6 +71,27 @@ import Testing
         }
     }
 
+    /// A `sys/` record cached on one node is forgotten when another node changes it, once the change is heard.
+    @Test func aChangeOnOneNodeIsHeardOnTheOther() async throws {
+        try await withTwoNodes(poolSize: 2) { first, other in
+            let cache = RecordCache(first, writers: .shared)
+            let heard = AsyncStream<ChangeNotice>.makeStream()
+            first.changeFeed?.subscribe { heard.continuation.yield($0) }
+            var notices = heard.stream.makeAsyncIterator()
+            #expect(await notices.next() == .listening)
+
+            try await other.transaction { try await $0.write("v1", at: "sys/vaults/x") }
+            #expect(await notices.next() == .changed("sys/vaults/x"))
+            #expect(try await cache.read(String.self, at: "sys/vaults/x") == "v1")
+            try await other.transaction { try await $0.write("v2", at: "sys/vaults/x") }
+            try await other.transaction { try await $0.put("data/not-announced", [1]) }
+            try await other.transaction { try await $0.delete("sys/vaults/x") }
+            #expect(await notices.next() == .changed("sys/vaults/x"))
+            #expect(await notices.next() == .changed("sys/vaults/x"))
+            #expect(try await cache.read(String.self, at: "sys/vaults/x") == nil)
+        }
+    }
+
     @Test func nodesStartingTogetherMigrateOnce() async throws {
         let server = try TemporaryPostgres.requireCurrent()
         let database = try await server.createDatabase()
@@ -201,13 +222,13 @@ import Testing
         #expect(configuration.client.username == "coffre")
         #expect(configuration.client.password == "p@ss")
         #expect(configuration.client.database == "vault")
-        #expect(configuration.client.options.maximumConnections == 5)
+        #expect(configuration.client.options.maximumConnections == 5 + 1)  // and one that listens for changes
     }
 
     @Test func parsesAUnixSocketURL() throws {
         let configuration = try PostgresConfiguration(url: "postgresql://coffre@localhost:5433/vault?host=/run/postgresql")
         #expect(configuration.client.unixSocketPath == "/run/postgresql/.s.PGSQL.5433")
-        #expect(configuration.client.options.maximumConnections == 16)
+        #expect(configuration.client.options.maximumConnections == 16 + 1)
     }
 
     @Test(arguments: ["mysql://x@y/z", "postgres://x@y/z?sslmode=sometimes", "not a url"])

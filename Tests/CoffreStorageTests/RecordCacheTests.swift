@@ -102,4 +102,50 @@ import Testing
         try await backend.transaction { try await $0.write("l/c", at: "l/c") }
         #expect(try await cache.readAll(String.self, prefix: "l/", after: nil, limit: 10).map(\.record) == ["l/a", "l/b", "l/c"])
     }
+
+    /// Memory storage that another node writes too, announcing changes under `sys/` (as PostgreSQL does).
+    final class Announcing: StorageBackend {
+        let inner = MemoryStorage()
+        let changeFeed: ChangeFeed? = ChangeFeed(prefixes: ["sys/"])
+
+        func get(_ key: String) async throws -> [UInt8]? { try await inner.get(key) }
+        func scan(prefix: String, after: String?, limit: Int) async throws -> [StorageEntry] {
+            try await inner.scan(prefix: prefix, after: after, limit: limit)
+        }
+        func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
+            try await inner.transaction(body)
+        }
+        /// Another node's write, heard only when `heard`.
+        func writeElsewhere(_ value: String, at key: String, heard: Bool = true) async throws {
+            try await inner.transaction { try await $0.write(value, at: key) }
+            if heard { changeFeed?.announce(.changed(key)) }
+        }
+    }
+
+    @Test func announcedRecordsAreAnsweredFromMemoryOnlyWhileTheFeedListens() async throws {
+        let backend = Announcing()
+        let cache = RecordCache(backend, writers: .shared)
+        try await backend.writeElsewhere("v1", at: "sys/vault")
+        try await backend.writeElsewhere("d1", at: "data")
+        // Not listening yet: every read goes to the backend.
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v1")
+        try await backend.writeElsewhere("v2", at: "sys/vault", heard: false)
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v2")
+
+        backend.changeFeed?.announce(.listening)
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v2")
+        // While listening, an announced key is answered from memory (a change behind the feed's back is not seen)…
+        try await backend.writeElsewhere("v3", at: "sys/vault", heard: false)
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v2")
+        // …until its change is heard; keys outside the announced prefixes are read every time.
+        try await backend.writeElsewhere("v4", at: "sys/vault")
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v4")
+        try await backend.writeElsewhere("d2", at: "data", heard: false)
+        #expect(try await cache.read(String.self, at: "data") == "d2")
+
+        // A feed that stops listening forgets everything and reads again.
+        backend.changeFeed?.announce(.deaf)
+        try await backend.writeElsewhere("v5", at: "sys/vault", heard: false)
+        #expect(try await cache.read(String.self, at: "sys/vault") == "v5")
+    }
 }
