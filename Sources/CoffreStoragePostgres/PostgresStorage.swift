@@ -35,7 +35,7 @@ public final class PostgresStorage: StorageBackend, Service {
 
     /// - Parameters:
     ///   - url: `postgres://user:password@host:port/database?sslmode=…`; see `PostgresConfiguration.init(url:poolSize:)`.
-    ///   - poolSize: the most connections this node opens.
+    ///   - poolSize: the connections this node keeps open for its requests.
     public convenience init(url: String, poolSize: Int = 16, logger: Logger = Logger(label: "coffre.storage.postgres")) throws {
         self.init(configuration: try PostgresConfiguration(url: url, poolSize: poolSize), logger: logger)
     }

@@ -176,7 +176,7 @@ import Testing
     /// A new database, migrated and running for `body`.
     private func withFreshStorage(_ body: (PostgresStorage) async throws -> Void) async throws {
         let server = try TemporaryPostgres.requireCurrent()
-        try await PostgresStorage(url: server.url(database: try await server.createDatabase()), logger: .quiet).withRunning(body)
+        try await PostgresStorage(url: server.url(database: try await server.createDatabase()), poolSize: 8, logger: .quiet).withRunning(body)
     }
 }
 
