@@ -54,7 +54,9 @@ final class ApplyQueue: Sendable {
         defer { handOver() }
         let applied: [Bool]
         do {
-            applied = try await KV.apply([change] + others.map(\.change), on: connection, logger: logger)
+            // The call carries other requests' changes: the sender's cancellation must not cut it short.
+            let changes = [change] + others.map(\.change)
+            applied = try await Task { try await KV.apply(changes, on: connection, logger: logger) }.value
         } catch {
             guard let failure = PostgresFailure(classifying: error) else {
                 let unknown = PostgresFailure(.connectionLost, .unavailable("the group commit was interrupted"))
