@@ -3,11 +3,12 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// The first, optimistic run of a transaction body: each read is one statement of its own and is remembered, writes
-/// wait in memory, and at the end one call (the procedure `coffre_apply_batch`, through `ApplyQueue`) checks that every key read
-/// still holds what was read, only then applies the writes, and commits. That call is a serializable transaction of
-/// its own, so the body takes effect as if it had run at that instant; if a value changed in between, the body runs
-/// again. A typical write thus costs its reads and one round trip, instead of `BEGIN`, each statement and `COMMIT`.
+/// The first, optimistic run of a transaction body: reads are statements of their own (several keys read together are
+/// one) and are remembered, writes wait in memory, and at the end one call (the procedure `coffre_apply_batch`, through
+/// `ApplyQueue`) checks that every key read still holds what was read, only then applies the writes, and commits. That
+/// call is a serializable transaction of its own, so the body takes effect as if it had run at that instant; if a
+/// value changed in between, the body runs again. A typical write thus costs its reads and a share of one round trip
+/// (calls carry the ends of several transactions), instead of `BEGIN`, each statement and `COMMIT`.
 ///
 /// Scans and prefix deletes are not checked this way (a check of values read cannot see a key that appeared in a
 /// range): a body that uses them is run again in a serializable `BEGIN … COMMIT` transaction instead.

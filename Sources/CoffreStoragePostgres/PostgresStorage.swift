@@ -111,45 +111,51 @@ public final class PostgresStorage: StorageBackend, Service {
     /// Changes to `sys/` keys (vaults, principals, role assignments), by any node.
     public var changeFeed: ChangeFeed? { changes }
 
-    /// Listens for announced changes (schema step 5) on a connection of its own until cancelled, starting again a
-    /// second after the connection breaks. A heartbeat sent through the pool every `heartbeat` must come back within
-    /// three: a connection that died silently would otherwise leave the feed listening to nothing.
-    private func hearChanges(heartbeat: Duration = .seconds(5)) async {
+    /// Listens for announced changes (schema step 5) on a connection of its own until cancelled, and starts again a
+    /// second after that connection breaks.
+    private func hearChanges() async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Migrations.changesChannel) { notices in
-                        let lastHeard = LastHeard()
                         self.changes.announce(.listening)
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                for try await notice in notices {
-                                    lastHeard.now()
-                                    if !notice.payload.isEmpty { self.changes.announce(.changed(notice.payload)) }
-                                }
-                            }
-                            group.addTask {
-                                while true {
-                                    try await Task.sleep(for: heartbeat)
-                                    guard lastHeard.since < heartbeat * 3 else {
-                                        throw PostgresFailure(.connectionLost, .unavailable("no heartbeat heard on \(Migrations.changesChannel)"))
-                                    }
-                                    try? await self.withConnection { try await KV.announceHeartbeat(on: $0, logger: self.logger) }
-                                }
-                            }
-                            try await group.next()
-                            group.cancelAll()
-                        }
+                        try await self.pass(notices)
                     }
                 }
             } catch {
                 if !Task.isCancelled {
-                    logger.warning("stopped hearing changes from PostgreSQL; vault records are read from the database until it resumes",
+                    logger.warning(
+                        "stopped hearing changes from PostgreSQL; vault records are read from the database until it resumes",
                         metadata: ["error": "\(PostgresFailure(classifying: error)?.error ?? .unavailable("\(type(of: error))"))"])
                 }
             }
             changes.announce(.deaf)
             try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Passes `notices` on to the change feed. A heartbeat sent through the pool every `heartbeat` must be heard
+    /// within three of them, else this throws: a connection that died silently would leave the feed hearing nothing.
+    private func pass(_ notices: PostgresNotificationSequence, heartbeat: Duration = .seconds(5)) async throws {
+        let lastHeard = LastHeard()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for try await notice in notices {
+                    lastHeard.now()
+                    if !notice.payload.isEmpty { self.changes.announce(.changed(notice.payload)) }
+                }
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: heartbeat)
+                    guard lastHeard.since < heartbeat * 3 else {
+                        throw PostgresFailure(.connectionLost, .unavailable("no heartbeat heard on \(Migrations.changesChannel)"))
+                    }
+                    try? await self.withConnection { try await KV.announceHeartbeat(on: $0, logger: self.logger) }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 
