@@ -136,6 +136,8 @@ public final class PostgresStorage: StorageBackend, Service {
 
     /// Passes `notices` on to the change feed. A heartbeat sent through the pool every `heartbeat` must be heard
     /// within three of them, else this throws: a connection that died silently would leave the feed hearing nothing.
+    /// The heartbeat is sent from a task of its own, not awaited: a statement that is never answered (see `use`) must
+    /// not keep the listener, and the storage's shutdown, waiting.
     private func pass(_ notices: PostgresNotificationSequence, heartbeat: Duration = .seconds(5)) async throws {
         let lastHeard = LastHeard()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -151,7 +153,7 @@ public final class PostgresStorage: StorageBackend, Service {
                     guard lastHeard.since < heartbeat * 3 else {
                         throw PostgresFailure(.connectionLost, .unavailable("no heartbeat heard on \(Migrations.changesChannel)"))
                     }
-                    try? await self.withConnection { try await KV.announceHeartbeat(on: $0, logger: self.logger) }
+                    Task { try? await self.withConnection { try await KV.announceHeartbeat(on: $0, logger: self.logger) } }
                 }
             }
             try await group.next()

@@ -215,7 +215,10 @@ extension PostgresBindings {
 extension PostgresConnection {
     /// Runs a prepared statement and collects its rows. Statements without rows go through here too: the
     /// command-tag variant of `execute` traps when the tag arrives after the statement's result is handed over.
+    /// A statement written to a connection that has closed is never answered (see `PostgresStorage.use`), so a
+    /// closed connection fails at once, also in the middle of a transaction.
     func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row] {
+        guard !isClosed else { throw PostgresFailure(.connectionLost, .unavailable("the PostgreSQL connection has closed")) }
         var rows: [Statement.Row] = []
         for try await row in try await execute(statement, logger: logger) { rows.append(row) }
         return rows
