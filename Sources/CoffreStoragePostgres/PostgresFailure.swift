@@ -22,6 +22,15 @@ struct PostgresFailure: Error, Sendable {
     var error: StorageError
     /// The connection is unusable (also after a `COMMIT` whose outcome is unknown): close it, never reuse it.
     var connectionBroke: Bool
+    /// The statement never left: its connection had closed before it was written.
+    var unsent = false
+
+    /// The failure of a statement refused because its connection had closed (postgres-nio would never answer it).
+    static let closedBeforeSending: PostgresFailure = {
+        var failure = PostgresFailure(.connectionLost, .unavailable("the PostgreSQL connection has closed"))
+        failure.unsent = true
+        return failure
+    }()
 
     init(_ kind: Kind, _ error: StorageError) {
         self.kind = kind
@@ -104,9 +113,10 @@ struct PostgresFailure: Error, Sendable {
         return error
     }
 
-    /// The same failure seen while `COMMIT` was in flight: a lost connection then leaves the outcome unknown.
+    /// The same failure seen while `COMMIT` was in flight: a lost connection then leaves the outcome unknown, unless
+    /// the `COMMIT` was never sent (PostgreSQL rolls back a transaction whose connection ends; try again).
     var atCommit: PostgresFailure {
-        guard kind == .connectionLost else { return self }
+        guard kind == .connectionLost, !unsent else { return self }
         var failure = PostgresFailure(
             .final, .unavailable("the connection to PostgreSQL was lost during COMMIT; the transaction may or may not have been applied"))
         failure.connectionBroke = true

@@ -218,7 +218,7 @@ extension PostgresConnection {
     /// A statement written to a connection that has closed is never answered (see `PostgresStorage.use`), so a
     /// closed connection fails at once, also in the middle of a transaction.
     func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row] {
-        guard !isClosed else { throw PostgresFailure(.connectionLost, .unavailable("the PostgreSQL connection has closed")) }
+        guard !isClosed else { throw PostgresFailure.closedBeforeSending }
         var rows: [Statement.Row] = []
         for try await row in try await execute(statement, logger: logger) { rows.append(row) }
         return rows

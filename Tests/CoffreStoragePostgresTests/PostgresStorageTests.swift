@@ -251,6 +251,14 @@ import Testing
         #expect(PostgresFailure(sqlState: "42501").kind == .final)
     }
 
+    /// A connection lost during `COMMIT` leaves the outcome unknown; a `COMMIT` that never left is safe to run again.
+    @Test func aLostCommitIsFinalUnlessItWasNeverSent() {
+        let lost = PostgresFailure(sqlState: "08006")
+        #expect(lost.atCommit.kind == .final)
+        #expect(lost.atCommit.connectionBroke)
+        #expect(PostgresFailure.closedBeforeSending.atCommit.kind == .connectionLost)
+    }
+
     @Test func backoffStaysBounded() {
         for attempt in 1...40 {
             #expect(PostgresStorage.backoff(afterAttempt: attempt) <= .milliseconds(100))
