@@ -58,13 +58,11 @@ final class ApplyQueue: Sendable {
             let changes = [change] + others.map(\.change)
             applied = try await Task { try await KV.apply(changes, on: connection, logger: logger) }.value
         } catch {
-            guard let failure = PostgresFailure(classifying: error) else {
-                let unknown = PostgresFailure(.connectionLost, .unavailable("the group commit was interrupted"))
-                for waiter in others { waiter.continuation.resume(returning: .failed(Self.ending(unknown, of: waiter.change, own: false))) }
-                throw error
-            }
+            let classified = PostgresFailure(classifying: error)
+            let failure = classified ?? PostgresFailure(.connectionLost, .unavailable("the group commit was interrupted"))
             for waiter in others { waiter.continuation.resume(returning: .failed(Self.ending(failure, of: waiter.change, own: false))) }
-            throw Self.ending(failure, of: change, own: true)
+            // The sender's own error passes through unchanged when it did not come from PostgreSQL.
+            throw classified.map { Self.ending($0, of: change, own: true) } ?? error
         }
         for (waiter, applied) in zip(others, applied.dropFirst()) { waiter.continuation.resume(returning: .applied(applied)) }
         return applied[0]

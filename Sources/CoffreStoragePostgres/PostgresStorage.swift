@@ -276,9 +276,7 @@ public final class PostgresStorage: StorageBackend, Service {
         _ connection: PostgresConnection, for work: @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
-            guard !connection.isClosed else {
-                throw PostgresFailure(.connectionLost, .unavailable("the pooled PostgreSQL connection was already closed"))
-            }
+            guard !connection.isClosed else { throw PostgresFailure.closedBeforeSending }
             return try await work(connection)
         } catch {
             if connection.isClosed || PostgresFailure(classifying: error)?.connectionBroke == true {
