@@ -31,15 +31,18 @@ public struct Addressing: Sendable {
     /// Resolves a `Host` header value (`myvault.vault.localhost:8443`).
     public func target(forHost host: String) -> Target {
         let name = Self.hostname(host).lowercased()
-        for zone in vaultZones where name.hasSuffix("." + zone) {
-            let label = name.dropLast(zone.count + 1)
-            if !label.isEmpty, !label.contains(".") { return .vault(String(label), zone: zone) }
-        }
-        for zone in hsmZones where name.hasSuffix("." + zone) {
-            let label = name.dropLast(zone.count + 1)
-            if !label.isEmpty, !label.contains(".") { return .hsm(String(label), zone: zone) }
-        }
+        for zone in vaultZones { if let label = Self.label(of: name, under: zone) { return .vault(label, zone: zone) } }
+        for zone in hsmZones { if let label = Self.label(of: name, under: zone) { return .hsm(label, zone: zone) } }
         return .server
+    }
+
+    /// The one DNS label in front of `.zone` when `name` is such a label and the zone (on bytes: this runs per request).
+    static func label(of name: String, under zone: String) -> String? {
+        let name = name.utf8, zone = zone.utf8
+        guard name.count > zone.count + 1, name.suffix(zone.count).elementsEqual(zone) else { return nil }
+        let label = name.dropLast(zone.count + 1)
+        guard name[label.endIndex] == UInt8(ascii: "."), !label.contains(UInt8(ascii: ".")) else { return nil }
+        return String(Substring(label))
     }
 
     /// The token audience (challenge resource) for a target: `https://{zone}[:{port}]`.
@@ -71,7 +74,10 @@ public struct Addressing: Sendable {
 
     /// `host` without its port; IPv6 literals keep their brackets.
     static func hostname(_ host: String) -> Substring {
-        if host.hasPrefix("[") { return host[...(host.firstIndex(of: "]") ?? host.index(before: host.endIndex))] }
-        return host.split(separator: ":", maxSplits: 1).first ?? host[...]
+        let utf8 = host.utf8
+        if utf8.first == UInt8(ascii: "[") {
+            return Substring(utf8[...(utf8.firstIndex(of: UInt8(ascii: "]")) ?? utf8.index(before: utf8.endIndex))])
+        }
+        return Substring(utf8.prefix { $0 != UInt8(ascii: ":") })
     }
 }

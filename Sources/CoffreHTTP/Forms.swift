@@ -3,10 +3,10 @@ enum Forms {
     /// Decodes `a=1&b=x%20y`; a repeated key keeps its last value.
     static func parse(_ text: some StringProtocol, plusIsSpace: Bool = true) -> [String: String] {
         var result: [String: String] = [:]
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentDecoded(parts[0], plusIsSpace: plusIsSpace)
-            result[key] = parts.count > 1 ? percentDecoded(parts[1], plusIsSpace: plusIsSpace) : ""
+        for pair in Substring(text).utf8.split(separator: UInt8(ascii: "&")) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.endIndex
+            let key = percentDecoded(Substring(pair[..<equals]), plusIsSpace: plusIsSpace)
+            result[key] = equals == pair.endIndex ? "" : percentDecoded(Substring(pair[pair.index(after: equals)...]), plusIsSpace: plusIsSpace)
         }
         return result
     }

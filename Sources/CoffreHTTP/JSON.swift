@@ -13,6 +13,16 @@ enum JSON {
 
     /// Decodes a request body; malformed JSON or a wrong field type is a 400 `BadParameter` naming the field.
     static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
+        try decodeWithFoundation(type, from: body)
+    }
+
+    /// A body of string members, read without `JSONDecoder` when `FlatJSON` can (same results, same errors).
+    static func decode<T: FlatJSONDecodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
+        if let members = FlatJSON.members(of: body) { return T(flat: members) }
+        return try decodeWithFoundation(type, from: body)
+    }
+
+    private static func decodeWithFoundation<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
         guard body.readableBytes > 0 else {
             throw CoffreError.badParameter("The request body is missing: this operation requires a JSON body.")
         }

@@ -106,23 +106,31 @@ struct KeyItem: Encodable {
 }
 
 /// `KeyOperationsParameters` (encrypt, decrypt, wrapKey, unwrapKey); binary members are base64url.
-struct KeyOperationParameters: Decodable {
+struct KeyOperationParameters: FlatJSONDecodable, Equatable {
     var alg: String?
     var value: String?
     var iv: String?
     var aad: String?
     var tag: String?
+
+    init(flat members: [String: String]) {
+        (alg, value, iv, aad, tag) = (members["alg"], members["value"], members["iv"], members["aad"], members["tag"])
+    }
 }
 
-struct KeySignParameters: Decodable {
+struct KeySignParameters: FlatJSONDecodable, Equatable {
     var alg: String?
     var value: String?
+
+    init(flat members: [String: String]) { (alg, value) = (members["alg"], members["value"]) }
 }
 
-struct KeyVerifyParameters: Decodable {
+struct KeyVerifyParameters: FlatJSONDecodable, Equatable {
     var alg: String?
     var digest: String?
     var value: String?
+
+    init(flat members: [String: String]) { (alg, digest, value) = (members["alg"], members["digest"], members["value"]) }
 }
 
 struct KeyOperationResult: JSONFieldsEncodable {

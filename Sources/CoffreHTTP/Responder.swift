@@ -151,7 +151,9 @@ struct IncomingRequest: Sendable {
     init(_ request: Request, addressing: Addressing) {
         host = request.head.authority ?? ""
         target = addressing.target(forHost: host)
-        segments = request.uri.path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map { Forms.percentDecoded($0) }
+        segments = request.uri.path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
+            Forms.percentDecoded(Substring($0))
+        }
         query = Forms.parse(request.uri.query ?? "", plusIsSpace: false)
         method = Self.effectiveMethod(request)
     }

@@ -18,6 +18,7 @@ struct DataPlaneRequest: Sendable {
     func parameter(_ name: String) -> String { parameters[name] ?? "" }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSON.decode(type, from: body) }
+    func decode<T: FlatJSONDecodable>(_ type: T.Type) throws -> T { try JSON.decode(type, from: body) }
 
     /// `maxresults` (1–25, default 25) and the cursor carried by `$skiptoken`.
     func paging() throws -> (limit: Int, cursor: String?) {

@@ -41,7 +41,7 @@ public struct VaultName: Hashable, Sendable, Codable, CustomStringConvertible {
             && bytes.allSatisfy { ObjectName.isAllowed($0) }
             && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0])
             && bytes.last != UInt8(ascii: "-")
-            && !name.contains("--")
+            && !zip(bytes, bytes.dropFirst()).contains { $0 == UInt8(ascii: "-") && $1 == UInt8(ascii: "-") }
         guard valid else {
             throw CoffreError.badParameter(
                 "The vault name '\(raw)' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name "
