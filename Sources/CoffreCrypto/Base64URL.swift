@@ -1,4 +1,6 @@
-/// Base64 and base64url coding on bytes (Foundation's string APIs are slow on Linux; this is on the hot path).
+/// Base64 and base64url coding on bytes (Foundation's string APIs are slow on Linux; this is on the hot path). The
+/// generic entry points hand contiguous bytes to concrete loops: across modules, a generic loop runs unspecialised,
+/// through witness tables per byte.
 public enum Base64 {
     private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
@@ -12,22 +14,31 @@ public enum Base64 {
 
     /// base64url without padding (JWK fields, crypto values, backup blobs).
     public static func urlEncoded(_ bytes: some Collection<UInt8>) -> String {
-        encode(bytes, alphabet: urlAlphabet, pad: false)
+        contiguous(bytes) { encode($0, alphabet: urlAlphabet, pad: false) }
     }
 
     /// Standard base64 with padding (`cer`, `csr`, `x5c`).
     public static func standardEncoded(_ bytes: some Collection<UInt8>) -> String {
-        encode(bytes, alphabet: standardAlphabet, pad: true)
+        contiguous(bytes) { encode($0, alphabet: standardAlphabet, pad: true) }
     }
 
     /// Decodes either alphabet, with or without padding; `nil` on any other character.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        contiguous(text.utf8) { decode(utf8: $0) }
+    }
+
+    private static func contiguous<R>(_ bytes: some Collection<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = bytes.withContiguousStorageIfAvailable(body) { return result }
+        return Array(bytes).withUnsafeBufferPointer(body)
+    }
+
+    private static func decode(utf8 text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var output = [UInt8]()
-        output.reserveCapacity(text.utf8.count * 3 / 4)
+        output.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
         var padding = 0
-        for byte in text.utf8 {
+        for byte in text {
             if byte == UInt8(ascii: "=") {
                 padding += 1
                 continue
@@ -46,7 +57,7 @@ public enum Base64 {
         return output
     }
 
-    private static func encode(_ bytes: some Collection<UInt8>, alphabet: [UInt8], pad: Bool) -> String {
+    private static func encode(_ bytes: UnsafeBufferPointer<UInt8>, alphabet: [UInt8], pad: Bool) -> String {
         var output = [UInt8]()
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var iterator = bytes.makeIterator()

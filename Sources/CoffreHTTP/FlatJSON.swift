@@ -26,15 +26,17 @@ enum FlatJSON {
         init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
         mutating func object() -> [String: String]? {
-            var members: [String: String] = [:]
-            var names = Set<String>()
+            var members: [String: String] = Dictionary(minimumCapacity: 4)
+            var nulls: Set<String> = []
             guard take(UInt8(ascii: "{")) else { return nil }
             if !take(UInt8(ascii: "}")) {
                 repeat {
-                    guard let name = string(), take(UInt8(ascii: ":")), names.insert(name).inserted else { return nil }
+                    guard let name = string(), take(UInt8(ascii: ":")), members[name] == nil, !nulls.contains(name) else { return nil }
                     if let value = string() {
                         members[name] = value
-                    } else if !literalNull() {
+                    } else if literalNull() {
+                        nulls.insert(name)
+                    } else {
                         return nil
                     }
                 } while take(UInt8(ascii: ","))

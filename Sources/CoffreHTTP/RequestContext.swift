@@ -11,15 +11,15 @@ public struct CoffreRequestContext: RequestContext {
     /// The event loop of the request's connection.
     public let eventLoop: any EventLoop
 
+    /// Hummingbird's request id when it set one, else a random one; read once, as the response and the audit record
+    /// must carry the same.
+    public let requestId: String
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.eventLoop = source.channel.eventLoop
-    }
-
-    /// Hummingbird's request id when it set one, else a new random one.
-    public var requestId: String {
-        logger[metadataKey: "hb.request.id"]?.description ?? Hex.encode(SecureRandom.bytes(16))
+        self.requestId = source.logger[metadataKey: "hb.request.id"]?.description ?? Hex.encode(SecureRandom.bytes(16))
     }
 
     /// Whether the peer is on this machine.

@@ -73,15 +73,17 @@ struct Route: Sendable {
 
     func match(_ method: HTTPRequest.Method, _ segments: [String]) -> [String: String]? {
         guard method == self.method, segments.count == pattern.count else { return nil }
-        var parameters: [String: String] = [:]
         for (segment, expected) in zip(segments, pattern) {
             switch expected {
             case .literal(let literal):
                 guard Self.equalIgnoringASCIICase(segment, literal) else { return nil }
-            case .parameter(let name, let optional):
+            case .parameter(_, let optional):
                 guard optional || !segment.isEmpty else { return nil }
-                parameters[name] = segment
             }
+        }
+        var parameters: [String: String] = [:]
+        for (segment, expected) in zip(segments, pattern) {
+            if case .parameter(let name, _) = expected { parameters[name] = segment }
         }
         return parameters
     }
@@ -97,11 +99,24 @@ struct Route: Sendable {
 /// The data-plane routes, tried in order.
 struct RouteTable: Sendable {
     let routes: [Route]
+    /// The positions in `routes` of each method and path length, in order: a request tries only the few routes of its
+    /// shape, not all of them.
+    private let byShape: [Shape: [Int]]
+
+    private struct Shape: Hashable {
+        var method: HTTPRequest.Method
+        var segments: Int
+    }
+
+    init(routes: [Route]) {
+        self.routes = routes
+        byShape = Dictionary(grouping: routes.indices) { Shape(method: routes[$0].method, segments: routes[$0].pattern.count) }
+    }
 
     /// The first route matching; a trailing slash is ignored when nothing matches with it.
     func match(_ method: HTTPRequest.Method, _ segments: [String]) -> (Route, [String: String])? {
-        for route in routes {
-            if let parameters = route.match(method, segments) { return (route, parameters) }
+        for index in byShape[Shape(method: method, segments: segments.count)] ?? [] {
+            if let parameters = routes[index].match(method, segments) { return (routes[index], parameters) }
         }
         if segments.last == "", segments.count > 1 { return match(method, Array(segments.dropLast())) }
         return nil

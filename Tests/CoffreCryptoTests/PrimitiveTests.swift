@@ -20,6 +20,15 @@ import Testing
         #expect(Base64.decode("+/+/") == bytes)
     }
 
+    @Test func acceptsEveryKindOfCollection() {
+        let bytes: [UInt8] = Array("foobar".utf8)
+        #expect(Base64.urlEncoded(bytes[1...]) == "b29iYXI")
+        #expect(Base64.urlEncoded(bytes.lazy.map { $0 }) == "Zm9vYmFy")
+        #expect(Base64.standardEncoded(Data(bytes)) == "Zm9vYmFy")
+        #expect(Base64.decode("xZm9vYmE=".dropFirst()) == Array("fooba".utf8))
+        #expect(Base64.decode(NSString(string: "Zm9v") as String) == Array("foo".utf8))
+    }
+
     @Test(arguments: ["a", "ab$c", "Zg=a", "Zm9v====="])
     func rejectsMalformed(_ text: String) {
         #expect(Base64.decode(text) == nil)

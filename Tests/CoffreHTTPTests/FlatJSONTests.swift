@@ -21,6 +21,8 @@ import Testing
         #"{"alg":"ES256","value":"\/"}"#,
         "{\"alg\":\"é\"}",  // non-ASCII
         #"{"alg":"ES256","alg":"RS256"}"#,  // a repeated name
+        #"{"alg":null,"alg":"RS256"}"#,
+        #"{"alg":"ES256","alg":null}"#,
         #"{"alg":"ES256","count":1}"#,  // another type, unknown member
         #"{"alg":"ES256","nested":{"a":"b"}}"#,
         #"{"alg":"ES256","list":["a"]}"#,
