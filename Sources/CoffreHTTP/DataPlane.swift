@@ -20,12 +20,18 @@ struct AuditDraft: Sendable {
 
 /// The Key Vault data plane: authenticate (before the body is read), check the api-version, find the vault, route,
 /// authorise, run — and write one audit record per request, failing the request if the record cannot be written.
-struct DataPlane: Sendable {
+final class DataPlane: Sendable {
     let services: CoffreServices
     let addressing: Addressing
     let routes: RouteTable
     /// The largest request body accepted (certificate imports are the largest legitimate bodies).
     static let maxBodySize = 4 * 1024 * 1024
+
+    init(services: CoffreServices, addressing: Addressing, routes: RouteTable) {
+        self.services = services
+        self.addressing = addressing
+        self.routes = routes
+    }
 
     func serve(_ request: Request, incoming: IncomingRequest, context: CoffreRequestContext) async throws -> Response {
         let matched = routes.match(incoming.method, incoming.segments)

@@ -79,8 +79,9 @@ public struct ServerOperations: Sendable {
 }
 
 /// The HTTP entry point: health, token service, management API and the Key Vault data plane, chosen by path,
-/// with the vault chosen by host.
-public struct CoffreResponder: HTTPResponder {
+/// with the vault chosen by host. A class: it is shared by every request, and an async call on a struct this size
+/// copied (and retained) all of its services per request.
+public final class CoffreResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
     let services: CoffreServices

@@ -8,11 +8,18 @@ import NIOCore
 /// The token service's HTTP face: OpenID Connect discovery, JWKS, the OAuth 2.0 token endpoint (v1 `resource=` and
 /// v2 `scope=`, client secret or client assertion) and both managed-identity endpoints (App Service and IMDS).
 /// Paths follow Entra ID so that MSAL and azure-identity work unchanged.
-struct TokenEndpoints: Sendable {
+final class TokenEndpoints: Sendable {
     let tokens: TokenService
     let principals: PrincipalDirectory
     let authority: String
     let managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
+
+    init(tokens: TokenService, principals: PrincipalDirectory, authority: String, managedIdentity: (headerSecret: [UInt8], defaultClientId: String)) {
+        self.tokens = tokens
+        self.principals = principals
+        self.authority = authority
+        self.managedIdentity = managedIdentity
+    }
 
     /// Handles the request if its path belongs to the token service; `nil` otherwise.
     func handle(_ request: Request, context: CoffreRequestContext, incoming: IncomingRequest) async throws -> Response? {
