@@ -4,8 +4,14 @@ import NIOCore
 /// operations (sign, verify, encrypt, decrypt, wrap, unwrap), the hot path of a service that signs or unwraps per
 /// request. Anything else goes through `Decodable` as before.
 protocol FlatJSONDecodable: Decodable {
-    /// The members that are strings; members that are `null` are absent, as `Decodable` reads an optional.
-    init(flat members: [String: String])
+    /// The members that are strings; members that are `null` are absent, as `Decodable` reads an optional. `nil` when
+    /// a member that the type does not read as a string is present (`Decodable` decides then).
+    init?(flat members: [String: String])
+}
+
+extension [String: String] {
+    /// Whether none of `names` is a member: a `FlatJSONDecodable` type lists its members that are not strings.
+    func lacks(_ names: String...) -> Bool { names.allSatisfy { self[$0] == nil } }
 }
 
 /// Reads a JSON object of string and `null` members, the common case of those bodies. It answers `nil` for anything it

@@ -18,7 +18,7 @@ enum JSON {
 
     /// A body of string members, read without `JSONDecoder` when `FlatJSON` can (same results, same errors).
     static func decode<T: FlatJSONDecodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
-        if let members = FlatJSON.members(of: body) { return T(flat: members) }
+        if let members = FlatJSON.members(of: body), let value = T(flat: members) { return value }
         return try decodeWithFoundation(type, from: body)
     }
 

@@ -18,7 +18,7 @@ struct WireReleasePolicy: Codable, Sendable {
     }
 }
 
-struct KeyCreateParameters: Decodable {
+struct KeyCreateParameters: FlatJSONDecodable {
     var kty: String?
     var key_size: Int?
     var public_exponent: Int?
@@ -27,6 +27,12 @@ struct KeyCreateParameters: Decodable {
     var tags: [String: String]?
     var crv: String?
     var release_policy: WireReleasePolicy?
+
+    /// The usual body of a new key: `kty` and perhaps `crv`.
+    init?(flat members: [String: String]) {
+        guard members.lacks("key_size", "public_exponent", "key_ops", "attributes", "tags", "release_policy") else { return nil }
+        (kty, crv) = (members["kty"], members["crv"])
+    }
 }
 
 struct KeyImportParameters: Decodable {

@@ -56,11 +56,17 @@ struct VaultURL: Sendable {
 
 // MARK: - Secrets
 
-struct SecretSetParameters: Decodable {
+struct SecretSetParameters: FlatJSONDecodable {
     var value: String?
     var tags: [String: String]?
     var contentType: String?
     var attributes: WireAttributes?
+
+    /// The usual body of a new version: `value` and perhaps `contentType`.
+    init?(flat members: [String: String]) {
+        guard members.lacks("tags", "attributes") else { return nil }
+        (value, contentType) = (members["value"], members["contentType"])
+    }
 }
 
 struct SecretUpdateParameters: Decodable {

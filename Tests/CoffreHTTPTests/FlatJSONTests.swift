@@ -61,6 +61,21 @@ import Testing
         }
     }
 
+    @Test func membersOfOtherTypesAreLeftToDecodable() throws {
+        let flat = try JSON.decode(SecretSetParameters.self, from: ByteBuffer(string: #"{"value":"s3cret","contentType":"text/plain"}"#))
+        #expect(flat.value == "s3cret" && flat.contentType == "text/plain" && flat.tags == nil && flat.attributes == nil)
+        let nested = try JSON.decode(SecretSetParameters.self, from: ByteBuffer(string: #"{"value":"v","tags":{"a":"b"}}"#))
+        #expect(nested.value == "v" && nested.tags == ["a": "b"])
+        for text in [#"{"value":"v","tags":"a=b"}"#, #"{"value":"v","attributes":"enabled"}"#] {
+            #expect(FlatJSON.members(of: ByteBuffer(string: text)) != nil)
+            #expect(throws: CoffreError.self) { try JSON.decode(SecretSetParameters.self, from: ByteBuffer(string: text)) }
+        }
+        let key = try JSON.decode(KeyCreateParameters.self, from: ByteBuffer(string: #"{"kty":"EC","crv":"P-256"}"#))
+        #expect(key.kty == "EC" && key.crv == "P-256" && key.key_size == nil)
+        #expect(try JSON.decode(KeyCreateParameters.self, from: ByteBuffer(string: #"{"kty":"RSA","key_size":3072}"#)).key_size == 3072)
+        #expect(throws: CoffreError.self) { try JSON.decode(KeyCreateParameters.self, from: ByteBuffer(string: #"{"kty":"RSA","key_size":"3072"}"#)) }
+    }
+
     @Test func anEmptyBodyIsStillAMissingBody() {
         #expect(throws: CoffreError.badParameter("The request body is missing: this operation requires a JSON body.")) {
             try JSON.decode(KeySignParameters.self, from: ByteBuffer())
