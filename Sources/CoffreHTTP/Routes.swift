@@ -44,7 +44,8 @@ struct DataPlaneRequest: Sendable {
 }
 
 /// A data-plane route: method, path pattern, the operation it performs (for authorisation and audit) and its handler.
-struct Route: Sendable {
+/// Immutable and shared by the requests it serves, so a class (a match hands out a reference, not a copy).
+final class Route: Sendable {
     enum Segment: Sendable, Equatable {
         case literal(String)
         /// A path parameter; `optional` ones may be empty (`/secrets/{name}/` means the latest version).
