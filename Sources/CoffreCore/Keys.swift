@@ -3,7 +3,7 @@ import CoffreModel
 import Foundation
 
 /// One version of a key as stored (inside the barrier): the private material, its public JWK, and its settings.
-public struct KeyVersion: Codable, Sendable {
+public struct KeyVersion: Codable, JSONFieldsEncodable, Sendable {
     public var version: String
     public var keyType: KeyType
     /// The private key material (`KeyMaterial.storedRepresentation`, base64).
@@ -20,15 +20,38 @@ public struct KeyVersion: Codable, Sendable {
     /// Size (RSA/oct bits) and curve, kept for rotation.
     public var size: Int?
     public var curve: CurveName?
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("version", version)
+        try object.field("keyType", keyType.rawValue)
+        try object.field("material", material)
+        try object.field("publicKey", publicKey)
+        try object.field("keyOps", elements: keyOps)
+        try object.field("attributes", attributes)
+        try object.field("exportable", exportable)
+        try object.field("tags", tags)
+        try object.field("releasePolicy", releasePolicy)
+        try object.field("managed", managed)
+        try object.field("size", size)
+        try object.field("curve", curve?.rawValue)
+    }
 }
 
 extension KeyVersion: VersionedRecord {
-    public struct Summary: Codable, Sendable {
+    public struct Summary: Codable, JSONFieldsEncodable, Sendable {
         public var attributes: ObjectAttributes
         public var exportable: Bool?
         public var tags: [String: String]?
         public var managed: Bool?
         public var keyType: KeyType
+
+        public func writeFields(_ object: inout JSONObjectWriter) throws {
+            try object.field("attributes", attributes)
+            try object.field("exportable", exportable)
+            try object.field("tags", tags)
+            try object.field("managed", managed)
+            try object.field("keyType", keyType.rawValue)
+        }
     }
 
     public var summary: Summary {

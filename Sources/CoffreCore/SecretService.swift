@@ -4,11 +4,18 @@ import CoffreModel
 import CoffreStorage
 
 extension SecretVersion: VersionedRecord {
-    public struct Summary: Codable, Sendable {
+    public struct Summary: Codable, JSONFieldsEncodable, Sendable {
         public var attributes: ObjectAttributes
         public var contentType: String?
         public var tags: [String: String]?
         public var managed: Bool?
+
+        public func writeFields(_ object: inout JSONObjectWriter) throws {
+            try object.field("attributes", attributes)
+            try object.field("contentType", contentType)
+            try object.field("tags", tags)
+            try object.field("managed", managed)
+        }
     }
 
     public var summary: Summary { Summary(attributes: attributes, contentType: contentType, tags: tags, managed: managed) }

@@ -12,7 +12,7 @@ public protocol VersionedRecord: Codable, Sendable {
 }
 
 /// When an object was soft-deleted and when it will be purged.
-public struct Deletion: Codable, Sendable, Equatable {
+public struct Deletion: Codable, JSONFieldsEncodable, Sendable, Equatable {
     public var deletedDate: Int64
     public var scheduledPurgeDate: Int64
 
@@ -20,15 +20,27 @@ public struct Deletion: Codable, Sendable, Equatable {
         self.deletedDate = deletedDate
         self.scheduledPurgeDate = scheduledPurgeDate
     }
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+    }
 }
 
 /// The head of an object: its name as first written, its latest version and that version's summary.
 /// Live heads and deleted heads live under different prefixes so listing either one never skips the other.
-public struct ObjectHead<Summary: Codable & Sendable>: Codable, Sendable {
+public struct ObjectHead<Summary: Codable & Sendable>: Codable, JSONFieldsEncodable, Sendable {
     public var name: String
     public var latestVersion: String
     public var summary: Summary
     public var deletion: Deletion?
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("name", name)
+        try object.field("latestVersion", latestVersion)
+        try object.field("summary", summary)
+        try object.field("deletion", deletion)
+    }
 }
 
 /// An object version together with the name and deletion state of its object.

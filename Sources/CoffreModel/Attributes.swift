@@ -2,7 +2,7 @@
 ///
 /// `recoverableDays` and `recoveryLevel` are not stored: they follow from the vault's settings when a response
 /// is written.
-public struct ObjectAttributes: Codable, Sendable, Equatable {
+public struct ObjectAttributes: Codable, JSONFieldsEncodable, Sendable, Equatable {
     public var enabled: Bool
     public var notBefore: Int64?
     public var expires: Int64?
@@ -15,6 +15,14 @@ public struct ObjectAttributes: Codable, Sendable, Equatable {
         self.expires = expires
         self.created = created
         self.updated = updated
+    }
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("enabled", enabled)
+        try object.field("notBefore", notBefore)
+        try object.field("expires", expires)
+        try object.field("created", created)
+        try object.field("updated", updated)
     }
 
     /// Whether `now` lies inside the `nbf`/`exp` window.

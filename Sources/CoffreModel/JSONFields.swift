@@ -45,6 +45,11 @@ public struct JSONObjectWriter {
         if let stream = begin(name) { stream.raw(String(value)) } else { try container?.encode(value, forKey: FieldName(name)) }
     }
 
+    public mutating func field(_ name: String, _ value: Int64?) throws {
+        guard let value else { return }
+        if let stream = begin(name) { stream.raw(String(value)) } else { try container?.encode(value, forKey: FieldName(name)) }
+    }
+
     public mutating func field(_ name: String, _ value: IntDate?) throws {
         guard let value else { return }
         if let stream = begin(name) { stream.raw(String(value.seconds)) } else { try container?.encode(value, forKey: FieldName(name)) }

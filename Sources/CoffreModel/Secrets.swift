@@ -1,5 +1,5 @@
 /// One version of a secret as stored (inside the barrier).
-public struct SecretVersion: Codable, Sendable, Equatable {
+public struct SecretVersion: Codable, JSONFieldsEncodable, Sendable, Equatable {
     public var version: String
     public var value: String
     public var contentType: String?
@@ -21,6 +21,16 @@ public struct SecretVersion: Codable, Sendable, Equatable {
         self.tags = tags
         self.keyPath = keyPath
         self.managed = managed
+    }
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("version", version)
+        try object.field("value", value)
+        try object.field("contentType", contentType)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("keyPath", keyPath)
+        try object.field("managed", managed)
     }
 }
 
