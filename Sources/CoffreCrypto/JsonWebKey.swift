@@ -1,3 +1,5 @@
+import CoffreModel
+
 /// Key Vault's `JsonWebKey`, as it travels on the wire.
 ///
 /// Binary members are base64url without padding when encoded; decoding also accepts padding and the standard
@@ -112,14 +114,17 @@ public struct JsonWebKey: Codable, Sendable, Equatable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(kid, forKey: .kid)
-        try container.encodeIfPresent(kty, forKey: .kty)
-        try container.encodeIfPresent(keyOps, forKey: .keyOps)
-        try container.encodeIfPresent(crv, forKey: .crv)
+}
+
+extension JsonWebKey: JSONFieldsEncodable {
+    /// Binary members as base64url.
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("kid", kid)
+        try object.field("kty", kty)
+        if let keyOps { try object.field("key_ops", elements: keyOps) }
+        try object.field("crv", crv)
         for (key, path) in Self.binaryKeys {
-            if let bytes = self[keyPath: path] { try container.encode(Base64.urlEncoded(bytes), forKey: key) }
+            try object.field(key.rawValue, self[keyPath: path].map { Base64.urlEncoded($0) })
         }
     }
 }

@@ -38,6 +38,18 @@ import Testing
         #expect(try Self.text(Self.key) == #"{"version":"fedcba9876543210fedcba9876543210","keyType":"EC-HSM","material":"bWF0ZXJpYWw","publicKey":{"kty":"EC-HSM","key_ops":["sign","verify"],"crv":"P-256","x":"eA","y":"eQ"},"keyOps":["sign","verify"],"attributes":{"enabled":false,"notBefore":1700000000,"expires":1800000000,"created":1600000000,"updated":1650000000},"exportable":true,"tags":{"team":"a"},"releasePolicy":{"contentType":"application/json; charset=utf-8","immutable":false,"data":"e30"},"managed":false,"curve":"P-256"}"#)
     }
 
+    @Test func foundationsEncoderWritesTheSameFields() throws {
+        // Backups and other Foundation-encoded documents go through `encode(to:)`, not the streaming writer.
+        let rsa = JsonWebKey(kid: "https://v/keys/k/1", kty: .rsa, keyOps: ["encrypt"], n: [1, 2, 3], e: [1, 0, 1], d: [9])
+        for key in [rsa, Self.key.publicKey] {
+            // Foundation's encoder does not keep the order of keys: compare the documents.
+            let foundation = try JSONSerialization.jsonObject(with: JSONEncoder().encode(key)) as? NSDictionary
+            let streamed = try JSONSerialization.jsonObject(with: Data(StreamingJSONEncoder.encode(key))) as? NSDictionary
+            #expect(foundation != nil && foundation == streamed)
+        }
+        #expect(try Self.text(rsa) == #"{"kid":"https://v/keys/k/1","kty":"RSA","key_ops":["encrypt"],"n":"AQID","e":"AQAB","d":"CQ"}"#)
+    }
+
     @Test func recordsReadBackAsWritten() throws {
         let secret = try JSONDecoder().decode(SecretVersion.self, from: Data(try StreamingJSONEncoder.encode(Self.secret)))
         #expect(secret == Self.secret)
