@@ -1,8 +1,8 @@
 import NIOCore
 
-/// A request body whose members are all optional strings, read without `JSONDecoder`: the bodies of the cryptographic
-/// operations (sign, verify, encrypt, decrypt, wrap, unwrap), the hot path of a service that signs or unwraps per
-/// request. Anything else goes through `Decodable` as before.
+/// A request body whose members are usually all strings, read without `JSONDecoder` when they are: the bodies of the
+/// cryptographic operations (sign, verify, encrypt, decrypt, wrap, unwrap), the hot path of a service that signs or
+/// unwraps per request, and the usual bodies of set secret and create key. Anything else goes through `Decodable`.
 protocol FlatJSONDecodable: Decodable {
     /// The members that are strings; members that are `null` are absent, as `Decodable` reads an optional. `nil` when
     /// a member that the type does not read as a string is present (`Decodable` decides then).

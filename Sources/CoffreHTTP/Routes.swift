@@ -100,9 +100,8 @@ final class Route: Sendable {
 /// The data-plane routes, tried in order.
 struct RouteTable: Sendable {
     let routes: [Route]
-    /// The positions in `routes` of each method and path length, in order: a request tries only the few routes of its
-    /// shape, not all of them.
-    private let byShape: [Shape: [Int]]
+    /// The routes of each method and path length, in order: a request tries only the few routes of its shape.
+    private let byShape: [Shape: [Route]]
 
     private struct Shape: Hashable {
         var method: HTTPRequest.Method
@@ -111,13 +110,13 @@ struct RouteTable: Sendable {
 
     init(routes: [Route]) {
         self.routes = routes
-        byShape = Dictionary(grouping: routes.indices) { Shape(method: routes[$0].method, segments: routes[$0].pattern.count) }
+        byShape = Dictionary(grouping: routes) { Shape(method: $0.method, segments: $0.pattern.count) }
     }
 
     /// The first route matching; a trailing slash is ignored when nothing matches with it.
     func match(_ method: HTTPRequest.Method, _ segments: [String]) -> (Route, [String: String])? {
-        for index in byShape[Shape(method: method, segments: segments.count)] ?? [] {
-            if let parameters = routes[index].match(method, segments) { return (routes[index], parameters) }
+        for route in byShape[Shape(method: method, segments: segments.count)] ?? [] {
+            if let parameters = route.match(method, segments) { return (route, parameters) }
         }
         if segments.last == "", segments.count > 1 { return match(method, Array(segments.dropLast())) }
         return nil
