@@ -113,7 +113,6 @@ public struct JsonWebKey: Codable, Sendable, Equatable {
             self[keyPath: path] = bytes
         }
     }
-
 }
 
 extension JsonWebKey: JSONFieldsEncodable {

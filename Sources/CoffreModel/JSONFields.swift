@@ -40,12 +40,8 @@ public struct JSONObjectWriter {
         if let stream = begin(name) { stream.raw(value ? "true" : "false") } else { try container?.encode(value, forKey: FieldName(name)) }
     }
 
-    public mutating func field(_ name: String, _ value: Int?) throws {
-        guard let value else { return }
-        if let stream = begin(name) { stream.raw(String(value)) } else { try container?.encode(value, forKey: FieldName(name)) }
-    }
-
-    public mutating func field(_ name: String, _ value: Int64?) throws {
+    /// `Int` and `Int64` (stored dates) alike.
+    public mutating func field(_ name: String, _ value: (some FixedWidthInteger & Encodable)?) throws {
         guard let value else { return }
         if let stream = begin(name) { stream.raw(String(value)) } else { try container?.encode(value, forKey: FieldName(name)) }
     }
