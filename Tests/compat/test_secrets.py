@@ -95,7 +95,7 @@ def test_delete_get_list_recover_and_purge(client, name):
 
     recovered = client.begin_recover_deleted_secret(name).result()
     assert recovered.name == name
-    assert client.get_secret(name).value == "v2"
+    assert client.get_secret(name).value == latest_value
     assert len(list(client.list_properties_of_secret_versions(name))) == 2
 
     client.begin_delete_secret(name).wait()
@@ -107,17 +107,19 @@ def test_delete_get_list_recover_and_purge(client, name):
 
 
 def test_backup_and_restore(client, name):
-    first = client.set_secret(name, "v1", tags={"a": "b"})
-    client.set_secret(name, "v2")
+    # Values long enough that ciphertext cannot contain them by chance ("v1" did, once in a CI run).
+    first_value, latest_value = "first-" + "0123456789abcdef" * 2, "latest-" + "fedcba9876543210" * 2
+    first = client.set_secret(name, first_value, tags={"a": "b"})
+    client.set_secret(name, latest_value)
     blob = client.backup_secret(name)
-    assert isinstance(blob, bytes) and b"v1" not in blob
+    assert isinstance(blob, bytes) and first_value.encode() not in blob and latest_value.encode() not in blob
     with pytest.raises(ResourceExistsError):
         client.restore_secret_backup(blob)
     client.begin_delete_secret(name).wait()
     client.purge_deleted_secret(name)
     restored = client.restore_secret_backup(blob)
     assert restored.name == name
-    assert client.get_secret(name).value == "v2"
+    assert client.get_secret(name).value == latest_value
     assert client.get_secret(name, first.properties.version).properties.tags == {"a": "b"}
 
 
