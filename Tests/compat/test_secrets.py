@@ -95,7 +95,7 @@ def test_delete_get_list_recover_and_purge(client, name):
 
     recovered = client.begin_recover_deleted_secret(name).result()
     assert recovered.name == name
-    assert client.get_secret(name).value == latest_value
+    assert client.get_secret(name).value == "v2"
     assert len(list(client.list_properties_of_secret_versions(name))) == 2
 
     client.begin_delete_secret(name).wait()
