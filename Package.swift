@@ -40,11 +40,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CoffreStorage", dependencies: ["CoffreModel", "CoffreCrypto"], swiftSettings: swiftSettings),
+        .target(
+            name: "CoffreEventLoops", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         .target(name: "CoffreStorageSQLite", dependencies: ["CoffreStorage", "CSQLite"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreStoragePostgres",
             dependencies: [
-                "CoffreStorage",
+                "CoffreStorage", "CoffreEventLoops",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +81,7 @@ let package = Package(
         .target(
             name: "CoffreHTTP",
             dependencies: [
-                "CoffreCore", "CoffreAuth",
+                "CoffreCore", "CoffreAuth", "CoffreEventLoops",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreEventLoops
 import CoffreCore
 import CoffreModel
 import Foundation
@@ -70,7 +71,7 @@ public final class GatedResponder: HTTPResponder {
             // a GET is answered from the cache or a read on the loop it started on, and the switch would cost it more
             // than it saves.
             guard request.method != .get else { return try await responder.respond(to: request, context: context) }
-            return try await withTaskExecutorPreference(ConnectionLoopExecutor(context.eventLoop)) {
+            return try await withTaskExecutorPreference(EventLoopExecutor(context.eventLoop)) {
                 try await responder.respond(to: request, context: context)
             }
         }

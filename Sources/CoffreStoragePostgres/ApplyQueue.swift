@@ -1,6 +1,4 @@
 import CoffreStorage
-import Logging
-import PostgresNIO
 import Synchronization
 
 /// What an optimistic transaction read (a key's value, or `nil` for an absent key) and would write (`nil`: delete).
@@ -13,8 +11,8 @@ struct Change: Sendable {
 /// one call of `coffre_apply_batch` and one commit, instead of one call and one commit each.
 ///
 /// At most `maxInFlight` calls run at once. A change that finds them all busy waits; when a call returns, the changes
-/// that waited meanwhile leave together, sent by one of them on its own connection (every waiting transaction holds
-/// one). Under light load a change is thus sent at once, alone; under heavy load the batches grow by themselves.
+/// that waited meanwhile leave together, sent by one of them (with its `send`). Under light load a change is thus sent
+/// at once, alone; under heavy load the batches grow by themselves.
 final class ApplyQueue: Sendable {
     private struct Waiter: Sendable {
         var change: Change
@@ -33,9 +31,13 @@ final class ApplyQueue: Sendable {
 
     init(maxInFlight: Int = 2) { self.maxInFlight = maxInFlight }
 
+    /// Sends changes to PostgreSQL in one call (`KV.apply`): whether each applied.
+    typealias Send = @Sendable ([Change]) async throws -> [Bool]
+
     /// Applies `change` if what it read is unchanged; returns whether it did. A lost connection fails with the outcome
     /// unknown, unless the change read nothing (applying the same writes again is then safe, so it may be retried).
-    func apply(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    /// - Parameter send: how this caller sends a call when its turn comes.
+    func apply(_ change: Change, send: @escaping Send) async throws -> Bool {
         let leadsAtOnce = state.withLock { state in
             guard state.inFlight < maxInFlight else { return false }
             state.inFlight += 1
@@ -56,7 +58,7 @@ final class ApplyQueue: Sendable {
         do {
             // The call carries other requests' changes: the sender's cancellation must not cut it short.
             let changes = [change] + others.map(\.change)
-            applied = try await Task { try await KV.apply(changes, on: connection, logger: logger) }.value
+            applied = try await Task { try await send(changes) }.value
         } catch {
             let classified = PostgresFailure(classifying: error)
             let failure = classified ?? PostgresFailure(.connectionLost, .unavailable("the group commit was interrupted"))

@@ -10,28 +10,43 @@ import Synchronization
 /// value changed in between, the body runs again. A typical write thus costs its reads and a share of one round trip
 /// (calls carry the ends of several transactions), instead of `BEGIN`, each statement and `COMMIT`.
 ///
+/// Reading `.guesses`, the body sends nothing at all: each key takes the value this node last saw there, or absent
+/// when it saw none (a new name, typically). The end's check then covers the guesses too, so a write costs a share of
+/// one round trip, and needs no connection unless it sends the group commit. A guessed run must end in writes that apply: a body that failed, wrote nothing, or whose check failed
+/// has run on guesses that proved nothing, and runs again with reads (see `PostgresStorage`).
+///
 /// Scans and prefix deletes are not checked this way (a check of values read cannot see a key that appeared in a
 /// range): a body that uses them is run again in a serializable `BEGIN … COMMIT` transaction instead.
 final class OptimisticTransaction: StorageTransaction {
     /// What the body read and wrote: a key's value, or `nil` for an absent (or deleted) key.
-    struct Outcome {
+    struct Outcome: Sendable {
         var reads: [String: [UInt8]?] = [:]
         var writes: [String: [UInt8]?] = [:]
         /// The first failure a statement hit; the attempt ends with it whatever the body did with the error.
         var failure: PostgresFailure?
         /// The body scanned or deleted a range: only a serializable transaction can run it.
         var needsSerializable = false
+        /// The keys among `reads` whose value is a guess, not read.
+        var guessed: Set<String> = []
     }
 
     /// Thrown at a body that scans or deletes a range.
     struct NeedsSerializable: Error {}
 
-    private let connection: PostgresConnection
+    /// Where the values of keys come from.
+    enum Source: Sendable {
+        /// What this node last saw there.
+        case guesses(RecentValues)
+        /// Read on this connection.
+        case connection(PostgresConnection)
+    }
+
+    private let source: Source
     private let logger: Logger
     private let state = Mutex((open: true, outcome: Outcome()))
 
-    init(connection: PostgresConnection, logger: Logger) {
-        self.connection = connection
+    init(reading source: Source, logger: Logger) {
+        self.source = source
         self.logger = logger
     }
 
@@ -39,13 +54,19 @@ final class OptimisticTransaction: StorageTransaction {
         try await get([key])[0]
     }
 
-    /// The keys not read or written yet are read in one statement.
+    /// The keys not read or written yet are guessed, or read in one statement.
     func get(_ keys: [String]) async throws -> [[UInt8]?] {
-        let unknown = try state.withLock { state in
+        let unknown = try state.withLock { state -> [String] in
             guard state.open else { throw StorageError.unavailable("a storage transaction was used after its body returned") }
-            return keys.filter { state.outcome.writes[$0] == nil && state.outcome.reads[$0] == nil }
+            let unknown = keys.filter { state.outcome.writes[$0] == nil && state.outcome.reads[$0] == nil }
+            guard case .guesses(let guesses) = source else { return unknown }
+            for key in unknown {
+                state.outcome.reads[key] = .some(guesses.value(at: key) ?? nil)
+                state.outcome.guessed.insert(key)
+            }
+            return []
         }
-        if !unknown.isEmpty {
+        if case .connection(let connection) = source, !unknown.isEmpty {
             let found: [String: [UInt8]]
             do {
                 found = try await KV.get(unknown, on: connection, logger: logger)

@@ -1,3 +1,4 @@
+import CoffreEventLoops
 import CoffreStorage
 import Logging
 import PostgresNIO
@@ -31,6 +32,7 @@ public final class PostgresStorage: StorageBackend, Service {
     private let gate = ReadinessGate()
     private let leases = LeaseDeadlines()
     private let applies = ApplyQueue()
+    private let recentValues = RecentValues()
     private let changes = ChangeFeed(prefixes: [Migrations.announcedPrefix])
 
     /// - Parameters:
@@ -43,7 +45,9 @@ public final class PostgresStorage: StorageBackend, Service {
     public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "coffre.storage.postgres")) {
         self.configuration = configuration
         self.logger = logger
-        self.client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        self.client = PostgresClient(
+            configuration: configuration.client, eventLoopGroup: SpreadingEventLoopGroup(PostgresClient.defaultEventLoopGroup),
+            backgroundLogger: logger)
     }
 
     // MARK: Lifecycle
@@ -173,27 +177,46 @@ public final class PostgresStorage: StorageBackend, Service {
         }
     }
 
-    /// Runs `body` optimistically first (see `OptimisticTransaction`), and in a serializable `BEGIN … COMMIT`
-    /// transaction when it scans or deletes a range.
+    /// Runs `body` optimistically first (see `OptimisticTransaction`): on the values this node last saw, then, if those
+    /// proved nothing, on values read. In a serializable `BEGIN … COMMIT` transaction when it scans or deletes a range.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         try await withRetries {
-            try await self.withConnection { connection in
-                if let value = try await self.optimisticAttempt(body, on: connection) { return value }
-                return try await self.attempt(body, on: connection)
+            for guessing in [true, false] {
+                switch try await self.optimisticAttempt(body, guessing: guessing) {
+                case .done(let value): return value
+                case .guessedWrong: continue
+                case .needsSerializable: break
+                }
+                break
             }
+            return try await self.withConnection { try await self.attempt(body, on: $0) }
         }
     }
 
-    /// One optimistic run of `body`: its value, or `nil` when it needs a serializable transaction. A changed read is
-    /// a conflict (retried). A body's own error stands only if what it read was one consistent state.
+    private enum OptimisticEnd<T> {
+        case done(T)
+        /// The run took guesses that proved nothing (see `OptimisticTransaction`).
+        case guessedWrong
+        case needsSerializable
+    }
+
+    /// One optimistic run of `body`, on guesses or on values read. A changed read is a conflict (retried). A body's own
+    /// error stands only if what it read was one consistent state.
+    ///
+    /// No connection is held while the end waits in the group commit: the call is sent on a connection its sender
+    /// leases then, and a waiting end that held one could keep that sender from getting any.
     private func optimisticAttempt<T: Sendable>(
-        _ body: @Sendable (any StorageTransaction) async throws -> T, on connection: PostgresConnection
-    ) async throws -> T? {
-        let transaction = OptimisticTransaction(connection: connection, logger: logger)
-        let result: Result<T, any Error>
-        do { result = .success(try await body(transaction)) } catch { result = .failure(error) }
-        let outcome = transaction.finish()
-        if outcome.needsSerializable { return nil }
+        _ body: @escaping @Sendable (any StorageTransaction) async throws -> T, guessing: Bool
+    ) async throws -> OptimisticEnd<T> {
+        let (result, outcome) = try await {
+            if guessing { return await Self.run(body, OptimisticTransaction(reading: .guesses(recentValues), logger: logger)) }
+            return try await withConnection { connection in
+                let (result, outcome) = await Self.run(body, OptimisticTransaction(reading: .connection(connection), logger: self.logger))
+                if let failure = outcome.failure { throw failure.ending(result) }  // here, so that a broken connection closes
+                return (result, outcome)
+            }
+        }()
+        if outcome.needsSerializable { return .needsSerializable }
         if let failure = outcome.failure { throw failure.ending(result) }
         // A failed body writes nothing. One read is a consistent state by itself; more are checked even without writes.
         let writes: [String: [UInt8]?]
@@ -201,12 +224,30 @@ public final class PostgresStorage: StorageBackend, Service {
         case .success: writes = outcome.writes
         case .failure: writes = [:]
         }
+        let guessed = !outcome.guessed.isEmpty
+        if guessed && writes.isEmpty { return .guessedWrong }
         if !writes.isEmpty || outcome.reads.count > 1 {
-            guard try await applies.apply(Change(reads: outcome.reads, writes: writes), on: connection, logger: logger) else {
+            let change = Change(reads: outcome.reads, writes: writes)
+            let applied = try await applies.apply(change) { changes in
+                try await self.withConnection { try await KV.apply(changes, on: $0, logger: self.logger) }
+            }
+            guard applied else {
+                recentValues.forget(outcome.reads.keys)
+                if guessed { return .guessedWrong }
                 throw PostgresFailure(.conflict, .unavailable("the transaction kept conflicting with concurrent ones (values changed)"))
             }
         }
-        return try result.get()
+        recentValues.remember(outcome.reads.merging(writes) { _, written in written })
+        return .done(try result.get())
+    }
+
+    /// Runs `body` in `transaction`: its result, and what it read and wrote.
+    private static func run<T: Sendable>(
+        _ body: @Sendable (any StorageTransaction) async throws -> T, _ transaction: OptimisticTransaction
+    ) async -> (Result<T, any Error>, OptimisticTransaction.Outcome) {
+        let result: Result<T, any Error>
+        do { result = .success(try await body(transaction)) } catch { result = .failure(error) }
+        return (result, transaction.finish())
     }
 
     /// One run of `body` inside `BEGIN ISOLATION LEVEL SERIALIZABLE … COMMIT`.
@@ -277,7 +318,7 @@ public final class PostgresStorage: StorageBackend, Service {
     ) async throws -> T {
         do {
             guard !connection.isClosed else { throw PostgresFailure.closedBeforeSending }
-            return try await work(connection)
+            return try await withTaskExecutorPreference(EventLoopExecutor(connection.eventLoop)) { try await work(connection) }
         } catch {
             if connection.isClosed || PostgresFailure(classifying: error)?.connectionBroke == true {
                 try? await connection.close()
