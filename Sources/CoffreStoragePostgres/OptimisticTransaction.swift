@@ -12,8 +12,9 @@ import Synchronization
 ///
 /// Reading `.guesses`, the body sends nothing at all: each key takes the value this node last saw there, or absent
 /// when it saw none (a new name, typically). The end's check then covers the guesses too, so a write costs a share of
-/// one round trip, and needs no connection unless it sends the group commit. A guessed run must end in writes that apply: a body that failed, wrote nothing, or whose check failed
-/// has run on guesses that proved nothing, and runs again with reads (see `PostgresStorage`).
+/// one round trip, and needs no connection unless it sends the group commit. A guessed run must end in writes that
+/// apply: a body that failed, wrote nothing, or whose check failed has run on guesses that proved nothing, and runs
+/// again with reads (see `PostgresStorage`).
 ///
 /// Scans and prefix deletes are not checked this way (a check of values read cannot see a key that appeared in a
 /// range): a body that uses them is run again in a serializable `BEGIN … COMMIT` transaction instead.

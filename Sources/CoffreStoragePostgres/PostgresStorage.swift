@@ -181,14 +181,9 @@ public final class PostgresStorage: StorageBackend, Service {
     /// proved nothing, on values read. In a serializable `BEGIN … COMMIT` transaction when it scans or deletes a range.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         try await withRetries {
-            for guessing in [true, false] {
-                switch try await self.optimisticAttempt(body, guessing: guessing) {
-                case .done(let value): return value
-                case .guessedWrong: continue
-                case .needsSerializable: break
-                }
-                break
-            }
+            var end = try await self.optimisticAttempt(body, guessing: true)
+            if case .guessedWrong = end { end = try await self.optimisticAttempt(body, guessing: false) }
+            if case .done(let value) = end { return value }
             return try await self.withConnection { try await self.attempt(body, on: $0) }
         }
     }
@@ -208,16 +203,16 @@ public final class PostgresStorage: StorageBackend, Service {
     private func optimisticAttempt<T: Sendable>(
         _ body: @escaping @Sendable (any StorageTransaction) async throws -> T, guessing: Bool
     ) async throws -> OptimisticEnd<T> {
+        // Guesses make no statement, so only reads can fail, and they throw inside the lease: a broken connection closes.
         let (result, outcome) = try await {
             if guessing { return await Self.run(body, OptimisticTransaction(reading: .guesses(recentValues), logger: logger)) }
             return try await withConnection { connection in
                 let (result, outcome) = await Self.run(body, OptimisticTransaction(reading: .connection(connection), logger: self.logger))
-                if let failure = outcome.failure { throw failure.ending(result) }  // here, so that a broken connection closes
+                if let failure = outcome.failure { throw failure.ending(result) }
                 return (result, outcome)
             }
         }()
         if outcome.needsSerializable { return .needsSerializable }
-        if let failure = outcome.failure { throw failure.ending(result) }
         // A failed body writes nothing. One read is a consistent state by itself; more are checked even without writes.
         let writes: [String: [UInt8]?]
         switch result {

@@ -27,13 +27,7 @@ import Testing
             #expect(try await first.get("shared/x") == nil)
             #expect(try await first.scan(prefix: "shared/", after: nil, limit: 10).map(\.key) == ["shared/y"])
 
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<60 {
-                    let node = index.isMultiple(of: 2) ? first : second
-                    group.addTask { try await node.transaction { try await increment("counter", in: $0) } }
-                }
-                try await group.waitForAll()
-            }
+            try await incrementConcurrently("counter", times: 60, on: [first, second])
             #expect(try await first.get("counter") == [0, 60])
             #expect(try await second.get("counter") == [0, 60])
         }
@@ -99,13 +93,7 @@ import Testing
     /// connection, while the group commit's sender needs one too. No end may hold a connection while it waits.
     @Test func aSmallPoolUnderContentionDoesNotStall() async throws {
         try await withTwoNodes(poolSize: 2) { first, second in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<120 {
-                    let node = index.isMultiple(of: 2) ? first : second
-                    group.addTask { try await node.transaction { try await increment("contended", in: $0) } }
-                }
-                try await group.waitForAll()
-            }
+            try await incrementConcurrently("contended", times: 120, on: [first, second])
             #expect(try await first.get("contended") == [0, 120])
         }
     }
@@ -324,6 +312,17 @@ private func increment(_ key: String, in transaction: any StorageTransaction) as
     let bytes = try await transaction.get(key) ?? [0, 0]
     let value = (Int(bytes[0]) << 8 | Int(bytes[1])) + 1
     try await transaction.put(key, [UInt8(value >> 8), UInt8(value & 0xff)])
+}
+
+/// Increments the counter at `key` `times` times at once, in turn on each of `nodes`.
+private func incrementConcurrently(_ key: String, times: Int, on nodes: [PostgresStorage]) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<times {
+            let node = nodes[index % nodes.count]
+            group.addTask { try await node.transaction { try await increment(key, in: $0) } }
+        }
+        try await group.waitForAll()
+    }
 }
 
 private struct AlreadyThere: Error, Equatable {}
