@@ -2,10 +2,16 @@ import CoffreCore
 import CoffreCrypto
 import CoffreModel
 
-struct WireReleasePolicy: Codable, Sendable {
+struct WireReleasePolicy: Codable, JSONFieldsEncodable, Sendable {
     var contentType: String?
     var immutable: Bool?
     var data: String?
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("contentType", contentType)
+        try object.field("immutable", immutable)
+        try object.field("data", data)
+    }
 
     init(_ policy: KeyReleasePolicy) {
         contentType = policy.contentType
@@ -50,7 +56,7 @@ struct KeyUpdateParameters: Decodable {
     var release_policy: WireReleasePolicy?
 }
 
-struct KeyBundle: Encodable {
+struct KeyBundle: JSONFieldsEncodable {
     var key: JsonWebKey
     var attributes: WireAttributes
     var tags: [String: String]?
@@ -78,9 +84,20 @@ struct KeyBundle: Encodable {
             scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
         }
     }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("key", key)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("managed", managed)
+        try object.field("release_policy", release_policy)
+        try object.field("recoveryId", recoveryId)
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+    }
 }
 
-struct KeyItem: Encodable {
+struct KeyItem: JSONFieldsEncodable {
     var kid: String
     var attributes: WireAttributes
     var tags: [String: String]?
@@ -108,6 +125,16 @@ struct KeyItem: Encodable {
         attributes.exportable = version.record.exportable ?? false
         tags = version.record.tags
         managed = version.record.managed
+    }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("kid", kid)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("managed", managed)
+        try object.field("recoveryId", recoveryId)
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
     }
 }
 
