@@ -144,7 +144,7 @@ struct CertificateOperationUpdate: Decodable {
     var cancellation_requested: Bool?
 }
 
-struct CertificateBundle: Encodable {
+struct CertificateBundle: JSONFieldsEncodable {
     var id: String
     var kid: String
     var sid: String
@@ -155,9 +155,7 @@ struct CertificateBundle: Encodable {
     var tags: [String: String]?
     var policy: WirePolicy?
     var preserveCertOrder: Bool?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(_ certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?, vault: VaultRecord, url: VaultURL) {
         let record = certificate.record
@@ -171,33 +169,37 @@ struct CertificateBundle: Encodable {
         tags = record.tags
         self.policy = policy.map { WirePolicy($0, id: url.object(.certificate, certificate.name) + "/policy") }
         preserveCertOrder = record.preserveCertOrder
-        if let deletion = certificate.deletion {
-            recoveryId = url.recoveryId(.certificate, certificate.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(certificate.deletion, of: .certificate, named: certificate.name, url: url)
+    }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("id", id)
+        try object.field("kid", kid)
+        try object.field("sid", sid)
+        try object.field("x5t", x5t)
+        try object.field("cer", cer)
+        try object.field("contentType", contentType)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("policy", policy)
+        try object.field("preserveCertOrder", preserveCertOrder)
+        try deletion?.writeFields(&object)
     }
 }
 
-struct CertificateItem: Encodable {
+struct CertificateItem: JSONFieldsEncodable {
     var id: String
     var attributes: WireAttributes?
     var tags: [String: String]?
     var x5t: String?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(head: CertificateService.Item, vault: VaultRecord, url: VaultURL) {
         id = url.object(.certificate, head.name)
         attributes = WireAttributes(head.summary.attributes, vault: vault)
         tags = head.summary.tags
         x5t = head.summary.x5t
-        if let deletion = head.deletion {
-            recoveryId = url.recoveryId(.certificate, head.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(head.deletion, of: .certificate, named: head.name, url: url)
     }
 
     init(version: Versioned<CertificateVersion>, vault: VaultRecord, url: VaultURL) {
@@ -209,6 +211,14 @@ struct CertificateItem: Encodable {
 
     init(pendingName name: String, url: VaultURL) {
         id = url.object(.certificate, name)
+    }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("id", id)
+        try object.field("attributes", attributes)
+        try object.field("tags", tags)
+        try object.field("x5t", x5t)
+        try deletion?.writeFields(&object)
     }
 }
 

@@ -62,9 +62,7 @@ struct KeyBundle: JSONFieldsEncodable {
     var tags: [String: String]?
     var managed: Bool?
     var release_policy: WireReleasePolicy?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(_ key: Versioned<KeyVersion>, vault: VaultRecord, url: VaultURL) {
         let record = key.record
@@ -78,11 +76,7 @@ struct KeyBundle: JSONFieldsEncodable {
         tags = record.tags
         managed = record.managed
         release_policy = record.releasePolicy.map(WireReleasePolicy.init)
-        if let deletion = key.deletion {
-            recoveryId = url.recoveryId(.key, key.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(key.deletion, of: .key, named: key.name, url: url)
     }
 
     func writeFields(_ object: inout JSONObjectWriter) throws {
@@ -91,9 +85,7 @@ struct KeyBundle: JSONFieldsEncodable {
         try object.field("tags", tags)
         try object.field("managed", managed)
         try object.field("release_policy", release_policy)
-        try object.field("recoveryId", recoveryId)
-        try object.field("deletedDate", deletedDate)
-        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+        try deletion?.writeFields(&object)
     }
 }
 
@@ -102,9 +94,7 @@ struct KeyItem: JSONFieldsEncodable {
     var attributes: WireAttributes
     var tags: [String: String]?
     var managed: Bool?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(head: KeyService.Item, vault: VaultRecord, url: VaultURL) {
         kid = url.object(.key, head.name)
@@ -112,11 +102,7 @@ struct KeyItem: JSONFieldsEncodable {
         attributes.exportable = head.summary.exportable ?? false
         tags = head.summary.tags
         managed = head.summary.managed
-        if let deletion = head.deletion {
-            recoveryId = url.recoveryId(.key, head.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(head.deletion, of: .key, named: head.name, url: url)
     }
 
     init(version: Versioned<KeyVersion>, vault: VaultRecord, url: VaultURL) {
@@ -132,9 +118,7 @@ struct KeyItem: JSONFieldsEncodable {
         try object.field("attributes", attributes)
         try object.field("tags", tags)
         try object.field("managed", managed)
-        try object.field("recoveryId", recoveryId)
-        try object.field("deletedDate", deletedDate)
-        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+        try deletion?.writeFields(&object)
     }
 }
 

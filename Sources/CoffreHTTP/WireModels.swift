@@ -54,6 +54,28 @@ struct VaultURL: Sendable {
     func recoveryId(_ kind: ObjectKind, _ name: String) -> String { "\(base)/\(kind.deletedCollection)/\(name)" }
 }
 
+/// What the bundle or item of a soft-deleted object adds to its own fields, written flat into it: where to recover
+/// it, when it was deleted and when it will be purged.
+struct WireDeletion: Sendable {
+    var recoveryId: String
+    var deletedDate: IntDate
+    var scheduledPurgeDate: IntDate
+
+    /// Nil for an object that is not deleted.
+    init?(_ deletion: Deletion?, of kind: ObjectKind, named name: String, url: VaultURL) {
+        guard let deletion else { return nil }
+        recoveryId = url.recoveryId(kind, name)
+        deletedDate = IntDate(deletion.deletedDate)
+        scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
+    }
+
+    func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("recoveryId", recoveryId)
+        try object.field("deletedDate", deletedDate)
+        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+    }
+}
+
 // MARK: - Secrets
 
 struct SecretSetParameters: FlatJSONDecodable {
@@ -83,9 +105,7 @@ struct SecretBundle: JSONFieldsEncodable {
     var tags: [String: String]?
     var kid: String?
     var managed: Bool?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(_ secret: Versioned<SecretVersion>, vault: VaultRecord, url: VaultURL, includeValue: Bool) {
         let record = secret.record
@@ -96,11 +116,7 @@ struct SecretBundle: JSONFieldsEncodable {
         tags = record.tags
         kid = record.keyPath.map { url.base + $0 }
         managed = record.managed
-        if let deletion = secret.deletion {
-            recoveryId = url.recoveryId(.secret, secret.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(secret.deletion, of: .secret, named: secret.name, url: url)
     }
 
     func writeFields(_ object: inout JSONObjectWriter) throws {
@@ -111,9 +127,7 @@ struct SecretBundle: JSONFieldsEncodable {
         try object.field("tags", tags)
         try object.field("kid", kid)
         try object.field("managed", managed)
-        try object.field("recoveryId", recoveryId)
-        try object.field("deletedDate", deletedDate)
-        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+        try deletion?.writeFields(&object)
     }
 }
 
@@ -123,9 +137,7 @@ struct SecretItem: JSONFieldsEncodable {
     var tags: [String: String]?
     var contentType: String?
     var managed: Bool?
-    var recoveryId: String?
-    var deletedDate: IntDate?
-    var scheduledPurgeDate: IntDate?
+    var deletion: WireDeletion?
 
     init(head: SecretService.Item, vault: VaultRecord, url: VaultURL) {
         id = url.object(.secret, head.name)
@@ -133,11 +145,7 @@ struct SecretItem: JSONFieldsEncodable {
         tags = head.summary.tags
         contentType = head.summary.contentType
         managed = head.summary.managed
-        if let deletion = head.deletion {
-            recoveryId = url.recoveryId(.secret, head.name)
-            deletedDate = IntDate(deletion.deletedDate)
-            scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
-        }
+        deletion = WireDeletion(head.deletion, of: .secret, named: head.name, url: url)
     }
 
     init(version: Versioned<SecretVersion>, vault: VaultRecord, url: VaultURL) {
@@ -155,9 +163,7 @@ struct SecretItem: JSONFieldsEncodable {
         try object.field("tags", tags)
         try object.field("contentType", contentType)
         try object.field("managed", managed)
-        try object.field("recoveryId", recoveryId)
-        try object.field("deletedDate", deletedDate)
-        try object.field("scheduledPurgeDate", scheduledPurgeDate)
+        try deletion?.writeFields(&object)
     }
 }
 
