@@ -97,11 +97,13 @@ public struct KeyService: Sendable {
         try Self.checkRelease(exportable: exportable ?? false, policy: releasePolicy)
         if case .some(let tags) = properties.tags { try Tags.validate(tags) }
         let now = clock.now
+        // Encoded before the transaction: its body runs on the storage's serial write path (SQLite's writer thread).
+        let stored = Base64.standardEncoded(material.storedRepresentation)
+        let publicKey = material.publicJWK()
         return try await store.addVersion(in: vault, name: name) { version, existing in
             guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.key, name: name.display) }
             return KeyVersion(
-                version: version, keyType: material.keyType, material: Base64.standardEncoded(material.storedRepresentation),
-                publicKey: material.publicJWK(), keyOps: keyOps,
+                version: version, keyType: material.keyType, material: stored, publicKey: publicKey, keyOps: keyOps,
                 attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
                 exportable: exportable, tags: properties.tags ?? nil, releasePolicy: releasePolicy, managed: nil,
                 size: material.keyType.family == .ec ? nil : material.sizeInBits, curve: material.curve)
