@@ -230,11 +230,11 @@ public struct KeyService: Sendable {
 
     public func setRotationPolicy(in vault: VaultName, name: String, policy: KeyRotationPolicy) async throws -> KeyRotationPolicy {
         let objectName = try ObjectName(name, kind: .key)
-        var policy = try policy.validated()
+        let policy = try policy.validated()
         let now = clock.now
         let key = store.companionKey(Self.rotationPolicy, vault, objectName)
         let liveKey = store.liveKey(vault, objectName)
-        return try await storage.transaction { [policy] transaction in
+        return try await storage.transaction { transaction in
             guard try await transaction.get(liveKey) != nil else { throw CoffreError.notFound(.key, name: objectName.display) }
             var stored = policy
             stored.created = try await transaction.read(KeyRotationPolicy.self, at: key)?.created ?? now
