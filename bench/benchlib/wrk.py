@@ -3,6 +3,7 @@
 import itertools
 import json
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -53,8 +54,18 @@ def run(load: Load, connections: int, duration: float, workdir: str, threads: in
     """Returns {"ops": requests/s, "p50_ms", "p99_ms", "requests", "errors", ...}. Status errors are HTTP >= 400."""
     threads = min(threads, connections)
     env = _environment(load, threads, workdir)
+    before = _children_cpu_s()
     completed = procs.run(_argv(load, threads, connections, duration, timeout_s), timeout=duration + timeout_s + 30, env=env)
-    return _parse(completed.stdout, completed.stderr, completed.returncode, connections, threads)
+    result = _parse(completed.stdout, completed.stderr, completed.returncode, connections, threads)
+    # wrk's own CPU: what the client alone costs per request on the cores it shares with the server.
+    result["client_cpu_us"] = (_children_cpu_s() - before) / max(1, result["requests"]) * 1e6
+    return result
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU of the benchmark's finished child processes (wrk is the only one ending during a run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def fill(load: Load, count: int, connections: int, workdir: str, deadline: float, threads: int = 2) -> dict:
