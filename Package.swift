@@ -1,14 +1,17 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+/// Every Coffre target: the upcoming features it is written for, and warnings as errors (a warning is a defect to fix,
+/// not to read past; dependencies' warnings are not ours and SwiftPM keeps them out of this setting).
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
 ]
 
+// Coffre builds and is tested on Linux only (Debian 12, Swift 6.3), so it claims no Apple platform.
 let package = Package(
     name: "coffre",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "coffre", targets: ["coffre"]),
         .executable(name: "coffre-hello", targets: ["coffre-hello"]),
@@ -103,7 +106,8 @@ let package = Package(
         .executableTarget(
             name: "coffre",
             dependencies: [
-                "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreHTTP", "CoffreModel", "CoffreStorage", "CoffreStorageSQLite",
+                "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreHTTP", "CoffreModel", "CoffreStorage",
+                "CoffreStorageSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -122,7 +126,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "CoffreStorageConformance", dependencies: ["CoffreStorage"], path: "Tests/CoffreStorageConformance", swiftSettings: swiftSettings),
+        .target(
+            name: "CoffreStorageConformance", dependencies: ["CoffreStorage"], path: "Tests/CoffreStorageConformance", swiftSettings: swiftSettings),
         .testTarget(name: "CoffreModelTests", dependencies: ["CoffreModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreCryptoTests",

@@ -1,7 +1,7 @@
-import Foundation
 import CoffreCrypto
 import CoffreModel
 import CoffreStorage
+import Foundation
 
 /// A service principal (an application identity) that can obtain tokens.
 public struct PrincipalRecord: Codable, Sendable, Equatable {

@@ -87,7 +87,8 @@ public final class SigningKeyring: IssuerKeys {
         for record in records {
             let key = try RSASigningKey(derRepresentation: record.privateKeyDER)
             let (modulus, exponent) = key.publicKey.components
-            verifiers[record.kid] = VerificationKey(jwk: .init(kty: "RSA", kid: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent)))
+            verifiers[record.kid] = VerificationKey(
+                jwk: .init(kty: "RSA", kid: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent)))
             signer = key
         }
         guard let signer else { throw StorageError.corrupt("no token-signing key") }

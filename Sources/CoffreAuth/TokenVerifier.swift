@@ -107,7 +107,8 @@ public final class TokenVerifier: Sendable {
         let accepted = issuer.audiences ?? resources
         guard claims.aud.values.contains(where: { accepted.contains($0.trimmingSlash) }) else {
             throw CoffreError.unauthorized(
-                "AKV10022: Invalid audience. Expected \(accepted.sorted().joined(separator: " or ")), found: \(claims.aud.values.joined(separator: ", ")).")
+                "AKV10022: Invalid audience. Expected \(accepted.sorted().joined(separator: " or ")), found: \(claims.aud.values.joined(separator: ", "))."
+            )
         }
         guard let objectId = claims.oid ?? claims.sub else {
             throw CoffreError.unauthorized("AKV10000: The token names no principal (no oid or sub claim).")

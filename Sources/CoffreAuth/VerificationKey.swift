@@ -27,9 +27,15 @@ public enum VerificationKey: Sendable {
             }
             let raw = x + y
             switch jwk.crv {
-            case "P-256": guard let key = try? P256.Signing.PublicKey(rawRepresentation: raw) else { return nil }; self = .p256(key)
-            case "P-384": guard let key = try? P384.Signing.PublicKey(rawRepresentation: raw) else { return nil }; self = .p384(key)
-            case "P-521": guard let key = try? P521.Signing.PublicKey(rawRepresentation: raw) else { return nil }; self = .p521(key)
+            case "P-256":
+                guard let key = try? P256.Signing.PublicKey(rawRepresentation: raw) else { return nil }
+                self = .p256(key)
+            case "P-384":
+                guard let key = try? P384.Signing.PublicKey(rawRepresentation: raw) else { return nil }
+                self = .p384(key)
+            case "P-521":
+                guard let key = try? P521.Signing.PublicKey(rawRepresentation: raw) else { return nil }
+                self = .p521(key)
             default: return nil
             }
         default:

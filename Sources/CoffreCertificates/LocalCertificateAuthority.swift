@@ -59,9 +59,11 @@ public struct LocalCertificateAuthority: Sendable {
     {
         let key = P256.Signing.PrivateKey()
         let publicKey = Certificate.PublicKey(key.publicKey)
-        let names: [GeneralName] = dnsNames.map { .dnsName($0) } + ipAddresses.compactMap { address in
-            IPAddressBytes.parse(address).map { .ipAddress(ASN1OctetString(contentBytes: $0[...])) }
-        }
+        let names: [GeneralName] =
+            dnsNames.map { .dnsName($0) }
+            + ipAddresses.compactMap { address in
+                IPAddressBytes.parse(address).map { .ipAddress(ASN1OctetString(contentBytes: $0[...])) }
+            }
         let issuerKeyId = try certificate.extensions.subjectKeyIdentifier?.keyIdentifier
         let certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: now.addingTimeInterval(-3600),

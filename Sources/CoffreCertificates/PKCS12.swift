@@ -43,7 +43,7 @@ enum PKCS12Codec {
         let key = try privateKey.map { try context.privateKey(pkcs8: $0) }
         defer { if let key { EVP_PKEY_free(key) } }
         var x509s: [OpaquePointer] = []
-        defer { x509s.forEach { X509_free($0) } }
+        defer { for x509 in x509s { X509_free(x509) } }
         for der in certificates { x509s.append(try context.certificate(der: der)) }
         if let key, let leaf = x509s.first, X509_check_private_key(leaf, key) != 1 {
             throw CertificateFailure(.publicKeyMismatch, "The private key is not the key of the first certificate.")
@@ -159,7 +159,7 @@ private struct BagReader {
                 guard let nested = PKCS12_SAFEBAG_get0_safes(bag) else { throw malformed() }
                 try read(bags: nested)
             default:
-                continue  // CRL, secret and SDSI certificate bags carry nothing Key Vault keeps.
+                continue // CRL, secret and SDSI certificate bags carry nothing Key Vault keeps.
             }
         }
     }

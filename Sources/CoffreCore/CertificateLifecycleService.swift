@@ -61,7 +61,8 @@ public struct CertificateLifecycleService: Sendable {
                     } else {
                         let contacts = (try? await certificates.contacts(in: vault.name)) ?? []
                         await notify(
-                            Notification(vault: vault.name.value, certificate: latest.name, version: latest.record.version, expires: end, contacts: contacts))
+                            Notification(
+                                vault: vault.name.value, certificate: latest.name, version: latest.record.version, expires: end, contacts: contacts))
                         notified.append("\(vault.name)/\(name)")
                     }
                 }

@@ -108,7 +108,9 @@ public struct CertificateService: Sendable {
                 pending.statusDetails = nil
                 pending.targetVersion = version
             }
-            try await transaction.write(policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))), at: policyKey(vault, name))
+            try await transaction.write(
+                policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
+                at: policyKey(vault, name))
             try await transaction.write(pending, at: pendingKey(vault, name))
             return pending
         }
@@ -259,7 +261,8 @@ public struct CertificateService: Sendable {
         let contentType = policy.contentType ?? CertificatePolicy.pkcs12
         let exportable = policy.exportable ?? true
         let bundle = CertificateBundle(privateKeyPKCS8DER: exportable ? try material.pkcs8DER : nil, certificates: chain)
-        let secretValue = contentType == CertificatePolicy.pem ? bundle.pem() : Base64.standardEncoded(try Self.library { try bundle.pkcs12(password: nil) })
+        let secretValue =
+            contentType == CertificatePolicy.pem ? bundle.pem() : Base64.standardEncoded(try Self.library { try bundle.pkcs12(password: nil) })
         let supported = material.supportedAlgorithms.operations
         let keyOps = policy.keyOperations.filter { supported.contains($0) }
 
@@ -350,7 +353,9 @@ public struct CertificateService: Sendable {
 
     // MARK: - Reading and updating
 
-    public func get(in vault: VaultName, name: String, version: String?) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
+    public func get(in vault: VaultName, name: String, version: String?) async throws -> (
+        certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?
+    ) {
         let objectName = try ObjectName(name, kind: .certificate)
         let certificate = try await store.get(in: vault, name: objectName, version: version)
         return (certificate, try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
@@ -459,7 +464,9 @@ public struct CertificateService: Sendable {
 
     public func deleted(in vault: VaultName, name: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
         let objectName = try ObjectName(name, kind: .certificate)
-        return (try await store.deleted(in: vault, name: objectName), try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
+        return (
+            try await store.deleted(in: vault, name: objectName), try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName))
+        )
     }
 
     public func listDeleted(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {

@@ -109,11 +109,14 @@ extension KeyService {
                 innerCode: "KeyReleasePolicyNotSatisfied", message: "The attestation does not satisfy the key's release policy.")
         }
         let encryption = encryption ?? "CKM_RSA_AES_KEY_WRAP"
-        let oaep: String = switch encryption {
-        case "CKM_RSA_AES_KEY_WRAP": "RSA-OAEP"
-        case "RSA_AES_KEY_WRAP_256": "RSA-OAEP-256"
-        default: throw CoffreError.badParameter("Key release encryption \(encryption) is not supported: use CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256.")
-        }
+        let oaep: String =
+            switch encryption {
+            case "CKM_RSA_AES_KEY_WRAP": "RSA-OAEP"
+            case "RSA_AES_KEY_WRAP_256": "RSA-OAEP-256"
+            default:
+                throw CoffreError.badParameter(
+                    "Key release encryption \(encryption) is not supported: use CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256.")
+            }
         let runtimeKey = try Self.runtimeKey(in: claims)
         guard let bytes = Base64.decode(record.material) else { throw CoffreError.badParameter("The key material cannot be read.") }
         let material = try KeyMaterial(storedRepresentation: bytes)
@@ -133,7 +136,8 @@ extension KeyService {
 
     /// The RSA public key of the attested runtime (`x-ms-runtime.keys`, also under `x-ms-isolation-tee`).
     static func runtimeKey(in claims: JSONValue) throws -> PublicKeyMaterial {
-        let candidates = (claims.value(at: "x-ms-runtime.keys")?.array ?? []) + (claims.value(at: "x-ms-isolation-tee.x-ms-runtime.keys")?.array ?? [])
+        let candidates =
+            (claims.value(at: "x-ms-runtime.keys")?.array ?? []) + (claims.value(at: "x-ms-isolation-tee.x-ms-runtime.keys")?.array ?? [])
         for candidate in candidates where candidate["kty"]?.string == "RSA" {
             if let data = try? JSONEncoder().encode(candidate), let jwk = try? JSONDecoder().decode(JsonWebKey.self, from: data),
                 let key = try? PublicKeyMaterial(jwk: jwk)

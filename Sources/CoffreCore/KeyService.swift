@@ -67,7 +67,9 @@ public struct KeyService: Sendable {
     /// Creates a key (a new version when the name exists).
     public func create(in vault: VaultName, name: String, spec: Spec, properties: Properties) async throws -> Versioned<KeyVersion> {
         let name = try ObjectName(name, kind: .key)
-        let material = try Self.crypto { try KeyMaterial.generate(spec.type, size: spec.size, curve: spec.curve, publicExponent: spec.publicExponent) }
+        let material = try Self.crypto {
+            try KeyMaterial.generate(spec.type, size: spec.size, curve: spec.curve, publicExponent: spec.publicExponent)
+        }
         return try await addVersion(in: vault, name: name, material: material, properties: properties)
     }
 
@@ -78,11 +80,12 @@ public struct KeyService: Sendable {
         let name = try ObjectName(name, kind: .key)
         var material = try Self.crypto { try KeyMaterial(importing: jwk) }
         if hsm, !material.keyType.isHSM {
-            let hsmType: KeyType = switch material.keyType.family {
-            case .rsa: .rsaHSM
-            case .ec: .ecHSM
-            case .oct: .octHSM
-            }
+            let hsmType: KeyType =
+                switch material.keyType.family {
+                case .rsa: .rsaHSM
+                case .ec: .ecHSM
+                case .oct: .octHSM
+                }
             material = try Self.crypto { try material.withKeyType(hsmType) }
         }
         var properties = properties
@@ -317,7 +320,8 @@ public struct KeyService: Sendable {
     // MARK: - Rules
 
     static func validatedKeyOps(_ requested: [String]?, for material: KeyMaterial) throws -> [String] {
-        try validatedKeyOps(requested, for: material.keyType, curve: material.curve, size: material.keyType.family == .oct ? material.sizeInBits : nil)
+        try validatedKeyOps(
+            requested, for: material.keyType, curve: material.curve, size: material.keyType.family == .oct ? material.sizeInBits : nil)
     }
 
     /// Key Vault's default key_ops per type, or the requested ones if the type supports each (`import` and `export`

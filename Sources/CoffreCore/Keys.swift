@@ -153,16 +153,17 @@ public enum ISODuration {
             }
             guard let value = Int64(number) else { throw invalid(text) }
             number = ""
-            let unit: Int64? = switch (inTime, character) {
-            case (false, "Y"): 365 * Seconds.day
-            case (false, "M"): 30 * Seconds.day
-            case (false, "W"): 7 * Seconds.day
-            case (false, "D"): Seconds.day
-            case (true, "H"): 3600
-            case (true, "M"): 60
-            case (true, "S"): 1
-            default: nil
-            }
+            let unit: Int64? =
+                switch (inTime, character) {
+                case (false, "Y"): 365 * Seconds.day
+                case (false, "M"): 30 * Seconds.day
+                case (false, "W"): 7 * Seconds.day
+                case (false, "D"): Seconds.day
+                case (true, "H"): 3600
+                case (true, "M"): 60
+                case (true, "S"): 1
+                default: nil
+                }
             guard let unit else { throw invalid(text) }
             total += value * unit
         }

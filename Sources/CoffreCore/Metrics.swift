@@ -66,8 +66,10 @@ public final class MetricsRegistry: Sendable {
         lines += state.requests.map { (#"operation="\#(Self.label($0.key.operation))",status="\#($0.key.status)""#, $0.value) }
             .sorted { $0.0 < $1.0 }.map { "coffre_requests_total{\($0.0)} \($0.1)" }
         lines += histogram("coffre_request_duration_seconds", "Request latency by operation.", state.requestDurations)
-        lines += ["# HELP coffre_crypto_operations_total Cryptographic operations by operation and algorithm.",
-                  "# TYPE coffre_crypto_operations_total counter"]
+        lines += [
+            "# HELP coffre_crypto_operations_total Cryptographic operations by operation and algorithm.",
+            "# TYPE coffre_crypto_operations_total counter",
+        ]
         lines += state.crypto.map { (#"operation="\#(Self.label($0.key.operation))",algorithm="\#(Self.label($0.key.algorithm))""#, $0.value) }
             .sorted { $0.0 < $1.0 }.map { "coffre_crypto_operations_total{\($0.0)} \($0.1)" }
         lines += histogram("coffre_storage_duration_seconds", "Storage latency by operation.", state.storage)
@@ -76,10 +78,11 @@ public final class MetricsRegistry: Sendable {
 
     /// A label value with nothing that needs escaping: letters, digits, `-` and `_`.
     private static func label(_ value: String) -> String {
-        String(decoding: value.utf8.filter { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }.prefix(32), as: UTF8.self)
+        String(
+            decoding: value.utf8.filter { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            }.prefix(32), as: UTF8.self)
     }
 
     private func histogram(_ name: String, _ help: String, _ series: [String: Histogram]) -> [String] {

@@ -158,7 +158,7 @@ struct ECPrivateKey: Sendable {
         if curve == .p256k { return try ECPrivateKey(secp256k1: OpenSSLKey.generateEC(group: curve.openSSLGroup)) }
         while true {
             var scalar = SecureRandom.bytes(curve.coordinateByteCount)
-            if curve == .p521 { scalar[0] &= 0x01 }  // 521 bits in 66 bytes
+            if curve == .p521 { scalar[0] &= 0x01 } // 521 bits in 66 bytes
             if let key = try? ECPrivateKey(curve: curve, scalar: scalar) { return key }
         }
     }

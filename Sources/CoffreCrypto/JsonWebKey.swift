@@ -142,7 +142,11 @@ extension JsonWebKey: CustomStringConvertible, CustomDebugStringConvertible, Cus
 
     /// Only the public members, so that `dump` and debuggers do not print private key material.
     public var customMirror: Mirror {
-        Mirror(self, children: ["kid": kid as Any, "kty": kty as Any, "key_ops": keyOps as Any, "crv": crv as Any,
-                                "n": n as Any, "e": e as Any, "x": x as Any, "y": y as Any], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "kid": kid as Any, "kty": kty as Any, "key_ops": keyOps as Any, "crv": crv as Any,
+                "n": n as Any, "e": e as Any, "x": x as Any, "y": y as Any,
+            ], displayStyle: .struct)
     }
 }

@@ -217,7 +217,8 @@ final class OpenSSLKey: @unchecked Sendable {
             return false
         }
         defer { EVP_PKEY_CTX_free(context) }
-        let valid = EVP_PKEY_verify_init(context) == 1 && configure(context)
+        let valid =
+            EVP_PKEY_verify_init(context) == 1 && configure(context)
             && EVP_PKEY_verify(context, signature, signature.count, input, input.count) == 1
         if !valid { ERR_clear_error() }
         return valid
@@ -292,12 +293,12 @@ private final class ParameterBuilder {
 
     deinit {
         OSSL_PARAM_BLD_free(builder)
-        numbers.forEach { BN_clear_free($0) }
+        for number in numbers { BN_clear_free(number) }
         for buffer in buffers {
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             buffer.deallocate()
         }
-        strings.forEach { $0.deallocate() }
+        for string in strings { string.deallocate() }
     }
 
     /// A C string that lives as long as the builder.

@@ -139,10 +139,12 @@ struct RSAPrivateKey: Sendable {
         let modulus = Array(n.drop { $0 == 0 })
         try RSAPublicKey.validate(modulus: modulus, exponent: Array(e.drop { $0 == 0 }))
         // Each of d, p and q above 1 and no longer than n: the arithmetic below never sees a zero or one.
-        guard [d, p, q].allSatisfy({ value in
-            let significant = Array(value.drop { $0 == 0 })
-            return !significant.isEmpty && significant != [1] && significant.count <= modulus.count
-        }) else {
+        guard
+            [d, p, q].allSatisfy({ value in
+                let significant = Array(value.drop { $0 == 0 })
+                return !significant.isEmpty && significant != [1] && significant.count <= modulus.count
+            })
+        else {
             throw CryptoFailure.invalidKey("JSON Web Key: the RSA private key is not consistent")
         }
         let built: _RSA.Signing.PrivateKey

@@ -38,7 +38,8 @@ public struct Addressing: Sendable {
 
     /// The one DNS label in front of `.zone` when `name` is such a label and the zone (on bytes: this runs per request).
     static func label(of name: String, under zone: String) -> String? {
-        let name = name.utf8, zone = zone.utf8
+        let name = name.utf8
+        let zone = zone.utf8
         guard name.count > zone.count + 1, name.suffix(zone.count).elementsEqual(zone) else { return nil }
         let label = name.dropLast(zone.count + 1)
         guard name[label.endIndex] == UInt8(ascii: "."), !label.contains(UInt8(ascii: ".")) else { return nil }

@@ -53,7 +53,9 @@ struct CertificateRoutes: Sendable {
         let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: "inProgress")
         return try JSON.response(
             body, status: .accepted,
-            headers: [.location: request.url.object(.certificate, name) + "/pending?api-version=\(request.apiVersion)&request_id=\(pending.requestId)"])
+            headers: [
+                .location: request.url.object(.certificate, name) + "/pending?api-version=\(request.apiVersion)&request_id=\(pending.requestId)"
+            ])
     }
 
     func importCertificate(_ request: DataPlaneRequest) async throws -> Response {
@@ -129,7 +131,8 @@ struct CertificateRoutes: Sendable {
             throw CoffreError.badParameter("Only cancellation_requested: true can change a certificate operation.")
         }
         let name = request.parameter("name")
-        return try JSON.response(CertificateOperationBody(try await certificates.cancel(in: request.vault.name, name: name), name: name, url: request.url))
+        return try JSON.response(
+            CertificateOperationBody(try await certificates.cancel(in: request.vault.name, name: name), name: name, url: request.url))
     }
 
     func deletePending(_ request: DataPlaneRequest) async throws -> Response {
@@ -228,7 +231,8 @@ struct CertificateRoutes: Sendable {
     }
 
     func deleteIssuer(_ request: DataPlaneRequest) async throws -> Response {
-        try JSON.response(WireIssuer(try await certificates.deleteIssuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
+        try JSON.response(
+            WireIssuer(try await certificates.deleteIssuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
     }
 
     private func bundle(_ certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?, _ request: DataPlaneRequest) throws -> Response {

@@ -293,7 +293,8 @@ struct WireIssuer: Codable {
         id = url.base + "/certificates/issuers/" + issuer.name
         provider = issuer.provider
         credentials = issuer.accountId.map { Credentials(account_id: $0, pwd: nil) }
-        org_details = (issuer.organizationId != nil || issuer.administrators != nil)
+        org_details =
+            (issuer.organizationId != nil || issuer.administrators != nil)
             ? OrganizationDetails(
                 id: issuer.organizationId,
                 admin_details: issuer.administrators?.map {

@@ -155,11 +155,14 @@ final class DataPlane: Sendable {
             let rest = bytes[(start + suffix.count)...]
             guard rest.isEmpty || (rest.first == UInt8(ascii: ".") && rest.count > 1 && rest.dropFirst().allSatisfy(isDigit)) else { return false }
         }
-        let dated = base.count == 10 && base.enumerated().allSatisfy { index, byte in
-            index == 4 || index == 7 ? byte == UInt8(ascii: "-") : isDigit(byte)
-        }
+        let dated =
+            base.count == 10
+            && base.enumerated().allSatisfy { index, byte in
+                index == 4 || index == 7 ? byte == UInt8(ascii: "-") : isDigit(byte)
+            }
         let dots = base.filter { $0 == UInt8(ascii: ".") }.count
-        let numbered = dots == 1 && base.first != UInt8(ascii: ".") && base.last != UInt8(ascii: ".")
+        let numbered =
+            dots == 1 && base.first != UInt8(ascii: ".") && base.last != UInt8(ascii: ".")
             && base.allSatisfy { isDigit($0) || $0 == UInt8(ascii: ".") }
         return dated || numbered
     }

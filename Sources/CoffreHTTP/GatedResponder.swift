@@ -1,6 +1,6 @@
+import CoffreCore
 import CoffreCrypto
 import CoffreEventLoops
-import CoffreCore
 import CoffreModel
 import Foundation
 import HTTPTypes

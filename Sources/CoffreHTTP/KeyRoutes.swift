@@ -98,7 +98,8 @@ struct KeyRoutes: Sendable {
     func list(_ request: DataPlaneRequest) async throws -> Response {
         let (limit, cursor) = try request.paging()
         let page = try await keys.list(in: request.vault.name, after: cursor, limit: limit)
-        return try request.page(page.items.map { KeyItem(head: $0, vault: request.vault, url: request.url) }, next: page.next, path: "keys", limit: limit)
+        return try request.page(
+            page.items.map { KeyItem(head: $0, vault: request.vault, url: request.url) }, next: page.next, path: "keys", limit: limit)
     }
 
     func versions(_ request: DataPlaneRequest) async throws -> Response {
@@ -218,7 +219,8 @@ struct KeyRoutes: Sendable {
     func sign(_ request: DataPlaneRequest) async throws -> Response {
         let parameters = try request.decode(KeySignParameters.self)
         let (alg, digest) = try required(parameters.alg, parameters.value)
-        let (key, material) = try await keys.keyFor(.sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
+        let (key, material) = try await keys.keyFor(
+            .sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         let signature = try await keys.perform(with: material) { try material.sign(alg, digest: digest) }
         metrics.crypto(operation: "sign", algorithm: alg)
         return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(signature)))
@@ -230,7 +232,8 @@ struct KeyRoutes: Sendable {
         guard let digest = try binary(parameters.digest, "digest"), let signature = try binary(parameters.value, "value") else {
             throw CoffreError.badParameter("The request body needs 'digest' and 'value' (the signature).")
         }
-        let (_, material) = try await keys.keyFor(.verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
+        let (_, material) = try await keys.keyFor(
+            .verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
         let valid = try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }
         metrics.crypto(operation: "verify", algorithm: alg)
         return try JSON.response(KeyVerifyResult(value: valid))

@@ -198,7 +198,8 @@ struct WireRotationPolicy: Codable {
     init(_ policy: KeyRotationPolicy, id: String) {
         self.id = id
         lifetimeActions = policy.lifetimeActions.map {
-            LifetimeAction(trigger: Trigger(timeAfterCreate: $0.timeAfterCreate, timeBeforeExpiry: $0.timeBeforeExpiry), action: Action(type: $0.action))
+            LifetimeAction(
+                trigger: Trigger(timeAfterCreate: $0.timeAfterCreate, timeBeforeExpiry: $0.timeBeforeExpiry), action: Action(type: $0.action))
         }
         attributes = Attributes(expiryTime: policy.expiryTime, created: policy.created.map(IntDate.init), updated: policy.updated.map(IntDate.init))
     }

@@ -1,6 +1,6 @@
 import CoffreAuth
-import CoffreCrypto
 import CoffreCore
+import CoffreCrypto
 import CoffreModel
 import Foundation
 import HTTPTypes
@@ -239,29 +239,31 @@ struct ManagementRoutes: Sendable {
 
     /// The audit name of a management call (`VaultCreate`, `PrincipalDelete`, …).
     static func operationName(_ method: HTTPRequest.Method, _ segments: [String]) -> String {
-        let subject: String = switch (segments.first ?? "", segments.count) {
-        case ("vaults", 3...) where segments[2] == "policies": "VaultAccessPolicy"
-        case ("vaults", 3...) where segments[2] == "roleassignments", ("roleassignments", _): "RoleAssignment"
-        case ("vaults", _): "Vault"
-        case ("principals", 3...) where segments[2] == "secrets": "PrincipalSecret"
-        case ("principals", 3...) where segments[2] == "certificates": "PrincipalCertificate"
-        case ("principals", _): "Principal"
-        case ("roledefinitions", _): "RoleDefinition"
-        case ("signing-keys", 2): "SigningKeyRotate"
-        case ("keyring", 2): segments[1] == "rotate" ? "KeyringRotate" : "KeyringRewrap"
-        case ("keyring", _): "KeyringGet"
-        case ("backup", _): "ServerBackup"
-        case ("signing-keys", _): "SigningKey"
-        default: "Management"
-        }
+        let subject: String =
+            switch (segments.first ?? "", segments.count) {
+            case ("vaults", 3...) where segments[2] == "policies": "VaultAccessPolicy"
+            case ("vaults", 3...) where segments[2] == "roleassignments", ("roleassignments", _): "RoleAssignment"
+            case ("vaults", _): "Vault"
+            case ("principals", 3...) where segments[2] == "secrets": "PrincipalSecret"
+            case ("principals", 3...) where segments[2] == "certificates": "PrincipalCertificate"
+            case ("principals", _): "Principal"
+            case ("roledefinitions", _): "RoleDefinition"
+            case ("signing-keys", 2): "SigningKeyRotate"
+            case ("keyring", 2): segments[1] == "rotate" ? "KeyringRotate" : "KeyringRewrap"
+            case ("keyring", _): "KeyringGet"
+            case ("backup", _): "ServerBackup"
+            case ("signing-keys", _): "SigningKey"
+            default: "Management"
+            }
         if ["SigningKeyRotate", "KeyringRotate", "KeyringRewrap", "KeyringGet", "ServerBackup"].contains(subject) { return subject }
-        let verb: String = switch method {
-        case .get: "Get"
-        case .post: "Create"
-        case .put: "Set"
-        case .delete: "Delete"
-        default: method.rawValue
-        }
+        let verb: String =
+            switch method {
+            case .get: "Get"
+            case .post: "Create"
+            case .put: "Set"
+            case .delete: "Delete"
+            default: method.rawValue
+            }
         return subject + verb
     }
 

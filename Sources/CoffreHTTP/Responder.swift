@@ -29,7 +29,8 @@ public struct CoffreServices: Sendable {
     public var attestation: AttestationVerifier
 
     public init(
-        vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory, roleAssignments: RoleAssignments,
+        vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
+        roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
         attestation: AttestationVerifier
@@ -94,8 +95,10 @@ public final class CoffreResponder: HTTPResponder {
         self.services = services
         self.addressing = addressing
         self.dataPlane = DataPlane(
-            services: services, addressing: addressing, routes: RouteTable(
-                routes: SecretRoutes(secrets: services.secrets).routes + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
+            services: services, addressing: addressing,
+            routes: RouteTable(
+                routes: SecretRoutes(secrets: services.secrets).routes
+                    + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
                     + CertificateRoutes(certificates: services.certificates).routes))
         self.tokenEndpoints = TokenEndpoints(
             tokens: services.tokens, principals: services.principals, authority: addressing.authority,

@@ -31,7 +31,8 @@ final class TokenEndpoints: Sendable {
             return await managedIdentityToken(request, query: incoming.query, style: .imds, context: context)
         case (.get, 3) where segments[1] == ".well-known" && segments[2] == "openid-configuration" && isTenant(segments[0]):
             return try discovery(tenant: segments[0], version: nil)
-        case (.get, 4) where segments[1] == "v2.0" && segments[2] == ".well-known" && segments[3] == "openid-configuration"
+        case (.get, 4)
+        where segments[1] == "v2.0" && segments[2] == ".well-known" && segments[3] == "openid-configuration"
             && isTenant(segments[0]):
             return try discovery(tenant: segments[0], version: "v2.0")
         case (.get, 3) where segments[1] == "discovery" && segments[2] == "keys" && isTenant(segments[0]),

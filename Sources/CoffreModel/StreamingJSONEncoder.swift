@@ -133,7 +133,8 @@ struct StreamingEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         KeyedEncodingContainer(
-            StreamingKeyedContainer(writer: writer, frame: writer.openContainer(UInt8(ascii: "{"), closing: UInt8(ascii: "}")), codingPath: codingPath))
+            StreamingKeyedContainer(
+                writer: writer, frame: writer.openContainer(UInt8(ascii: "{"), closing: UInt8(ascii: "}")), codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -171,22 +172,70 @@ struct StreamingKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol, 
         writer.key(key.stringValue)
     }
 
-    mutating func encodeNil(forKey key: Key) throws { begin(key); writeNil() }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { begin(key); write(value) }
-    mutating func encode(_ value: String, forKey key: Key) throws { begin(key); write(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { begin(key); try write(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { begin(key); try write(value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { begin(key); write(integer: value) }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { begin(key); try write(value) }
+    mutating func encodeNil(forKey key: Key) throws {
+        begin(key)
+        writeNil()
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        begin(key)
+        write(value)
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        begin(key)
+        write(value)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        begin(key)
+        try write(value)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws {
+        begin(key)
+        try write(value)
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int8, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int16, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+        begin(key)
+        write(integer: value)
+    }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        begin(key)
+        try write(value)
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         begin(key)
@@ -223,22 +272,70 @@ struct StreamingUnkeyedContainer: UnkeyedEncodingContainer, StreamingValueWriter
         count += 1
     }
 
-    mutating func encodeNil() throws { begin(); writeNil() }
-    mutating func encode(_ value: Bool) throws { begin(); write(value) }
-    mutating func encode(_ value: String) throws { begin(); write(value) }
-    mutating func encode(_ value: Double) throws { begin(); try write(value) }
-    mutating func encode(_ value: Float) throws { begin(); try write(value) }
-    mutating func encode(_ value: Int) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: Int8) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: Int16) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: Int32) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: Int64) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: UInt) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: UInt8) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: UInt16) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: UInt32) throws { begin(); write(integer: value) }
-    mutating func encode(_ value: UInt64) throws { begin(); write(integer: value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { begin(); try write(value) }
+    mutating func encodeNil() throws {
+        begin()
+        writeNil()
+    }
+    mutating func encode(_ value: Bool) throws {
+        begin()
+        write(value)
+    }
+    mutating func encode(_ value: String) throws {
+        begin()
+        write(value)
+    }
+    mutating func encode(_ value: Double) throws {
+        begin()
+        try write(value)
+    }
+    mutating func encode(_ value: Float) throws {
+        begin()
+        try write(value)
+    }
+    mutating func encode(_ value: Int) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int8) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int16) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int32) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: Int64) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt8) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt16) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt32) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode(_ value: UInt64) throws {
+        begin()
+        write(integer: value)
+    }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        begin()
+        try write(value)
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         begin()

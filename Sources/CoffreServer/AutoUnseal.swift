@@ -91,7 +91,8 @@ public struct RemoteKeyVault: Sendable {
     }
 
     private func token(_ client: HTTPClient, challenge: [String: String]) async throws -> String {
-        guard let authorization = challenge["authorization"] ?? challenge["authorization_uri"], let resource = challenge["resource"] ?? challenge["scope"]
+        guard let authorization = challenge["authorization"] ?? challenge["authorization_uri"],
+            let resource = challenge["resource"] ?? challenge["scope"]
         else { throw CoffreError.unavailable("The vault's challenge names no token service.") }
         // Entra ID's authorization URL carries a tenant path; Coffre's does not.
         let base = URL(string: authorization).map { "\($0.scheme ?? "https")://\($0.host ?? "")" + ($0.port.map { ":\($0)" } ?? "") } ?? authorization
@@ -111,7 +112,9 @@ public struct RemoteKeyVault: Sendable {
         return token.access_token
     }
 
-    private func send(_ client: HTTPClient, url: String, body: Data, token: String?) async throws -> (status: HTTPResponseStatus, headers: HTTPHeaders, body: Data) {
+    private func send(_ client: HTTPClient, url: String, body: Data, token: String?) async throws -> (
+        status: HTTPResponseStatus, headers: HTTPHeaders, body: Data
+    ) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -128,7 +131,9 @@ public struct RemoteKeyVault: Sendable {
         var result: [String: String] = [:]
         let list = header.split(separator: " ", maxSplits: 1).dropFirst().first ?? ""
         for item in list.split(separator: ",") {
-            let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\""))) }
+            let pair = item.split(separator: "=", maxSplits: 1).map {
+                $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\"")))
+            }
             if pair.count == 2 { result[pair[0].lowercased()] = pair[1] }
         }
         return result

@@ -1,7 +1,7 @@
 import CoffreStorage
-import Foundation
 import CoffreStoragePostgres
 import CoffreStorageSQLite
+import Foundation
 import Logging
 
 /// Where a server's data lives: the SQLite file of its data directory, or a PostgreSQL database that several nodes

@@ -67,7 +67,8 @@ public final class PostgresStorage: StorageBackend, Service {
             }
         } catch is CancellationError {
         } catch {
-            let failure = PostgresFailure(classifying: error)?.error ?? (error as? StorageError)
+            let failure =
+                PostgresFailure(classifying: error)?.error ?? (error as? StorageError)
                 ?? .unavailable("the PostgreSQL storage failed to start")
             logger.error("the PostgreSQL storage stopped", metadata: ["error": "\(failure)"])
             gate.close(failure)
@@ -340,7 +341,11 @@ public final class PostgresStorage: StorageBackend, Service {
         lease.onExpiry { waiting.cancel() }
         leases.watch(lease)
         do {
-            return try await withTaskCancellationHandler { try await waiting.value } onCancel: { waiting.cancel() }
+            return try await withTaskCancellationHandler {
+                try await waiting.value
+            } onCancel: {
+                waiting.cancel()
+            }
         } catch {
             if lease.outcome == .expired {
                 throw PostgresFailure(

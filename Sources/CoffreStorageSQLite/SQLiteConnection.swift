@@ -57,17 +57,18 @@ final class SQLiteConnection: @unchecked Sendable {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { return rows }
             guard status == SQLITE_ROW else { throw failure(status) }
-            rows.append((0..<Int32(columns)).map { column in
-                switch sqlite3_column_type(statement, column) {
-                case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, column))
-                case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, column)))
-                case SQLITE_NULL: return .null
-                default:
-                    let count = Int(sqlite3_column_bytes(statement, column))
-                    guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return .blob([]) }
-                    return .blob(Array(UnsafeRawBufferPointer(start: pointer, count: count)))
-                }
-            })
+            rows.append(
+                (0..<Int32(columns)).map { column in
+                    switch sqlite3_column_type(statement, column) {
+                    case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, column))
+                    case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, column)))
+                    case SQLITE_NULL: return .null
+                    default:
+                        let count = Int(sqlite3_column_bytes(statement, column))
+                        guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return .blob([]) }
+                        return .blob(Array(UnsafeRawBufferPointer(start: pointer, count: count)))
+                    }
+                })
         }
     }
 

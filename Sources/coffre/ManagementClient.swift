@@ -50,9 +50,10 @@ struct ManagementClient {
     }
 
     private func token(_ client: HTTPClient) async throws -> String {
-        let resource = configuration.vaultZones.first.map { zone in
-            configuration.effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(configuration.effectivePublicPort)"
-        } ?? ""
+        let resource =
+            configuration.vaultZones.first.map { zone in
+                configuration.effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(configuration.effectivePublicPort)"
+            } ?? ""
         let encodedResource = resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         var request: HTTPClientRequest
         if let rootKey {
@@ -67,7 +68,8 @@ struct ManagementClient {
             request = HTTPClientRequest(url: configuration.authority + "/adfs/oauth2/v2.0/token")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            let form = "grant_type=client_credentials&client_id=\(clientId)&scope=\(encodedResource)"
+            let form =
+                "grant_type=client_credentials&client_id=\(clientId)&scope=\(encodedResource)"
                 + "&client_secret=\(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
             request.body = .bytes(ByteBuffer(string: form))
         }
@@ -87,7 +89,10 @@ struct ManagementClient {
         let body = Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
         guard (200..<300).contains(response.status.code) else {
             struct Envelope: Decodable {
-                struct Body: Decodable { var code: String; var message: String }
+                struct Body: Decodable {
+                    var code: String
+                    var message: String
+                }
                 var error: Body
             }
             if let envelope = try? JSONDecoder().decode(Envelope.self, from: body) {

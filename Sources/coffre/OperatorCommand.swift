@@ -1,9 +1,9 @@
 import ArgumentParser
 import CoffreAuth
 import CoffreCertificates
-import CoffreHTTP
 import CoffreCore
 import CoffreCrypto
+import CoffreHTTP
 import CoffreModel
 import CoffreServer
 import CoffreStorage

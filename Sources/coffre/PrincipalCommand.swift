@@ -19,7 +19,12 @@ struct PrincipalCommand: AsyncParsableCommand {
         @Flag(help: "Do not give it a client secret.") var noSecret = false
 
         func run() async throws {
-            struct Body: Encodable { var name: String; var managedIdentity: Bool; var certificate: String?; var secret: Bool }
+            struct Body: Encodable {
+                var name: String
+                var managedIdentity: Bool
+                var certificate: String?
+                var secret: Bool
+            }
             let body = Body(
                 name: name, managedIdentity: managedIdentity, certificate: try certificate.map(readCertificate), secret: !noSecret)
             ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "principals", body: body))

@@ -19,7 +19,11 @@ struct RoleCommand: AsyncParsableCommand {
             var scope: String
 
             func run() async throws {
-                struct Body: Encodable { var role: String; var assignee: String; var scope: String }
+                struct Body: Encodable {
+                    var role: String
+                    var assignee: String
+                    var scope: String
+                }
                 let body = Body(role: role, assignee: assignee, scope: scope)
                 ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "roleassignments", body: body))
             }
@@ -56,4 +60,3 @@ struct RoleCommand: AsyncParsableCommand {
         }
     }
 }
-

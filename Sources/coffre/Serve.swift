@@ -1,9 +1,9 @@
 import ArgumentParser
 import CoffreCertificates
+import CoffreCore
 import CoffreModel
 import CoffreServer
 import CoffreStorageSQLite
-import CoffreCore
 import Foundation
 import Logging
 

@@ -15,7 +15,12 @@ struct VaultCommand: AsyncParsableCommand {
         @Flag(help: "Authorise with role assignments instead of access policies.") var enableRbacAuthorization = false
 
         func run() async throws {
-            struct Body: Encodable { var name: String; var retentionDays: Int; var purgeProtection: Bool; var rbacAuthorization: Bool }
+            struct Body: Encodable {
+                var name: String
+                var retentionDays: Int
+                var purgeProtection: Bool
+                var rbacAuthorization: Bool
+            }
             let body = Body(
                 name: name, retentionDays: retentionDays, purgeProtection: enablePurgeProtection,
                 rbacAuthorization: enableRbacAuthorization)
@@ -58,11 +63,16 @@ struct VaultCommand: AsyncParsableCommand {
         @Option(parsing: .upToNextOption, help: "Storage permissions (or all).") var storagePermissions: [String] = []
 
         func run() async throws {
-            struct Body: Encodable { var tenantId: String?; var permissions: [String: [String]] }
-            let body = Body(tenantId: tenantId, permissions: [
-                "keys": keyPermissions, "secrets": secretPermissions, "certificates": certificatePermissions,
-                "storage": storagePermissions,
-            ])
+            struct Body: Encodable {
+                var tenantId: String?
+                var permissions: [String: [String]]
+            }
+            let body = Body(
+                tenantId: tenantId,
+                permissions: [
+                    "keys": keyPermissions, "secrets": secretPermissions, "certificates": certificatePermissions,
+                    "storage": storagePermissions,
+                ])
             let path = "vaults/\(name)/policies/\(objectId)"
             ManagementClient.printJSON(try await ManagementClient(data: data).call(.PUT, path, body: body))
         }

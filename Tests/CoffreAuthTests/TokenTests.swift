@@ -45,7 +45,8 @@ struct TokenFixture {
         #expect(caller.appId == principal.clientId)
         #expect(caller.tenantId == TokenFixture.tenant)
         // The v1 form (`resource=`) and the adfs tenant alias work too.
-        _ = try await fixture.service.clientCredentials(tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: TokenFixture.audience)
+        _ = try await fixture.service.clientCredentials(
+            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: TokenFixture.audience)
     }
 
     @Test func wrongSecretUnknownClientWrongTenantAndUnknownScopeAreRefused() async throws {
@@ -149,7 +150,8 @@ struct TokenFixture {
         #expect(caller.objectId == "user-1")
         #expect(caller.tenantId == "example-tenant")
 
-        let wrongAudience = try token(#"{"iss":"https://idp.example/realms/coffre","aud":"https://vault.localhost:8443","sub":"u","exp":\#(now + 60)}"#)
+        let wrongAudience = try token(
+            #"{"iss":"https://idp.example/realms/coffre","aud":"https://vault.localhost:8443","sub":"u","exp":\#(now + 60)}"#)
         await #expect(throws: CoffreError.self) { try await fixture.verify(wrongAudience) }
         let otherKey = try token(#"{"iss":"https://idp.example/realms/coffre","aud":"api://coffre","sub":"u","exp":\#(now + 60)}"#, key: .init())
         await #expect(throws: CoffreError.self) { try await fixture.verify(otherKey) }
@@ -205,7 +207,8 @@ struct TokenFixture {
         _ = try await fixture.principals.addCertificate(try ClientCertificate(parsing: der, now: fixture.clock.now), to: principal.clientId)
         let scope = TokenFixture.audience + "/.default"
         let cases = [
-            try Self.assertion(key: stranger, der: strangerDER, clientId: principal.clientId, audience: TokenFixture.tokenEndpoint, now: fixture.clock.now),
+            try Self.assertion(
+                key: stranger, der: strangerDER, clientId: principal.clientId, audience: TokenFixture.tokenEndpoint, now: fixture.clock.now),
             try Self.assertion(key: stranger, der: der, clientId: principal.clientId, audience: TokenFixture.tokenEndpoint, now: fixture.clock.now),
             try Self.assertion(key: key, der: der, clientId: principal.clientId, audience: "https://elsewhere/token", now: fixture.clock.now),
             try Self.assertion(key: key, der: der, clientId: principal.clientId, audience: TokenFixture.tokenEndpoint, now: fixture.clock.now - 7200),

@@ -183,7 +183,10 @@ import X509
 
     @Test func secp256k1KeysAreRefusedClearly() throws {
         // swift-certificates has no P-256K public key type, so no certificate can carry one here.
-        let spki = try #require(Data(base64Encoded: "MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEj24zNCKiY+wkCFGknjNbq8ySFIBQFGZr3aZAeHDgfzBMfim4GfPP+59HRKryZW234oy8ha+n4+dRZcvDdzjFKw=="))
+        let spki = try #require(
+            Data(
+                base64Encoded:
+                    "MFYwEAYHKoZIzj0CAQYFK4EEAAoDQgAEj24zNCKiY+wkCFGknjNbq8ySFIBQFGZr3aZAeHDgfzBMfim4GfPP+59HRKryZW234oy8ha+n4+dRZcvDdzjFKw=="))
         let caKey = SoftwareSigningKey(P256.Signing.PrivateKey())
         let issuer = try CertificateIssuer(certificateDER: CertificateBuilder.makeCA(CertificatePolicySpec(subject: "CN=CA"), key: caKey), key: caKey)
         #expect(throws: CertificateFailure(.unsupportedKey, "")) {
@@ -198,7 +201,9 @@ import X509
             var certificateSignatureAlgorithm: CertificateSignatureAlgorithm { .sha256WithRSAEncryption }
             func signForCertificate(_ message: [UInt8]) throws -> [UInt8] { [] }
         }
-        #expect(throws: CertificateFailure(.unsupportedKey, "")) { try CertificateBuilder.makeCSR(CertificatePolicySpec(subject: "CN=x"), key: ConfusedKey()) }
+        #expect(throws: CertificateFailure(.unsupportedKey, "")) {
+            try CertificateBuilder.makeCSR(CertificatePolicySpec(subject: "CN=x"), key: ConfusedKey())
+        }
     }
 
     @Test func serialNumbersAreRandomPositiveOrGiven() throws {

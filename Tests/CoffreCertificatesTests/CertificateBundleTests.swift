@@ -11,10 +11,11 @@ import X509
         (try Fixture.der("leaf-key.pem"), [try Fixture.der("leaf.pem"), try Fixture.der("ca.pem")])
     }
 
-    @Test(arguments: [
-        ("legacy.pfx", Fixture.legacyPassword), ("legacy-3des.pfx", Fixture.tripleDESPassword), ("modern.pfx", Fixture.modernPassword),
-        ("empty-password.pfx", ""), ("empty-password.pfx", nil), ("no-encryption.pfx", nil), ("no-encryption.pfx", ""),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("legacy.pfx", Fixture.legacyPassword), ("legacy-3des.pfx", Fixture.tripleDESPassword), ("modern.pfx", Fixture.modernPassword),
+            ("empty-password.pfx", ""), ("empty-password.pfx", nil), ("no-encryption.pfx", nil), ("no-encryption.pfx", ""),
+        ] as [(String, String?)])
     func readsEachPFXFixture(name: String, password: String?) throws {
         let bundle = try CertificateBundle(pkcs12: try Fixture.data(name), password: password)
         let expected = try expectedContents()
@@ -65,7 +66,7 @@ import X509
         let expected = try expectedContents()
         let pfx = try CertificateBundle(privateKeyPKCS8DER: expected.key, certificates: expected.chain).pkcs12(password: nil)
         guard let result = try runOpenSSL(["pkcs12", "-info", "-passin", "pass:", "-nokeys"], input: pfx) else {
-            return  // no openssl CLI here: nothing to compare against
+            return // no openssl CLI here: nothing to compare against
         }
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.components(separatedBy: "BEGIN CERTIFICATE").count == 3)

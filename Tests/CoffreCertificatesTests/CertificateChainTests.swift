@@ -66,10 +66,12 @@ import X509
         #expect(!info.isSelfSigned && !info.isCertificateAuthority)
         let ca = try CertificateInfo(der: try Fixture.der("ca.pem"))
         #expect(info.isIssued(by: ca))
-        #expect(info.x5t == Data(Insecure.SHA1.hash(data: info.der)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
+        #expect(
+            info.x5t
+                == Data(Insecure.SHA1.hash(data: info.der)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: ""))
         #expect(info.sha256Thumbprint == Array(SHA256.hash(data: info.der)))
-        #expect(info.policySpec.validityInMonths == 1199)  // 36,500 days
+        #expect(info.policySpec.validityInMonths == 1199) // 36,500 days
         #expect(info.policySpec.subject == info.subject)
         #expect(throws: CertificateFailure(.invalidCertificate, "")) { try CertificateInfo(der: [0x30, 0x03, 0x02, 0x01, 0x01]) }
     }

@@ -80,7 +80,8 @@ struct CertificateFixture {
         let ca = try CertificateBuilder.makeCA(caSpec, key: caSigner)
         let csr = try #require(Base64.decode(pending.csr))
         let leaf = try CertificateBuilder.issue(csr: csr, issuer: try CertificateIssuer(certificateDER: ca, key: caSigner), validityInMonths: 6)
-        let stranger = try CertificateBuilder.makeSelfSigned(CertificatePolicySpec(subject: "CN=x"), key: TestSigner(material: try KeyMaterial.generate(.ec)))
+        let stranger = try CertificateBuilder.makeSelfSigned(
+            CertificatePolicySpec(subject: "CN=x"), key: TestSigner(material: try KeyMaterial.generate(.ec)))
         await #expect(throws: CoffreError.self) {
             try await f.certificates.merge(in: f.vault.name, name: "ext", x5c: [Base64.standardEncoded(stranger)], properties: .init())
         }
@@ -113,10 +114,10 @@ struct CertificateFixture {
             notifications.withLock { $0.append(notification) }
         }
         #expect(try await service.sweep() == ([], []))
-        f.clock.advance(seconds: 110 * 86_400)  // within 200 days of expiry
+        f.clock.advance(seconds: 110 * 86_400) // within 200 days of expiry
         #expect(try await service.sweep().notified == ["certvault/auto"])
         #expect(notifications.withLock { $0.first?.contacts.first?.email } == "ops@example.com")
-        f.clock.advance(seconds: 50 * 86_400)  // past half of the lifetime
+        f.clock.advance(seconds: 50 * 86_400) // past half of the lifetime
         #expect(try await service.sweep().renewed == ["certvault/auto"])
         #expect(try await service.sweep() == ([], []))
         #expect(try await f.certificates.versions(in: f.vault.name, name: "auto", after: nil, limit: 25).items.count == 2)
@@ -130,10 +131,14 @@ struct CertificateFixture {
         await #expect(throws: CoffreError.self) { try await f.certificates.create(in: f.vault.name, name: "b", policy: bad, properties: .init()) }
         var noSubject = CertificatePolicy()
         noSubject.issuerName = "Self"
-        await #expect(throws: CoffreError.self) { try await f.certificates.create(in: f.vault.name, name: "b", policy: noSubject, properties: .init()) }
+        await #expect(throws: CoffreError.self) {
+            try await f.certificates.create(in: f.vault.name, name: "b", policy: noSubject, properties: .init())
+        }
         var unknownAction = CertificateFixture.policy()
         unknownAction.lifetimeActions = [.init(lifetimePercentage: 10, action: "Explode")]
-        await #expect(throws: CoffreError.self) { try await f.certificates.create(in: f.vault.name, name: "b", policy: unknownAction, properties: .init()) }
+        await #expect(throws: CoffreError.self) {
+            try await f.certificates.create(in: f.vault.name, name: "b", policy: unknownAction, properties: .init())
+        }
     }
 }
 

@@ -113,7 +113,7 @@ struct KeyFixture {
         f.clock.advance(seconds: 16 * 86_400)
         let first = try await service.sweep()
         #expect(first.notified == ["keyvault/auto"] && first.rotated.isEmpty)
-        #expect(try await service.sweep().notified.isEmpty)  // once per version
+        #expect(try await service.sweep().notified.isEmpty) // once per version
         f.clock.advance(seconds: 15 * 86_400)
         #expect(try await service.sweep().rotated == ["keyvault/auto"])
         #expect(try await f.keys.versions(in: f.vault.name, name: "auto", after: nil, limit: 25).items.count == 2)

@@ -1,8 +1,9 @@
-@testable import CoffreCore
 import CoffreModel
 import CoffreStorage
 import Foundation
 import Testing
+
+@testable import CoffreCore
 
 @Suite struct RBACTests {
     let caller = Caller(objectId: "oid", appId: "app", tenantId: "tid", issuer: "iss")
@@ -24,9 +25,10 @@ import Testing
             #expect(try allowed("Key Vault Secrets User", operation) == (readers.contains(operation) || operation == .secretGet), "\(operation)")
             #expect(try allowed("Key Vault Reader", operation) == readers.contains(operation), "\(operation)")
             #expect(try allowed("Key Vault Certificate User", operation) == (readers.contains(operation) || operation == .secretGet))
-            for role in ["Key Vault Crypto Officer", "Key Vault Crypto User", "Key Vault Crypto Service Encryption User",
-                "Key Vault Crypto Service Release User", "Key Vault Certificates Officer"]
-            {
+            for role in [
+                "Key Vault Crypto Officer", "Key Vault Crypto User", "Key Vault Crypto Service Encryption User",
+                "Key Vault Crypto Service Release User", "Key Vault Certificates Officer",
+            ] {
                 #expect(try !allowed(role, operation), "\(role) \(operation)")
             }
         }
@@ -75,7 +77,8 @@ import Testing
         let vaults = VaultDirectory(storage: storage, clock: clock)
         _ = try await vaults.create(VaultName("vault"), settings: .init(rbacAuthorization: true), owner: nil)
         let assignments = RoleAssignments(storage: storage, clock: clock)
-        let created = try await assignments.create(role: try .named("Key Vault Secrets User"), principalId: "OID", scope: RoleScope(parsing: "/vaults/vault"))
+        let created = try await assignments.create(
+            role: try .named("Key Vault Secrets User"), principalId: "OID", scope: RoleScope(parsing: "/vaults/vault"))
         await #expect(throws: CoffreError.self) {
             try await assignments.create(role: try .named("key vault secrets user"), principalId: "oid", scope: RoleScope(parsing: "/vaults/vault"))
         }
@@ -104,11 +107,12 @@ import Testing
         #expect(try JSONDecoder().decode(AuditEvent.self, from: Data(line)) == event)
     }
 
-    @Test(arguments: [
-        (0, "1970-01-01T00:00:00.000Z"), (951_782_400_123, "2000-02-29T00:00:00.123Z"), (1_709_164_799_999, "2024-02-28T23:59:59.999Z"),
-        (1_735_689_599_001, "2024-12-31T23:59:59.001Z"), (1_800_000_000_000, "2027-01-15T08:00:00.000Z"),
-        (4_102_444_800_500, "2100-01-01T00:00:00.500Z"), (-1, "1969-12-31T23:59:59.999Z"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "1970-01-01T00:00:00.000Z"), (951_782_400_123, "2000-02-29T00:00:00.123Z"), (1_709_164_799_999, "2024-02-28T23:59:59.999Z"),
+            (1_735_689_599_001, "2024-12-31T23:59:59.001Z"), (1_800_000_000_000, "2027-01-15T08:00:00.000Z"),
+            (4_102_444_800_500, "2100-01-01T00:00:00.500Z"), (-1, "1969-12-31T23:59:59.999Z"),
+        ] as [(Int64, String)])
     func timestampsAreUTCMilliseconds(_ milliseconds: Int64, _ expected: String) throws {
         let text = AuditEvent.timestamp(Date(timeIntervalSince1970: Double(milliseconds) / 1000 + 0.0000001))
         #expect(text == expected)

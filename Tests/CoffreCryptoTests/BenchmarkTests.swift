@@ -12,7 +12,8 @@ struct BenchmarkTests {
         let start = ContinuousClock.now
         for _ in 0..<iterations { try body() }
         let elapsed = ContinuousClock.now - start
-        let perOperation = Double(elapsed.components.attoseconds) / 1e12 / Double(iterations)
+        let perOperation =
+            Double(elapsed.components.attoseconds) / 1e12 / Double(iterations)
             + Double(elapsed.components.seconds) * 1e6 / Double(iterations)
         print("\(label): \(String(format: "%.1f", perOperation)) µs/op")
         return perOperation

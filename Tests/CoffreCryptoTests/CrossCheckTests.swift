@@ -119,8 +119,10 @@ struct OpenSSLCommandCrossCheckTests {
         let digest = ClientDigest.of([42], algorithm: "ES256K")
         let verified = try OpenSSLCommand.run(
             ["pkeyutl", "-verify", "-pubin", "-keyform", "DER", "-inkey", "@key", "-in", "@digest", "-sigfile", "@sig"],
-            files: ["key": try key.subjectPublicKeyInfoDER, "digest": digest,
-                    "sig": OpenSSLCommand.derSignature(try key.sign("ES256K", digest: digest))])
+            files: [
+                "key": try key.subjectPublicKeyInfoDER, "digest": digest,
+                "sig": OpenSSLCommand.derSignature(try key.sign("ES256K", digest: digest)),
+            ])
         #expect(verified.status == 0)
     }
 
@@ -129,8 +131,10 @@ struct OpenSSLCommandCrossCheckTests {
         let data = Array("raw bytes, no DigestInfo".utf8)
         let signature = try key.sign("RSNULL", digest: data)
         let result = try OpenSSLCommand.run(
-            ["pkeyutl", "-verifyrecover", "-pubin", "-keyform", "DER", "-inkey", "@key", "-in", "@sig", "-pkeyopt",
-             "rsa_padding_mode:pkcs1", "-out", "@out"],
+            [
+                "pkeyutl", "-verifyrecover", "-pubin", "-keyform", "DER", "-inkey", "@key", "-in", "@sig", "-pkeyopt",
+                "rsa_padding_mode:pkcs1", "-out", "@out",
+            ],
             files: ["key": try key.subjectPublicKeyInfoDER, "sig": signature])
         #expect(result.status == 0)
         #expect(result.files["out"] == data)
@@ -140,8 +144,10 @@ struct OpenSSLCommandCrossCheckTests {
         let key = SharedKeys.rsa2048
         let secret = [UInt8](repeating: 0x77, count: 32)
         let result = try OpenSSLCommand.run(
-            ["pkeyutl", "-encrypt", "-pubin", "-keyform", "DER", "-inkey", "@key", "-in", "@in", "-out", "@out",
-             "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256"],
+            [
+                "pkeyutl", "-encrypt", "-pubin", "-keyform", "DER", "-inkey", "@key", "-in", "@in", "-out", "@out",
+                "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256",
+            ],
             files: ["key": try key.subjectPublicKeyInfoDER, "in": secret])
         #expect(result.status == 0)
         let ciphertext = try #require(result.files["out"])

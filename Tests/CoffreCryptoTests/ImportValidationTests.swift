@@ -194,7 +194,9 @@ import Testing
                     let count = Int.random(in: 0...600, using: &generator)
                     broken[keyPath: member] = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
                     // A random k of 16, 24 or 32 bytes is a valid oct key; anything else here must be refused.
-                    if jwk.kty == "oct" { _ = try? KeyMaterial(importing: broken) } else {
+                    if jwk.kty == "oct" {
+                        _ = try? KeyMaterial(importing: broken)
+                    } else {
                         #expect(throws: CryptoFailure.self) { try KeyMaterial(importing: broken) }
                     }
                     _ = try? PublicKeyMaterial(jwk: broken)
@@ -222,9 +224,11 @@ import Testing
 
     @Test func garbageOperands() throws {
         let keys = [SharedKeys.rsa2048] + CurveName.allCases.compactMap { SharedKeys.ec[$0] } + [128, 256].compactMap { SharedKeys.oct[$0] }
-        let algorithms = ["RS256", "PS512", "RSNULL", "ES256", "ES256K", "ES384", "ES512", "HS256", "RSA1_5", "RSA-OAEP",
-                          "RSA-OAEP-256", "A128GCM", "A256GCM", "A128CBC", "A256CBCPAD", "A128KW", "CKM_AES_KEY_WRAP",
-                          "CKM_AES_KEY_WRAP_PAD", "", "none"]
+        let algorithms = [
+            "RS256", "PS512", "RSNULL", "ES256", "ES256K", "ES384", "ES512", "HS256", "RSA1_5", "RSA-OAEP",
+            "RSA-OAEP-256", "A128GCM", "A256GCM", "A128CBC", "A256CBCPAD", "A128KW", "CKM_AES_KEY_WRAP",
+            "CKM_AES_KEY_WRAP_PAD", "", "none",
+        ]
         let blobs: [[UInt8]] = [[], [0], [UInt8](repeating: 0xFF, count: 15), [UInt8](repeating: 0, count: 256), [UInt8](repeating: 1, count: 1000)]
         for key in keys {
             for algorithm in algorithms {

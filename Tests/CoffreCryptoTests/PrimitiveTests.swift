@@ -1,6 +1,7 @@
-@testable import CoffreCrypto
 import Foundation
 import Testing
+
+@testable import CoffreCrypto
 
 @Suite struct Base64Tests {
     // RFC 4648 §10 test vectors.

@@ -1,8 +1,8 @@
 import CoffreAuth
 import CoffreCore
 import CoffreHTTP
-import CoffreServer
 import CoffreModel
+import CoffreServer
 import Foundation
 import HTTPTypes
 import Testing
@@ -102,7 +102,8 @@ import Testing
 
         #expect(try await h.admin(.put, "/secrets/bad_name?api-version=7.4", json: ["value": "v"]).errorCode == "BadParameter")
         #expect(try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["tags": [:]]).errorCode == "BadParameter")
-        #expect(try await h.send(.put, "/secrets/s?api-version=7.4", token: try await h.adminToken(), rawBody: "{not json").errorCode == "BadParameter")
+        #expect(
+            try await h.send(.put, "/secrets/s?api-version=7.4", token: try await h.adminToken(), rawBody: "{not json").errorCode == "BadParameter")
         #expect(try await h.admin(.put, "/secrets/s?api-version=7.4", json: ["value": 5]).errorCode == "BadParameter")
         #expect(try await h.admin(.get, "/secrets?api-version=7.4&maxresults=26").errorCode == "BadParameter")
 
@@ -179,7 +180,8 @@ import Testing
         #expect(!refused.text.contains("hidden"))
 
         _ = try await h.server.services.vaults.setPolicy(
-            AccessPolicy(tenantId: principal.objectId == "" ? "" : h.server.state.identity.tenantId, objectId: principal.objectId,
+            AccessPolicy(
+                tenantId: principal.objectId == "" ? "" : h.server.state.identity.tenantId, objectId: principal.objectId,
                 permissions: [.secrets: ["get"]]),
             on: VaultName("default"))
         #expect(try await h.send(.get, "/secrets/s?api-version=7.4", token: issued.accessToken).json["value"] as? String == "hidden")
@@ -204,7 +206,8 @@ import Testing
         let h = try await Harness()
         let tenant = h.server.state.identity.tenantId
         let (principal, secret) = try await h.server.services.principals.create(displayName: "app")
-        let form = "client_id=\(principal.clientId)&grant_type=client_credentials&client_info=1&client_secret=\(secret)"
+        let form =
+            "client_id=\(principal.clientId)&grant_type=client_credentials&client_info=1&client_secret=\(secret)"
             + "&scope=https%3A%2F%2Fvault.localhost%3A8443%2F.default"
         let token = try await h.send(
             .post, "/\(tenant)/oauth2/v2.0/token", host: "localhost:8443", headers: [.contentType: "application/x-www-form-urlencoded"],
@@ -223,7 +226,8 @@ import Testing
         let h = try await Harness()
         let path = "/msi/token?api-version=2019-08-01&resource=https://vault.localhost:8443"
         #expect(try await h.send(.get, path, host: "localhost:8443").status == .unauthorized)
-        #expect(try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: "wrong"]).status == .unauthorized)
+        #expect(
+            try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: "wrong"]).status == .unauthorized)
         let header = String(decoding: h.server.services.managedIdentity.headerSecret, as: UTF8.self)
         let reply = try await h.send(.get, path, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
         #expect(reply.status == .ok)
@@ -270,7 +274,8 @@ import Testing
         let vault = try await services.vaults.create(VaultName("rbacvault"), settings: .init(rbacAuthorization: true), owner: nil)
         let (principal, secret) = try await services.principals.create(displayName: "rbac-app")
         let token = try await services.tokens.clientCredentials(
-            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443/.default").accessToken
+            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443/.default"
+        ).accessToken
         let host = "rbacvault.vault.localhost:8443"
 
         let refused = try await h.send(.put, "/secrets/s?api-version=7.4", host: host, token: token, json: ["value": "v"])
@@ -309,7 +314,9 @@ import Testing
         let reply = try await h.send(.get, base + identity.clientId, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
         #expect(reply.json["client_id"] as? String == identity.clientId)
         let token = try #require(reply.json["access_token"] as? String)
-        #expect(try await h.server.services.verifier.verify(token, resources: ["https://vault.localhost:8443"], now: h.clock.now).objectId == identity.objectId)
+        #expect(
+            try await h.server.services.verifier.verify(token, resources: ["https://vault.localhost:8443"], now: h.clock.now).objectId
+                == identity.objectId)
         let refused = try await h.send(.get, base + plain.clientId, host: "localhost:8443", headers: [HTTPField.Name("X-IDENTITY-HEADER")!: header])
         #expect(refused.status == .badRequest)
     }
@@ -320,7 +327,8 @@ import Testing
         let h = try await Harness()
         let (principal, secret) = try await h.server.services.principals.create(displayName: "user")
         let token = try await h.server.services.tokens.clientCredentials(
-            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443").accessToken
+            tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: "https://vault.localhost:8443"
+        ).accessToken
         #expect(try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443", token: token).status == .forbidden)
         #expect(try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443").status == .unauthorized)
         let listed = try await h.send(.get, "/coffre/v1/vaults", host: "localhost:8443", token: try await h.adminToken())

@@ -17,25 +17,25 @@ import Testing
     ]
 
     static let leftToJSONDecoder = [
-        #"{"alg":"ES\u0032256","value":"v"}"#,  // an escape
+        #"{"alg":"ES\u0032256","value":"v"}"#, // an escape
         #"{"alg":"ES256","value":"\/"}"#,
-        "{\"alg\":\"é\"}",  // non-ASCII
-        #"{"alg":"ES256","alg":"RS256"}"#,  // a repeated name
+        "{\"alg\":\"é\"}", // non-ASCII
+        #"{"alg":"ES256","alg":"RS256"}"#, // a repeated name
         #"{"alg":null,"alg":"RS256"}"#,
         #"{"alg":"ES256","alg":null}"#,
-        #"{"alg":"ES256","count":1}"#,  // another type, unknown member
+        #"{"alg":"ES256","count":1}"#, // another type, unknown member
         #"{"alg":"ES256","nested":{"a":"b"}}"#,
         #"{"alg":"ES256","list":["a"]}"#,
-        #"{"alg":1}"#,  // another type, known member
+        #"{"alg":1}"#, // another type, known member
         #"{"alg":true}"#,
-        #"{"alg":"ES256",}"#,  // malformed
+        #"{"alg":"ES256",}"#, // malformed
         #"{"alg":"ES256"} x"#,
         #"{"alg":"ES256""#,
         #"{"alg" "ES256"}"#,
         #"{"alg":nul}"#,
         #"["ES256"]"#,
         #""ES256""#,
-        "{\"alg\":\"a\tb\"}",  // a raw control character
+        "{\"alg\":\"a\tb\"}", // a raw control character
     ]
 
     @Test(arguments: readByFlatJSON)
@@ -56,7 +56,10 @@ import Testing
         switch (expected, decoded) {
         case (.success(let expected), .success(let decoded)): #expect(decoded == expected)
         case (.failure, .failure(let error)):
-            guard case .badParameter = error as? CoffreError else { Issue.record("not a BadParameter: \(error)"); return }
+            guard case .badParameter = error as? CoffreError else {
+                Issue.record("not a BadParameter: \(error)")
+                return
+            }
         default: Issue.record("JSONDecoder gave \(expected), JSON.decode gave \(decoded)")
         }
     }

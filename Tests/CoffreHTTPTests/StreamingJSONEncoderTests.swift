@@ -1,8 +1,8 @@
+import CoffreModel
 import Foundation
 import Testing
 
 @testable import CoffreHTTP
-import CoffreModel
 
 @Suite struct StreamingJSONEncoderTests {
     struct Inner: Encodable {
@@ -95,7 +95,9 @@ import CoffreModel
             #expect(try Self.parsed(StreamingJSONEncoder.encode(value)) == Self.parsed(Self.foundation(value)))
         }
         #expect(try StreamingJSONEncoder.encode(Self.noFields) == Array(#"{"leaves":[],"link":null}"#.utf8))
-        #expect(try StreamingJSONEncoder.encode(Fields(tags: ["k": "v"])).starts(with: Array(#"{"text":"a \"q\"\n","flag":false,"count":-3,"date":1700000000,"tags":{"k":"v"},"nested":{"#.utf8)))
+        #expect(
+            try StreamingJSONEncoder.encode(Fields(tags: ["k": "v"])).starts(
+                with: Array(#"{"text":"a \"q\"\n","flag":false,"count":-3,"date":1700000000,"tags":{"k":"v"},"nested":{"#.utf8)))
     }
 
     static func parsed(_ bytes: [UInt8]) throws -> NSObject {

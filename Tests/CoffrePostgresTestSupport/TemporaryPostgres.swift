@@ -31,6 +31,14 @@ public final class TemporaryPostgres: Sendable {
     private let runAsPostgres: Bool
     private let counter = Mutex(0)
 
+    /// A number no earlier call returned (names of databases and output files).
+    private func nextNumber() -> Int {
+        counter.withLock {
+            $0 += 1
+            return $0
+        }
+    }
+
     private init(directory: String, port: Int, binaries: String, runAsPostgres: Bool) {
         self.directory = directory
         self.port = port
@@ -95,7 +103,7 @@ public final class TemporaryPostgres: Sendable {
 
     /// Creates a new, empty database (a fresh store per test) and returns its name; `url(database:)` reaches it.
     public func createDatabase() async throws -> String {
-        let name = "t_\(counter.withLock { $0 += 1; return $0 })_\(UInt32.random(in: 0...UInt32.max))"
+        let name = "t_\(nextNumber())_\(UInt32.random(in: 0...UInt32.max))"
         try await psql("CREATE DATABASE \(name)")
         return name
     }
@@ -160,7 +168,7 @@ public final class TemporaryPostgres: Sendable {
         settings["PGCONNECT_TIMEOUT"] = "10"
         let environment = settings.map { "\($0)=\($1)" }
         // A file, not a pipe: the server that `pg_ctl start` leaves running would hold a pipe open forever.
-        let outputPath = directory + "/\(tool)-\(counter.withLock { $0 += 1; return $0 }).out"
+        let outputPath = directory + "/\(tool)-\(nextNumber()).out"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
             DispatchQueue.global().async {
@@ -189,7 +197,7 @@ public final class TemporaryPostgres: Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for pointer in argv + envp { free(pointer) } }
         var pid = pid_t()
         let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
         guard spawned == 0 else { throw TemporaryPostgresError("could not start \(command[0]) (error \(spawned))") }

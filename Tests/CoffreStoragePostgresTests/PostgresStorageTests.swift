@@ -47,7 +47,10 @@ import Testing
                 runs.withLock { $0 = 0 }
                 let seen = try await first.transaction { transaction -> [[UInt8]?] in
                     let a = try await transaction.get("pair/a")
-                    if runs.withLock({ $0 += 1; return $0 }) <= 2 {
+                    if runs.withLock({
+                        $0 += 1
+                        return $0
+                    }) <= 2 {
                         let next = (a?.first ?? 0) + 1
                         try await other.transaction { transaction in
                             try await transaction.put("pair/a", [next])
@@ -249,7 +252,7 @@ import Testing
         #expect(configuration.client.username == "coffre")
         #expect(configuration.client.password == "p@ss")
         #expect(configuration.client.database == "vault")
-        #expect(configuration.client.options.maximumConnections == 5 + 1)  // and one that listens for changes
+        #expect(configuration.client.options.maximumConnections == 5 + 1) // and one that listens for changes
     }
 
     @Test func parsesAUnixSocketURL() throws {

@@ -59,7 +59,8 @@ import Testing
     @Test func sqliteFileHoldsNoPlaintext() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/coffre.db"
-            let sealed = try SealedStorage(backend: try SQLiteStorage(path: path), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate()))
+            let sealed = try SealedStorage(
+                backend: try SQLiteStorage(path: path), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate()))
             try await sealed.transaction { try await $0.put("v/a/secret/x", Array("correct horse battery staple".utf8)) }
             for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))

@@ -24,7 +24,8 @@ import Testing
 @Suite struct SealedStorageConformance {
     @Test(arguments: StorageConformance.checks.map(\.name))
     func conforms(_ check: String) async throws {
-        try await StorageConformance.run(check, on: SealedStorage(backend: MemoryStorage(), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate())))
+        try await StorageConformance.run(
+            check, on: SealedStorage(backend: MemoryStorage(), keyring: Keyring(created: 0), rootKey: try AEADKey(bytes: AEADKey.generate())))
     }
 }
 

@@ -12,7 +12,12 @@ import Testing
 
         func get(_ key: String) async throws -> [UInt8]? {
             let value = try await inner.get(key)
-            guard held.withLock({ state in defer { state.armed = false }; return state.armed }) else { return value }
+            guard
+                held.withLock({ state in
+                    defer { state.armed = false }
+                    return state.armed
+                })
+            else { return value }
             await withCheckedContinuation { continuation in
                 let read = held.withLock { state in
                     state.resume = continuation
