@@ -22,7 +22,7 @@ public final class SQLiteStorage: StorageBackend {
         self.writer = GroupCommitWriter(connection: connection)
     }
 
-    deinit { writer.thread.stop() }
+    deinit { writer.close() }
 
     public func get(_ key: String) async throws -> [UInt8]? {
         try withReader { try SQLiteQueries.get(key, on: $0) }
@@ -65,84 +65,82 @@ enum SQLiteQueries {
     }
 }
 
-/// Runs write transactions on the single write connection, batching those that queue up into one commit.
+/// Runs write transactions on the single write connection, batching those that queue up into one commit: the I/O
+/// owner of `GroupCommitStateMachine`, which decides what runs when and what each caller is told.
 private final class GroupCommitWriter: Sendable {
     private struct Job: Sendable {
         let body: @Sendable (any StorageTransaction) async throws -> any Sendable
         let continuation: CheckedContinuation<any Sendable, any Error>
     }
 
-    private struct State {
-        var pending: [Job] = []
-        var running = false
-    }
-
-    /// The connection is only touched by the one batch loop that runs at a time (`state.running`).
+    /// The connection is only touched by the one batch loop that runs at a time (the machine starts one at a time).
     private let connection: SQLiteConnection
-    private let state = Mutex(State())
+    private let machine = Mutex(GroupCommitStateMachine<Job>())
     /// Where the batch loop runs: bodies, then the commit, whose `fsync` blocks.
-    let thread = WriterThread(name: "sqlite-writer")
+    private let thread = WriterThread(name: "sqlite-writer")
 
     init(connection: SQLiteConnection) { self.connection = connection }
 
     func submit<T: Sendable>(_ body: @escaping @Sendable (any StorageTransaction) async throws -> T) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let job = Job(body: { try await body($0) }, continuation: continuation)
-            let startLoop = state.withLock { state -> Bool in
-                state.pending.append(job)
-                if state.running { return false }
-                state.running = true
-                return true
+            switch machine.withLock({ $0.submit(Job(body: { try await body($0) }, continuation: continuation)) }) {
+            case .startLoop: Task(executorPreference: thread) { await self.runBatches() }
+            case .none: break
+            case .refuse(let job): job.continuation.resume(throwing: StorageError.unavailable("the SQLite storage is closed"))
             }
-            if startLoop { Task(executorPreference: thread) { await self.runBatches() } }
         }
         return result as! T
     }
 
+    /// Refuses new transactions; those accepted still run, then the writer thread stops.
+    func close() {
+        if case .stopThread = machine.withLock({ $0.close() }) { thread.stop() }
+    }
+
     private func runBatches() async {
-        while let batch = nextBatch() {
-            await run(batch)
-        }
-    }
-
-    private func nextBatch() -> [Job]? {
-        state.withLock { state in
-            guard !state.pending.isEmpty else {
-                state.running = false
-                return nil
+        while true {
+            switch machine.withLock({ $0.nextBatch() }) {
+            case .run(let batch): await run(batch)
+            case .stopLoop: return
+            case .stopLoopAndThread:
+                thread.stop()
+                return
             }
-            defer { state.pending.removeAll(keepingCapacity: true) }
-            return state.pending
         }
     }
 
-    private func run(_ batch: [Job]) async {
-        var results: [Result<any Sendable, any Error>] = []
+    private func run(_ batch: GroupCommitStateMachine<Job>.Batch) async {
+        var batch = batch
+        var action = batch.start()
+        while true {
+            switch action {
+            case .begin:
+                action = batch.began(Result { try connection.execute("BEGIN IMMEDIATE") })
+            case .runBody(let job):
+                action = batch.bodyEnded(await runInSavepoint(job.body))
+            case .commit:
+                action = batch.committed(Result { try connection.execute("COMMIT") })
+            case .rollbackAndResume(let outcomes):
+                try? connection.execute("ROLLBACK")
+                for (job, result) in outcomes { job.continuation.resume(with: result) }
+                return
+            case .resume(let outcomes):
+                for (job, result) in outcomes { job.continuation.resume(with: result) }
+                return
+            }
+        }
+    }
+
+    private func runInSavepoint(_ body: @Sendable (any StorageTransaction) async throws -> any Sendable) async -> Result<any Sendable, any Error> {
         do {
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.execute("SAVEPOINT job")
+            let value = try await body(SQLiteTransaction(connection: connection))
+            try connection.execute("RELEASE job")
+            return .success(value)
         } catch {
-            for job in batch { job.continuation.resume(throwing: error) }
-            return
-        }
-        let transaction = SQLiteTransaction(connection: connection)
-        for job in batch {
-            do {
-                try connection.execute("SAVEPOINT job")
-                let value = try await job.body(transaction)
-                try connection.execute("RELEASE job")
-                results.append(.success(value))
-            } catch {
-                try? connection.execute("ROLLBACK TO job")
-                try? connection.execute("RELEASE job")
-                results.append(.failure(error))
-            }
-        }
-        switch Result(catching: { try connection.execute("COMMIT") }) {
-        case .success:
-            for (job, result) in zip(batch, results) { job.continuation.resume(with: result) }
-        case .failure(let error):
-            try? connection.execute("ROLLBACK")
-            for job in batch { job.continuation.resume(throwing: error) }
+            try? connection.execute("ROLLBACK TO job")
+            try? connection.execute("RELEASE job")
+            return .failure(error)
         }
     }
 }
