@@ -71,10 +71,16 @@ public final class PostgresStorage: StorageBackend, Service {
                 PostgresFailure(classifying: error)?.error ?? (error as? StorageError)
                 ?? .unavailable("the PostgreSQL storage failed to start")
             logger.error("the PostgreSQL storage stopped", metadata: ["error": "\(failure)"])
-            gate.close(failure)
+            stop(failure)
             throw failure
         }
-        gate.close(.unavailable("the PostgreSQL storage has stopped"))
+        stop(.unavailable("the PostgreSQL storage has stopped"))
+    }
+
+    /// Fails what waits for the storage (to start, or to join a group commit) with `reason`, and all that comes later.
+    private func stop(_ reason: StorageError) {
+        gate.close(reason)
+        applies.stop(reason)
     }
 
     /// Returns once `run()` has migrated the schema; throws if it failed or stopped.
