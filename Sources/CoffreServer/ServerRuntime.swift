@@ -23,7 +23,7 @@ public final class ServerRuntime: Sendable {
     public let audit: any AuditSink
     public let gate: GatedResponder
     public let metrics = MetricsRegistry()
-    private let server = Mutex<CoffreServer?>(nil)
+    fileprivate let seal: Mutex<SealStateMachine<CoffreServer>>
 
     public init(
         configuration: ServerConfiguration, directory: DataDirectory, backend: any StorageBackend, clock: any WallClock, audit: any AuditSink
@@ -34,24 +34,42 @@ public final class ServerRuntime: Sendable {
         self.clock = clock
         self.audit = audit
         self.gate = GatedResponder(metrics: metrics)
+        self.seal = Mutex(SealStateMachine(threshold: configuration.seal?.threshold ?? 2))
         if configuration.seal?.type == SealSettings.shamir {
-            gate.setUnsealer(ShareCollector(threshold: configuration.seal?.threshold ?? 2, runtime: self))
+            gate.setUnsealer(ShareCollector(runtime: self))
         }
     }
 
     /// The unsealed server, if any.
-    public var current: CoffreServer? { server.withLock { $0 } }
+    public var current: CoffreServer? { seal.withLock { $0.server } }
 
-    /// Opens the barrier with the root key and starts answering with the full services.
+    /// Opens the barrier with the root key and starts answering with the full services (once: an unsealed server
+    /// stays as it is; while another attempt runs, this one fails with a conflict).
     @discardableResult
     public func unseal(rootKey: [UInt8]) async throws -> CoffreServer {
-        if let current { return current }
-        let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
-        let unsealed = try await CoffreServer(
-            configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, metrics: metrics)
-        server.withLock { $0 = unsealed }
-        gate.open(unsealed.responder)
-        return unsealed
+        switch seal.withLock({ $0.begin() }) {
+        case .unsealed(let server): return server
+        case .busy: throw CoffreError.conflict("Coffre is being unsealed by another attempt.")
+        case .unseal: return try await attemptUnseal { rootKey }
+        }
+    }
+
+    /// Runs the unseal attempt the seal machine began: the root key from `rootKey`, then the barrier and the services;
+    /// reports the outcome to the machine.
+    @discardableResult
+    fileprivate func attemptUnseal(_ rootKey: () async throws -> [UInt8]) async throws -> CoffreServer {
+        do {
+            let rootKey = try await rootKey()
+            let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
+            let unsealed = try await CoffreServer(
+                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, metrics: metrics)
+            seal.withLock { $0.succeeded(unsealed) }
+            gate.open(unsealed.responder)
+            return unsealed
+        } catch {
+            seal.withLock { $0.failed() }
+            throw error
+        }
     }
 
     /// The TLS configuration: the operator's files when configured, else a certificate issued now by Coffre's CA
@@ -89,10 +107,10 @@ public final class ServerRuntime: Sendable {
         if let autoUnseal {
             background.append(
                 PeriodicService(name: "auto-unseal", interval: .seconds(5), logger: logger) { [self] in
-                    if current == nil {
-                        try await unseal(rootKey: try await autoUnseal())
-                        logger.notice("unsealed by the other key vault")
-                    }
+                    // A failure (the other vault unreachable, or refusing) leaves the server sealed until the next try.
+                    guard case .unseal = seal.withLock({ $0.begin() }) else { return }
+                    try await attemptUnseal(autoUnseal)
+                    logger.notice("unsealed by the other key vault")
                 })
         }
         let app = Application(
@@ -119,34 +137,31 @@ public final class ServerRuntime: Sendable {
     }
 }
 
-/// Collects key shares until the threshold, then unseals. A wrong set of shares is refused and forgotten.
+/// Gives key shares to the runtime's seal machine; when they are enough, combines them and unseals.
 final class ShareCollector: Unsealer {
-    let threshold: Int
     let runtime: ServerRuntime
-    private let shares = Mutex<[[UInt8]]>([])
 
-    init(threshold: Int, runtime: ServerRuntime) {
-        self.threshold = threshold
-        self.runtime = runtime
-    }
+    init(runtime: ServerRuntime) { self.runtime = runtime }
 
     var status: SealStatus {
-        SealStatus(sealed: runtime.current == nil, type: SealSettings.shamir, threshold: threshold, progress: shares.withLock { $0.count })
+        runtime.seal.withLock { SealStatus(sealed: $0.server == nil, type: SealSettings.shamir, threshold: $0.threshold, progress: $0.progress) }
     }
 
     func submit(share: [UInt8]) async throws -> SealStatus {
-        guard runtime.current == nil else { return status }
-        let collected = shares.withLock { shares -> [[UInt8]]? in
-            if !shares.contains(share) { shares.append(share) }
-            return shares.count >= threshold ? shares : nil
+        switch runtime.seal.withLock({ $0.receive(share: share) }) {
+        case .answerProgress, .unsealed:
+            return status
+        case .refuse(let reason):
+            throw CoffreError.badParameter(reason)
+        case .busy:
+            throw CoffreError.conflict("Coffre is being unsealed with the shares given; submit this share again if that fails.")
+        case .unseal(let shares):
+            do {
+                try await runtime.attemptUnseal { try Shamir.combine(shares) }
+            } catch {
+                throw CoffreError.badParameter("These key shares do not rebuild the root key: unsealing failed. Submit the shares again.")
+            }
+            return status
         }
-        guard let collected else { return status }
-        shares.withLock { $0.removeAll() }
-        do {
-            try await runtime.unseal(rootKey: try Shamir.combine(collected))
-        } catch {
-            throw CoffreError.badParameter("These key shares do not rebuild the root key: unsealing failed. Submit the shares again.")
-        }
-        return status
     }
 }
