@@ -279,25 +279,18 @@ public final class PostgresStorage: StorageBackend, Service {
 
     // MARK: Retries and leases
 
-    /// Runs `operation` again after a conflict (up to `maxAttempts` in all, with backoff) or after a lost
-    /// connection (up to 3 times: the pool may hold several dead ones after a restart); turns PostgreSQL failures
-    /// into `StorageError` and lets every other error through.
+    /// Runs `operation` again as `RetryStateMachine` says; turns PostgreSQL failures into `StorageError` and lets every
+    /// other error through.
     private func withRetries<T: Sendable>(_ operation: @Sendable () async throws -> T) async throws -> T {
-        var attempts = 0
-        var reconnects = 0
+        var retries = RetryStateMachine(maxAttempts: configuration.maxAttempts)
         while true {
-            attempts += 1
             do {
                 return try await operation()
             } catch {
-                guard let failure = PostgresFailure(classifying: error) else { throw error }
-                switch failure.kind {
-                case .conflict where attempts < configuration.maxAttempts:
-                    try await Task.sleep(for: Self.backoff(afterAttempt: attempts))
-                case .connectionLost where reconnects < 3:
-                    reconnects += 1
-                default:
-                    throw failure.error
+                switch retries.attemptFailed(error) {
+                case .backOffAndRetry(let attempts): try await Task.sleep(for: Self.backoff(afterAttempt: attempts))
+                case .retry: continue
+                case .fail(let error): throw error
                 }
             }
         }
