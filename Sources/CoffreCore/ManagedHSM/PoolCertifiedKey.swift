@@ -1,0 +1,78 @@
+import CoffreCertificates
+import CoffreCrypto
+import CoffreModel
+import CoffreStorage
+import Foundation
+
+/// A key pair a pool holds for itself (its security-domain transfer key, its attestation key) with a certificate for
+/// it issued by Coffre's certificate authority, so that a client can check the key is the pool's. Made on first use,
+/// stored under the pool's administration records (sealed by the barrier like every record).
+struct PoolCertifiedKey: Codable, Sendable {
+    /// The key's stored representation, base64url.
+    var material: String
+    /// The certificate, DER in standard base64.
+    var certificate: String
+
+    enum Purpose: Sendable {
+        case transfer
+        case attestation
+
+        var commonName: String {
+            switch self {
+            case .transfer: "Coffre Managed HSM security domain transfer key"
+            case .attestation: "Coffre Managed HSM key attestation"
+            }
+        }
+
+        func path(_ pool: ManagedHSMName) -> String {
+            switch self {
+            case .transfer: ManagedHSMPaths.transferKey(pool)
+            case .attestation: ManagedHSMPaths.attestationKey(pool)
+            }
+        }
+
+        var keyUsage: [KeyUsageName] {
+            switch self {
+            case .transfer: [.keyEncipherment]
+            case .attestation: [.digitalSignature]
+            }
+        }
+    }
+
+    /// The key and its certificate's DER.
+    struct Opened: Sendable {
+        var key: KeyMaterial
+        var certificateDER: [UInt8]
+
+        /// base64url SHA-256 of the certificate (`x5t#S256`, `x5t_256`).
+        var thumbprint: [UInt8] { Digest.sha256(certificateDER) }
+    }
+
+    func opened() throws -> Opened {
+        guard let stored = Base64.decode(material), let certificateDER = Base64.decode(certificate) else {
+            throw StorageError.corrupt("a pool key cannot be read")
+        }
+        return Opened(key: try KeyMaterial(storedRepresentation: stored), certificateDER: certificateDER)
+    }
+
+    /// The pool's key for `purpose`, made and certified by `issuer` the first time (one transaction, which keeps the
+    /// first of two concurrent makers).
+    static func load(
+        _ purpose: Purpose, of pool: ManagedHSMName, storage: any StorageBackend, issuer: CertificateIssuer, now: Date
+    ) async throws -> Opened {
+        let path = purpose.path(pool)
+        if let existing = try await storage.read(PoolCertifiedKey.self, at: path) { return try existing.opened() }
+        let key = try KeyMaterial.generate(.rsa, size: 2048)
+        let spec = CertificatePolicySpec(
+            subject: "CN=\(purpose.commonName), OU=\(pool.value), O=Coffre", keyUsage: purpose.keyUsage, validityInMonths: 120)
+        let certificateDER = try CertificateBuilder.issue(spec, subjectPublicKeyInfo: try key.subjectPublicKeyInfoDER, issuer: issuer, now: now)
+        let made = PoolCertifiedKey(material: Base64.urlEncoded(key.storedRepresentation), certificate: Base64.standardEncoded(certificateDER))
+        let kept = try await storage.transaction { transaction in
+            try await ManagedHSMAccessControl.requirePool(pool, in: transaction)
+            if let existing = try await transaction.read(PoolCertifiedKey.self, at: path) { return existing }
+            try await transaction.write(made, at: path)
+            return made
+        }
+        return try kept.opened()
+    }
+}
