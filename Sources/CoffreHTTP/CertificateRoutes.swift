@@ -6,7 +6,7 @@ import Hummingbird
 struct CertificateRoutes: Sendable {
     let certificates: CertificateService
 
-    var routes: [Route] {
+    var routes: [DataPlaneRoute] {
         [
             Route(.get, "certificates", .certificateList, list),
             Route(.post, "certificates/restore", .certificateRestore, restore),

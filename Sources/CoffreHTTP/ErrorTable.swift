@@ -115,3 +115,39 @@ public struct ErrorResponse: Sendable, Equatable {
         Envelope(error: .init(code: code, message: message, innererror: innerCode.map { .init(code: $0) }))
     }
 }
+
+/// Key Vault's error envelope, `{"error": {"code", "message", "innererror"}}`: the data plane, the management API and
+/// the server's own endpoints.
+struct KeyVaultErrors: ErrorShape {
+    func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
+        error.response(challenge: challenge, logger: logger)
+    }
+}
+
+/// The OAuth 2.0 token endpoint's errors (RFC 6749 §5.2): `{"error", "error_description"}`.
+struct OAuthErrors: ErrorShape {
+    struct Body: Encodable {
+        var error: String
+        var error_description: String
+    }
+
+    func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
+        (try? JSON.response(Body(error: error.code, error_description: error.message), status: error.status))
+            ?? Response(status: .internalServerError)
+    }
+}
+
+/// The managed-identity endpoints' errors (App Service and IMDS): `{"error", "error_description", "statusCode", "message"}`.
+struct ManagedIdentityErrors: ErrorShape {
+    struct Body: Encodable {
+        var error: String
+        var error_description: String
+        var statusCode: Int
+        var message: String
+    }
+
+    func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
+        let body = Body(error: error.code, error_description: error.message, statusCode: Int(error.status.code), message: error.message)
+        return (try? JSON.response(body, status: error.status)) ?? Response(status: .internalServerError)
+    }
+}

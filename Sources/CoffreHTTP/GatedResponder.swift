@@ -30,80 +30,98 @@ public protocol Unsealer: Sendable {
     func submit(share: [UInt8]) async throws -> SealStatus
 }
 
-/// The responder of a server that may start sealed: until the root key is available it answers health checks, the
-/// seal status and key shares, and 503 to everything else; then it forwards every request to the full responder.
+/// The responder of a server that may start sealed: until the root key is available its route table holds the seal
+/// endpoints, metrics and health (answering "sealed"), and refuses everything else with 503; once unsealed, the table
+/// holds the seal endpoints and metrics in front of every route group of the full responder.
 public final class GatedResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
-    private let inner = Mutex<CoffreResponder?>(nil)
-    private let unsealerBox = Mutex<(any Unsealer)?>(nil)
-    private let metrics: MetricsRegistry
+    private let seal: SealEndpoints
+    private let table: Mutex<RouteTable>
 
-    public init(metrics: MetricsRegistry) { self.metrics = metrics }
+    public init(metrics: MetricsRegistry) {
+        seal = SealEndpoints(metrics: metrics)
+        table = Mutex(RouteTable(addressing: nil, groups: [seal.group, SealEndpoints.sealedServer]))
+    }
 
     /// Installs what key shares are given to (servers that start sealed).
-    public func setUnsealer(_ unsealer: any Unsealer) { unsealerBox.withLock { $0 = unsealer } }
+    public func setUnsealer(_ unsealer: any Unsealer) { seal.unsealer.withLock { $0 = unsealer } }
 
-    private var unsealer: (any Unsealer)? { unsealerBox.withLock { $0 } }
+    /// Opens the gate: from now on every request reaches the responder's routes.
+    public func open(_ responder: CoffreResponder) {
+        let unsealed = RouteTable(addressing: responder.addressing, groups: [seal.group] + responder.groups)
+        table.withLock { $0 = unsealed }
+        seal.isOpen.withLock { $0 = true }
+    }
 
-    /// Opens the gate: from now on every request reaches `responder`.
-    public func open(_ responder: CoffreResponder) { inner.withLock { $0 = responder } }
-
-    public var isOpen: Bool { inner.withLock { $0 != nil } }
+    public var isOpen: Bool { seal.isOpen.withLock { $0 } }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
-        if path == "/metrics" {
-            // Metrics hold operation names and counts only, yet they describe usage: loopback scrapers only.
-            guard context.isLoopback else {
-                return ErrorResponse.from(CoffreError.forbidden(innerCode: "Forbidden", message: "Metrics are served to loopback callers only."))
-                    .response(challenge: nil, logger: context.logger)
-            }
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: metrics.render(sealed: !isOpen))))
+        let table = table.withLock { $0 }
+        // Requests other than GET wait on crypto workers or the storage writer and come back to their connection's loop;
+        // a GET is answered from the cache or a read on the loop it started on, and the switch would cost it more than
+        // it saves.
+        guard request.method != .get, isOpen else { return await table.respond(to: request, context: context) }
+        return await withTaskExecutorPreference(EventLoopExecutor(context.eventLoop)) {
+            await table.respond(to: request, context: context)
         }
-        if path == "/coffre/v1/seal-status" || path == "/coffre/v1/unseal" {
-            return try await sealEndpoint(request, context: context)
+    }
+}
+
+/// The endpoints that answer sealed or not, without a token: the seal status, key shares, and metrics.
+final class SealEndpoints: Sendable {
+    let metrics: MetricsRegistry
+    let unsealer = Mutex<(any Unsealer)?>(nil)
+    let isOpen = Mutex(false)
+
+    init(metrics: MetricsRegistry) { self.metrics = metrics }
+
+    var group: RouteGroup<OperationName, Void> {
+        RouteGroup(
+            hosts: Set(HostKind.allCases),
+            policy: RoutePolicy(
+                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: KeyVaultErrors(), auditor: nil),
+            routes: [
+                Route(.get, "metrics", "Metrics", metricsText),
+                Route(.get, "coffre/v1/seal-status", "SealStatus") { [self] _ in try JSON.response(status) },
+                Route(.post, "coffre/v1/unseal", "Unseal", submitShare),
+            ],
+            admit: { _, _ in })
+    }
+
+    /// Metrics hold operation names and counts only, yet they describe usage: loopback scrapers only.
+    @Sendable func metricsText(_ request: RouteRequest<Void>) throws -> Response {
+        guard request.context.isLoopback else {
+            throw CoffreError.forbidden(innerCode: "Forbidden", message: "Metrics are served to loopback callers only.")
         }
-        if let responder = inner.withLock({ $0 }) {
-            // Other requests wait on crypto workers or the storage writer and come back to their connection's loop;
-            // a GET is answered from the cache or a read on the loop it started on, and the switch would cost it more
-            // than it saves.
-            guard request.method != .get else { return try await responder.respond(to: request, context: context) }
-            return try await withTaskExecutorPreference(EventLoopExecutor(context.eventLoop)) {
-                try await responder.respond(to: request, context: context)
-            }
-        }
-        if path == "/healthz" { return try JSON.response(["status": "sealed"]) }
-        if path == "/readyz" {
-            return try JSON.response(["status": "sealed"], status: .serviceUnavailable, headers: [.retryAfter: "5"])
-        }
-        return ErrorResponse.from(CoffreError.sealed).response(challenge: nil, logger: context.logger)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.render(sealed: !isOpen.withLock { $0 }))))
+    }
+
+    private var status: SealStatus {
+        unsealer.withLock { $0 }?.status ?? SealStatus(sealed: !isOpen.withLock { $0 }, type: "keyfile", threshold: nil, progress: 0)
     }
 
     struct Share: Decodable { var share: String }
 
-    private func sealEndpoint(_ request: Request, context: Context) async throws -> Response {
-        guard let unsealer else {
-            return try JSON.response(SealStatus(sealed: !isOpen, type: "keyfile", threshold: nil, progress: 0))
+    @Sendable func submitShare(_ request: RouteRequest<Void>) async throws -> Response {
+        guard let unsealer = unsealer.withLock({ $0 }) else { return try JSON.response(status) }
+        guard let bytes = Base64.decode(try request.decode(Share.self).share) else {
+            throw CoffreError.badParameter("The key share is not base64.")
         }
-        do {
-            switch request.method {
-            case .get:
-                return try JSON.response(unsealer.status)
-            case .post:
-                let body = try await request.body.collect(upTo: 64 * 1024)
-                let share = try JSON.decode(Share.self, from: body).share
-                guard let bytes = Base64.decode(share) else {
-                    throw CoffreError.badParameter("The key share is not base64.")
-                }
-                return try JSON.response(try await unsealer.submit(share: bytes))
-            default:
-                throw CoffreError.badParameter("Use GET /coffre/v1/seal-status or POST /coffre/v1/unseal {\"share\": …}.")
-            }
-        } catch {
-            return ErrorResponse.from(error).response(challenge: nil, logger: context.logger)
-        }
+        return try JSON.response(try await unsealer.submit(share: bytes))
     }
+
+    /// A sealed server's health, and its refusal of everything else (503, `Retry-After`).
+    static let sealedServer = RouteGroup<OperationName, Void>(
+        hosts: Set(HostKind.allCases), claimsUnmatched: true,
+        policy: RoutePolicy(authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 0, errors: KeyVaultErrors(), auditor: nil),
+        routes: [
+            Route(.get, "healthz", "Health") { _ in try JSON.response(["status": "sealed"]) },
+            Route(.get, "readyz", "Ready") { _ in try JSON.response(["status": "sealed"], status: .serviceUnavailable, headers: [.retryAfter: "5"]) },
+        ],
+        admit: { _, match in
+            guard case .route = match else { throw CoffreError.sealed }
+        })
 }

@@ -11,7 +11,7 @@ struct KeyRoutes: Sendable {
     let tokens: TokenService
     let attestation: AttestationVerifier
 
-    var routes: [Route] {
+    var routes: [DataPlaneRoute] {
         [
             Route(.get, "keys", .keyList, list),
             Route(.post, "keys/restore", .keyRestore, restore),

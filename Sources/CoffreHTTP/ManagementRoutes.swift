@@ -127,144 +127,166 @@ struct ManagementRoutes: Sendable {
         var created: Int64
     }
 
-    // MARK: - Dispatch
+    // MARK: - Routes
 
-    /// Serves `/coffre/v1/…` for an authenticated administrator.
-    func handle(_ request: Request, incoming: IncomingRequest, audit: inout AuditDraft) async throws -> Response {
-        let segments = Array(incoming.segments.dropFirst(2))
-        let method = incoming.method
-        audit.operationName = Self.operationName(method, segments)
-        let caller = try await DataPlane(services: services, addressing: addressing, routes: RouteTable(routes: []))
-            .authenticate(request, resources: addressing.resources)
-        audit.caller = caller
-        guard let principal = try? await services.principals.find(caller.appId ?? caller.objectId), principal.administrator,
-            principal.objectId == caller.objectId
+    /// What admission established: the caller is an administrator.
+    struct AdministratorScope: Sendable {
+        let administrator: Caller
+    }
+
+    typealias ManagementRequest = RouteRequest<AdministratorScope>
+
+    /// Authenticated by a token for any of the server's zones, then only for administrator principals.
+    var group: RouteGroup<OperationName, AdministratorScope> {
+        RouteGroup(
+            hosts: Set(HostKind.allCases), prefix: "coffre/v1", claimsUnmatched: true,
+            policy: RoutePolicy(
+                authentication: BearerAuthentication(
+                    verifier: services.verifier, clock: services.clock, addressing: addressing, audience: .anyZone),
+                requiresApiVersion: false, maxBodySize: DataPlane.maxBodySize, errors: KeyVaultErrors(),
+                auditor: Auditor(sink: services.audit, metrics: services.metrics)),
+            routes: routes, admit: admitAdministrator)
+    }
+
+    var routes: [Route<OperationName, AdministratorScope>] {
+        [
+            Route(.get, "vaults", "VaultGet") { _ in try JSON.response(try await services.vaults.list().map(view)) },
+            Route(.post, "vaults", "VaultCreate", createVault),
+            Route(.get, "vaults/{vault}", "VaultGet") { try JSON.response(view(try await services.vaults.get(vaultName($0)))) },
+            Route(.delete, "vaults/{vault}", "VaultDelete", deleteVault),
+            Route(.put, "vaults/{vault}/policies/{principal}", "VaultAccessPolicySet", setPolicy),
+            Route(.delete, "vaults/{vault}/policies/{principal}", "VaultAccessPolicyDelete", deletePolicy),
+            Route(.get, "vaults/{vault}/roleassignments", "RoleAssignmentGet") {
+                try JSON.response(try await services.roleAssignments.list(in: vaultName($0)).map(view))
+            },
+            Route(.delete, "vaults/{vault}/roleassignments/{id}", "RoleAssignmentDelete") {
+                try JSON.response(view(try await services.roleAssignments.delete(id: $0.parameter("id"), in: vaultName($0))))
+            },
+            Route(.post, "roleassignments", "RoleAssignmentCreate", createAssignment),
+            Route(.get, "roledefinitions", "RoleDefinitionGet") { _ in
+                try JSON.response(
+                    RoleDefinition.builtIn.map {
+                        RoleView(id: $0.id, roleName: $0.name, dataActions: $0.dataActions, notDataActions: $0.notDataActions)
+                    })
+            },
+            Route(.get, "principals", "PrincipalGet") { _ in try JSON.response(try await services.principals.list().map(view)) },
+            Route(.post, "principals", "PrincipalCreate") { try await createPrincipal(try $0.decode(CreatePrincipal.self)) },
+            Route(.get, "principals/{principal}", "PrincipalGet") {
+                try JSON.response(view(try await services.principals.find($0.parameter("principal"))))
+            },
+            Route(.delete, "principals/{principal}", "PrincipalDelete") {
+                try JSON.response(view(try await services.principals.delete($0.parameter("principal"))))
+            },
+            Route(.post, "principals/{principal}/secrets", "PrincipalSecretCreate") {
+                let (principal, secret) = try await services.principals.addSecret(to: $0.parameter("principal"))
+                return try JSON.response(created(principal, secret: secret), status: .created)
+            },
+            Route(.delete, "principals/{principal}/secrets/{id}", "PrincipalSecretDelete") {
+                try JSON.response(view(try await services.principals.removeSecret($0.parameter("id"), from: $0.parameter("principal"))))
+            },
+            Route(.post, "principals/{principal}/certificates", "PrincipalCertificateCreate", addCertificate),
+            Route(.delete, "principals/{principal}/certificates/{id}", "PrincipalCertificateDelete") {
+                try JSON.response(view(try await services.principals.removeCertificate($0.parameter("id"), from: $0.parameter("principal"))))
+            },
+            Route(.get, "keyring", "KeyringGet") { _ in
+                let terms = services.operations.terms()
+                return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: nil))
+            },
+            Route(.post, "keyring/rotate", "KeyringRotate") { _ in
+                let term = try await services.operations.rotateKeyring()
+                return try JSON.response(KeyringView(activeTerm: term, terms: services.operations.terms(), rewrapped: nil))
+            },
+            Route(.post, "keyring/rewrap", "KeyringRewrap") { _ in
+                let count = try await services.operations.rewrap()
+                let terms = services.operations.terms()
+                return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: count))
+            },
+            Route(.get, "backup", "ServerBackup") { _ in
+                let file = try await services.operations.backup()
+                return Response(
+                    status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: file)))
+            },
+            Route(.get, "signing-keys", "SigningKeyGet") { _ in try signingKeys() },
+            Route(.post, "signing-keys/rotate", "SigningKeyRotate") { _ in
+                try await services.tokens.keyring.rotate()
+                return try signingKeys()
+            },
+        ]
+    }
+
+    /// Only administrator principals manage the server; an unknown operation is refused once that is established.
+    @Sendable func admitAdministrator(_ request: RouteRequest<Void>, _ match: RouteMatch<OperationName, AdministratorScope>) async throws
+        -> AdministratorScope
+    {
+        guard let caller = request.caller, let principal = try? await services.principals.find(caller.appId ?? caller.objectId),
+            principal.administrator, principal.objectId == caller.objectId
         else {
             throw CoffreError.forbidden(innerCode: "ForbiddenByPolicy", message: "Only Coffre administrators may manage the server.")
         }
-        let body = try await request.body.collect(upTo: DataPlane.maxBodySize)
-        switch (method, segments.count) {
-        case (.get, 1) where segments[0] == "vaults":
-            return try JSON.response(try await services.vaults.list().map(view))
-        case (.post, 1) where segments[0] == "vaults":
-            let create = try JSON.decode(CreateVault.self, from: body)
-            let settings = VaultDirectory.Settings(
-                retentionDays: create.retentionDays ?? 90, purgeProtection: create.purgeProtection ?? false,
-                rbacAuthorization: create.rbacAuthorization ?? false)
-            let name = try VaultName(create.name)
-            audit.vault = name
-            let vault = try await services.vaults.create(
-                name, settings: settings, owner: .all(tenantId: caller.tenantId, objectId: caller.objectId))
-            if settings.rbacAuthorization {
-                _ = try await services.roleAssignments.create(
-                    role: try .named("Key Vault Administrator"), principalId: caller.objectId, scope: RoleScope(vault: name))
-            }
-            return try JSON.response(view(vault), status: .created)
-        case (.get, 2) where segments[0] == "vaults":
-            return try JSON.response(view(try await services.vaults.get(VaultName(segments[1]))))
-        case (.delete, 2) where segments[0] == "vaults":
-            try await services.vaults.delete(VaultName(segments[1]))
-            return Response(status: .noContent)
-        case (.put, 4) where segments[0] == "vaults" && segments[2] == "policies":
-            let policy = try JSON.decode(SetPolicy.self, from: body)
-            var permissions: [PermissionArea: Set<String>] = [:]
-            for (area, names) in policy.permissions {
-                guard let area = PermissionArea(rawValue: area) else {
-                    throw CoffreError.badParameter("'\(area)' is not a permission area (keys, secrets, certificates, storage).")
-                }
-                permissions[area] = try AccessPolicy.permissions(names, in: area)
-            }
-            let objectId = try await resolveObjectId(segments[3])
-            let record = AccessPolicy(tenantId: policy.tenantId?.lowercased() ?? tenantId, objectId: objectId, permissions: permissions)
-            return try JSON.response(view(try await services.vaults.setPolicy(record, on: VaultName(segments[1]))))
-        case (.delete, 4) where segments[0] == "vaults" && segments[2] == "policies":
-            let objectId = try await resolveObjectId(segments[3])
-            return try JSON.response(view(try await services.vaults.deletePolicy(objectId: objectId, on: VaultName(segments[1]))))
-        case (.get, 3) where segments[0] == "vaults" && segments[2] == "roleassignments":
-            return try JSON.response(try await services.roleAssignments.list(in: VaultName(segments[1])).map(view))
-        case (.delete, 4) where segments[0] == "vaults" && segments[2] == "roleassignments":
-            return try JSON.response(view(try await services.roleAssignments.delete(id: segments[3], in: VaultName(segments[1]))))
-        case (.post, 1) where segments[0] == "roleassignments":
-            let create = try JSON.decode(CreateAssignment.self, from: body)
-            let assignment = try await services.roleAssignments.create(
-                role: try .named(create.role), principalId: try await resolveObjectId(create.assignee), scope: RoleScope(parsing: create.scope))
-            return try JSON.response(view(assignment), status: .created)
-        case (.get, 1) where segments[0] == "roledefinitions":
-            return try JSON.response(
-                RoleDefinition.builtIn.map {
-                    RoleView(id: $0.id, roleName: $0.name, dataActions: $0.dataActions, notDataActions: $0.notDataActions)
-                })
-        case (.get, 1) where segments[0] == "principals":
-            return try JSON.response(try await services.principals.list().map(view))
-        case (.post, 1) where segments[0] == "principals":
-            return try await createPrincipal(try JSON.decode(CreatePrincipal.self, from: body))
-        case (.get, 2) where segments[0] == "principals":
-            return try JSON.response(view(try await services.principals.find(segments[1])))
-        case (.delete, 2) where segments[0] == "principals":
-            return try JSON.response(view(try await services.principals.delete(segments[1])))
-        case (.post, 3) where segments[0] == "principals" && segments[2] == "secrets":
-            let (principal, secret) = try await services.principals.addSecret(to: segments[1])
-            return try JSON.response(created(principal, secret: secret), status: .created)
-        case (.delete, 4) where segments[0] == "principals" && segments[2] == "secrets":
-            return try JSON.response(view(try await services.principals.removeSecret(segments[3], from: segments[1])))
-        case (.post, 3) where segments[0] == "principals" && segments[2] == "certificates":
-            let add = try JSON.decode(AddCertificate.self, from: body)
-            let certificate = try ClientCertificate(parsing: Self.certificateBytes(add.certificate), now: services.clock.now)
-            return try JSON.response(view(try await services.principals.addCertificate(certificate, to: segments[1])), status: .created)
-        case (.delete, 4) where segments[0] == "principals" && segments[2] == "certificates":
-            return try JSON.response(view(try await services.principals.removeCertificate(segments[3], from: segments[1])))
-        case (.post, 2) where segments[0] == "keyring" && segments[1] == "rotate":
-            let term = try await services.operations.rotateKeyring()
-            return try JSON.response(KeyringView(activeTerm: term, terms: services.operations.terms(), rewrapped: nil))
-        case (.post, 2) where segments[0] == "keyring" && segments[1] == "rewrap":
-            let count = try await services.operations.rewrap()
-            let terms = services.operations.terms()
-            return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: count))
-        case (.get, 1) where segments[0] == "keyring":
-            let terms = services.operations.terms()
-            return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: nil))
-        case (.get, 1) where segments[0] == "backup":
-            let file = try await services.operations.backup()
-            return Response(
-                status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: file)))
-        case (.get, 1) where segments[0] == "signing-keys":
-            return try JSON.response(services.tokens.keyring.records.map { SigningKeyView(kid: $0.kid, created: $0.created) })
-        case (.post, 2) where segments[0] == "signing-keys" && segments[1] == "rotate":
-            try await services.tokens.keyring.rotate()
-            return try JSON.response(services.tokens.keyring.records.map { SigningKeyView(kid: $0.kid, created: $0.created) })
-        default:
-            throw CoffreError.badParameter("Unknown management operation: \(method) /coffre/v1/\(segments.joined(separator: "/"))")
+        guard case .route = match else {
+            throw CoffreError.badParameter("Unknown management operation: \(request.incoming.method) \(request.incoming.path)")
         }
+        return AdministratorScope(administrator: caller)
     }
 
-    /// The audit name of a management call (`VaultCreate`, `PrincipalDelete`, …).
-    static func operationName(_ method: HTTPRequest.Method, _ segments: [String]) -> String {
-        let subject: String =
-            switch (segments.first ?? "", segments.count) {
-            case ("vaults", 3...) where segments[2] == "policies": "VaultAccessPolicy"
-            case ("vaults", 3...) where segments[2] == "roleassignments", ("roleassignments", _): "RoleAssignment"
-            case ("vaults", _): "Vault"
-            case ("principals", 3...) where segments[2] == "secrets": "PrincipalSecret"
-            case ("principals", 3...) where segments[2] == "certificates": "PrincipalCertificate"
-            case ("principals", _): "Principal"
-            case ("roledefinitions", _): "RoleDefinition"
-            case ("signing-keys", 2): "SigningKeyRotate"
-            case ("keyring", 2): segments[1] == "rotate" ? "KeyringRotate" : "KeyringRewrap"
-            case ("keyring", _): "KeyringGet"
-            case ("backup", _): "ServerBackup"
-            case ("signing-keys", _): "SigningKey"
-            default: "Management"
+    private func vaultName(_ request: ManagementRequest) throws -> VaultName { try VaultName(request.parameter("vault")) }
+
+    private func createVault(_ request: ManagementRequest) async throws -> Response {
+        let create = try request.decode(CreateVault.self)
+        let settings = VaultDirectory.Settings(
+            retentionDays: create.retentionDays ?? 90, purgeProtection: create.purgeProtection ?? false,
+            rbacAuthorization: create.rbacAuthorization ?? false)
+        let name = try VaultName(create.name)
+        request.audit?.note { $0.vault = name }
+        let caller = request.administrator
+        let vault = try await services.vaults.create(name, settings: settings, owner: .all(tenantId: caller.tenantId, objectId: caller.objectId))
+        if settings.rbacAuthorization {
+            _ = try await services.roleAssignments.create(
+                role: try .named("Key Vault Administrator"), principalId: caller.objectId, scope: RoleScope(vault: name))
+        }
+        return try JSON.response(view(vault), status: .created)
+    }
+
+    private func deleteVault(_ request: ManagementRequest) async throws -> Response {
+        try await services.vaults.delete(vaultName(request))
+        return Response(status: .noContent)
+    }
+
+    private func setPolicy(_ request: ManagementRequest) async throws -> Response {
+        let policy = try request.decode(SetPolicy.self)
+        var permissions: [PermissionArea: Set<String>] = [:]
+        for (area, names) in policy.permissions {
+            guard let area = PermissionArea(rawValue: area) else {
+                throw CoffreError.badParameter("'\(area)' is not a permission area (keys, secrets, certificates, storage).")
             }
-        if ["SigningKeyRotate", "KeyringRotate", "KeyringRewrap", "KeyringGet", "ServerBackup"].contains(subject) { return subject }
-        let verb: String =
-            switch method {
-            case .get: "Get"
-            case .post: "Create"
-            case .put: "Set"
-            case .delete: "Delete"
-            default: method.rawValue
-            }
-        return subject + verb
+            permissions[area] = try AccessPolicy.permissions(names, in: area)
+        }
+        let objectId = try await resolveObjectId(request.parameter("principal"))
+        let record = AccessPolicy(tenantId: policy.tenantId?.lowercased() ?? tenantId, objectId: objectId, permissions: permissions)
+        return try JSON.response(view(try await services.vaults.setPolicy(record, on: vaultName(request))))
+    }
+
+    private func deletePolicy(_ request: ManagementRequest) async throws -> Response {
+        let objectId = try await resolveObjectId(request.parameter("principal"))
+        return try JSON.response(view(try await services.vaults.deletePolicy(objectId: objectId, on: vaultName(request))))
+    }
+
+    private func createAssignment(_ request: ManagementRequest) async throws -> Response {
+        let create = try request.decode(CreateAssignment.self)
+        let assignment = try await services.roleAssignments.create(
+            role: try .named(create.role), principalId: try await resolveObjectId(create.assignee), scope: RoleScope(parsing: create.scope))
+        return try JSON.response(view(assignment), status: .created)
+    }
+
+    private func addCertificate(_ request: ManagementRequest) async throws -> Response {
+        let add = try request.decode(AddCertificate.self)
+        let certificate = try ClientCertificate(parsing: Self.certificateBytes(add.certificate), now: services.clock.now)
+        return try JSON.response(
+            view(try await services.principals.addCertificate(certificate, to: request.parameter("principal"))), status: .created)
+    }
+
+    private func signingKeys() throws -> Response {
+        try JSON.response(services.tokens.keyring.records.map { SigningKeyView(kid: $0.kid, created: $0.created) })
     }
 
     private func createPrincipal(_ request: CreatePrincipal) async throws -> Response {

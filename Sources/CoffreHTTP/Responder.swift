@@ -79,103 +79,63 @@ public struct ServerOperations: Sendable {
     }
 }
 
-/// The HTTP entry point: health, token service, management API and the Key Vault data plane, chosen by path,
-/// with the vault chosen by host. A class: it is shared by every request, and an async call on a struct this size
-/// copied (and retained) all of its services per request.
+/// The HTTP entry point of an unsealed server: every route group of the one route table (health, token service,
+/// management API, the Key Vault data plane), with the vault chosen by host. A class: it is shared by every request.
 public final class CoffreResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
     let services: CoffreServices
     let addressing: Addressing
-    let dataPlane: DataPlane
-    let tokenEndpoints: TokenEndpoints
-    let management: ManagementRoutes
+    let table: RouteTable
 
     public init(services: CoffreServices, addressing: Addressing) {
         self.services = services
         self.addressing = addressing
-        self.dataPlane = DataPlane(
-            services: services, addressing: addressing,
-            routes: RouteTable(
-                routes: SecretRoutes(secrets: services.secrets).routes
-                    + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
-                    + CertificateRoutes(certificates: services.certificates).routes))
-        self.tokenEndpoints = TokenEndpoints(
+        let tokens = TokenRoutes(
             tokens: services.tokens, principals: services.principals, authority: addressing.authority,
             managedIdentity: services.managedIdentity)
-        self.management = ManagementRoutes(services: services, addressing: addressing)
+        let dataPlane = DataPlane(services: services, addressing: addressing)
+        // In priority order: a request tries the groups' routes in this order (then the claiming group refuses it).
+        table = RouteTable(
+            addressing: addressing,
+            groups: [
+                HealthRoutes.group(ready: services.operations.ping),
+                tokens.tokenService,
+                tokens.managedIdentities,
+                ManagementRoutes(services: services, addressing: addressing).group,
+                dataPlane.group(
+                    routes: SecretRoutes(secrets: services.secrets).routes
+                        + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
+                        + CertificateRoutes(certificates: services.certificates).routes),
+            ])
     }
+
+    /// The route groups, for a responder that serves them behind its own (the sealed server's gate).
+    var groups: [any AnyRouteGroup] { table.groups }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        let incoming = IncomingRequest(request, addressing: addressing)
-        var response: Response
-        do {
-            if incoming.segments == ["healthz"] {
-                response = try JSON.response(["status": "ok"])
-            } else if incoming.segments == ["readyz"] {
-                do {
-                    try await services.operations.ping()
-                    response = try JSON.response(["status": "ready"])
-                } catch {
-                    response = try JSON.response(["status": "storage unavailable"], status: .serviceUnavailable, headers: [.retryAfter: "1"])
-                }
-            } else if let handled = try await tokenEndpoints.handle(request, context: context, incoming: incoming) {
-                response = handled
-            } else if incoming.segments.count >= 2, incoming.segments[0] == "coffre", incoming.segments[1] == "v1" {
-                response = try await dataPlane.audited(request, incoming: incoming, context: context) { audit in
-                    try await management.handle(request, incoming: incoming, audit: &audit)
-                }
-            } else {
-                response = try await dataPlane.serve(request, incoming: incoming, context: context)
-            }
-        } catch {
-            response = errorResponse(error, target: incoming.target, context: context)
-        }
-        response.headers[.msRequestId] = context.requestId
-        if let clientRequestId = request.headers[.msClientRequestId] {
-            response.headers[.msClientRequestId] = clientRequestId
-        }
-        return response
-    }
-
-    func errorResponse(_ error: any Error, target: Addressing.Target, context: Context) -> Response {
-        ErrorResponse.from(error).response(challenge: addressing.challenge(for: target), logger: context.logger)
+        await table.respond(to: request, context: context)
     }
 }
 
-/// What the adapter reads of every request before choosing a handler.
-struct IncomingRequest: Sendable {
-    var host: String
-    var target: Addressing.Target
-    var segments: [String]
-    var query: [String: String]
-    /// The method, after `X-HTTP-Method` tunnelling.
-    var method: HTTPRequest.Method
-
-    init(_ request: Request, addressing: Addressing) {
-        host = request.head.authority ?? ""
-        target = addressing.target(forHost: host)
-        segments = request.uri.path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
-            Forms.percentDecoded(Substring($0))
-        }
-        query = Forms.parse(request.uri.query ?? "", plusIsSpace: false)
-        method = Self.effectiveMethod(request)
+/// `/healthz` (the process answers) and `/readyz` (the storage answers too), on every host, without a token.
+enum HealthRoutes {
+    static func group(ready: @escaping @Sendable () async throws -> Void) -> RouteGroup<OperationName, Void> {
+        RouteGroup(
+            hosts: Set(HostKind.allCases),
+            policy: RoutePolicy(
+                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: KeyVaultErrors(), auditor: nil),
+            routes: [
+                Route(.get, "healthz", "Health") { _ in try JSON.response(["status": "ok"]) },
+                Route(.get, "readyz", "Ready") { _ in
+                    do {
+                        try await ready()
+                        return try JSON.response(["status": "ready"])
+                    } catch {
+                        return try JSON.response(["status": "storage unavailable"], status: .serviceUnavailable, headers: [.retryAfter: "1"])
+                    }
+                },
+            ],
+            admit: { _, _ in })
     }
-
-    /// `POST` with `X-HTTP-Method` (or `X-HTTP-Method-Override`) tunnels PATCH, PUT and DELETE.
-    static func effectiveMethod(_ request: Request) -> HTTPRequest.Method {
-        guard request.method == .post else { return request.method }
-        for name in HTTPField.Name.methodOverrides {
-            if let value = request.headers[name], let method = HTTPRequest.Method(value.uppercased()) {
-                return method
-            }
-        }
-        return .post
-    }
-}
-
-extension HTTPField.Name {
-    static let msRequestId = HTTPField.Name("x-ms-request-id")!
-    static let msClientRequestId = HTTPField.Name("x-ms-client-request-id")!
-    static let methodOverrides = ["X-HTTP-Method", "X-HTTP-Method-Override", "X-HTTP-REQUEST"].map { HTTPField.Name($0)! }
 }

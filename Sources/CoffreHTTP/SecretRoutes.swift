@@ -6,7 +6,7 @@ import Hummingbird
 struct SecretRoutes: Sendable {
     let secrets: SecretService
 
-    var routes: [Route] {
+    var routes: [DataPlaneRoute] {
         [
             Route(.get, "secrets", .secretList, list),
             Route(.post, "secrets/restore", .secretRestore, restore),

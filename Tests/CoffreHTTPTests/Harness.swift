@@ -52,7 +52,7 @@ struct Harness {
 
     func send(
         _ method: HTTPRequest.Method, _ path: String, host: String? = nil, token: String? = nil, headers: HTTPFields = [:],
-        json: Any? = nil, rawBody: String? = nil
+        json: Any? = nil, rawBody: String? = nil, via gate: GatedResponder? = nil
     ) async throws -> Reply {
         var fields = headers
         if let token { fields[.authorization] = "Bearer \(token)" }
@@ -68,7 +68,8 @@ struct Harness {
             body: RequestBody(buffer: buffer))
         let context = CoffreRequestContext(
             source: ApplicationRequestContextSource(channel: NIOAsyncTestingChannel(), logger: Logger(label: "test")))
-        let response = try await responder.respond(to: request, context: context)
+        let response =
+            if let gate { try await gate.respond(to: request, context: context) } else { try await responder.respond(to: request, context: context) }
         let collector = Collector()
         try await response.body.write(collector)
         return Reply(status: response.status, headers: response.headers, body: Data(collector.bytes.withLock { $0 }))

@@ -1,0 +1,38 @@
+import CoffreAuth
+import CoffreCore
+import CoffreModel
+import HTTPTypes
+
+/// Callers present a bearer token (`Authorization: Bearer …`), verified on every request: signature, issuer,
+/// audience, validity. A missing or invalid token is a 401 with the challenge that tells SDKs where to get one.
+struct BearerAuthentication: RequestAuthenticator {
+    /// Which audiences a token may carry.
+    enum Audience: Sendable {
+        /// The resource of the zone the request addresses (`https://vault.localhost:8443` for a vault).
+        case targetZone
+        /// The resource of any zone this server serves (its own management API).
+        case anyZone
+    }
+
+    let verifier: TokenVerifier
+    let clock: any WallClock
+    let addressing: Addressing
+    let audience: Audience
+
+    func authenticate(_ request: RouteRequest<Void>) async throws -> Caller? {
+        // On UTF-8 bytes: `String.count` would walk the whole token (over a kilobyte) per request.
+        guard let header = request.headers[.authorization], header.utf8.count > 7,
+            RoutePattern.equalIgnoringASCIICase(Substring(header.utf8.prefix(7)), "bearer ")
+        else {
+            throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.")
+        }
+        let resources: Set<String> =
+            switch audience {
+            case .targetZone: [addressing.resource(for: request.target)]
+            case .anyZone: addressing.resources
+            }
+        return try await verifier.verify(String(Substring(header.utf8.dropFirst(7))), resources: resources, now: clock.now)
+    }
+
+    func challenge(for target: Addressing.Target) -> String? { addressing.challenge(for: target) }
+}

@@ -1,0 +1,209 @@
+import CoffreAuth
+import CoffreCrypto
+import CoffreModel
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The token service's HTTP face: OpenID Connect discovery, JWKS, the OAuth 2.0 token endpoint (v1 `resource=` and
+/// v2 `scope=`, client secret or client assertion) and both managed-identity endpoints (App Service and IMDS).
+/// Paths follow Entra ID so that MSAL and azure-identity work unchanged.
+struct TokenRoutes: Sendable {
+    let tokens: TokenService
+    let principals: PrincipalDirectory
+    let authority: String
+    let managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
+
+    /// The token service: anyone may call; errors in OAuth's shape.
+    var tokenService: RouteGroup<OperationName, Void> {
+        let tenant = ["tenant": Self.isTenant]
+        return RouteGroup(
+            hosts: Set(HostKind.allCases),
+            policy: RoutePolicy(
+                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: OAuthErrors(), auditor: nil),
+            routes: [
+                Route(.get, "{tenant}/.well-known/openid-configuration", "Discovery", accepting: tenant) { try discovery($0, version: nil) },
+                Route(.get, "{tenant}/v2.0/.well-known/openid-configuration", "Discovery", accepting: tenant) {
+                    try discovery($0, version: "v2.0")
+                },
+                Route(.get, "{tenant}/discovery/keys", "Keys", accepting: tenant) { _ in try JSON.response(jwks()) },
+                Route(.get, "{tenant}/discovery/v2.0/keys", "Keys", accepting: tenant) { _ in try JSON.response(jwks()) },
+                Route(.post, "{tenant}/oauth2/token", "Token", accepting: tenant, token),
+                Route(.post, "{tenant}/oauth2/v2.0/token", "Token", accepting: tenant, token),
+            ],
+            admit: { _, _ in })
+    }
+
+    /// The managed-identity endpoints: the caller proves itself by the header secret (App Service) or by being on this
+    /// machine (IMDS); errors in their own shape.
+    var managedIdentities: RouteGroup<OperationName, Void> {
+        RouteGroup(
+            hosts: Set(HostKind.allCases),
+            policy: RoutePolicy(
+                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: ManagedIdentityErrors(),
+                auditor: nil),
+            routes: [
+                Route(.get, "msi/token", "ManagedIdentityToken") { try await managedIdentityToken($0, style: .appService) },
+                Route(.get, "metadata/identity/oauth2/token", "ManagedIdentityToken") { try await managedIdentityToken($0, style: .imds) },
+            ],
+            admit: { _, _ in })
+    }
+
+    /// A first path segment that names a tenant: a GUID, `adfs`, `common` or `organizations`.
+    @Sendable static func isTenant(_ segment: String) -> Bool {
+        ["adfs", "common", "organizations"].contains(segment.lowercased()) || (segment.count == 36 && segment.filter { $0 == "-" }.count == 4)
+    }
+
+    struct Discovery: Encodable {
+        var issuer: String
+        var authorization_endpoint: String
+        var token_endpoint: String
+        var jwks_uri: String
+        var response_types_supported = ["code", "token"]
+        var response_modes_supported = ["query", "fragment", "form_post"]
+        var subject_types_supported = ["pairwise"]
+        var id_token_signing_alg_values_supported = ["RS256"]
+        var token_endpoint_auth_methods_supported = ["client_secret_post", "client_secret_basic", "private_key_jwt"]
+        var grant_types_supported = ["client_credentials"]
+        var scopes_supported = ["openid", "profile", "email", "offline_access"]
+        var claims_supported = ["sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "azp"]
+        var tenant_region_scope = "WW"
+        var cloud_instance_name = "coffre"
+    }
+
+    func discovery(_ request: RouteRequest<Void>, version: String?) throws -> Response {
+        let base = "\(authority)/\(request.parameter("tenant"))"
+        let oauth = version.map { "\(base)/oauth2/\($0)" } ?? "\(base)/oauth2"
+        return try JSON.response(
+            Discovery(
+                issuer: tokens.issuer, authorization_endpoint: oauth + "/authorize", token_endpoint: oauth + "/token",
+                jwks_uri: version.map { "\(base)/discovery/\($0)/keys" } ?? "\(base)/discovery/keys"))
+    }
+
+    func jwks() throws -> JWKSet {
+        JWKSet(
+            keys: try tokens.keyring.records.map { record in
+                let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
+                return JWKSet.Key(
+                    kty: "RSA", kid: record.kid, use: "sig", alg: "RS256", n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
+            })
+    }
+
+    struct TokenResponse: Encodable {
+        var token_type = "Bearer"
+        var expires_in: Int64
+        var ext_expires_in: Int64
+        var access_token: String
+        var resource: String?
+    }
+
+    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    /// `POST /{tenant}/oauth2[/v2.0]/token` with the client-credentials grant (client secret or client assertion).
+    func token(_ request: RouteRequest<Void>) async throws -> Response {
+        let tenant = request.parameter("tenant")
+        let form = Forms.parse(String(buffer: request.body))
+        guard form["grant_type"] == "client_credentials" else {
+            throw OAuthError.unsupportedGrant(
+                "AADSTS70003: The grant type '\(form["grant_type"] ?? "")' is not supported; use client_credentials.")
+        }
+        var clientId = form["client_id"]
+        var clientSecret = form["client_secret"]
+        if let basic = Self.basicCredentials(request.headers[.authorization]) {
+            clientId = clientId ?? basic.user
+            clientSecret = clientSecret ?? basic.password
+        }
+        guard let scope = form["scope"] ?? form["resource"] else {
+            throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'scope'.")
+        }
+        let issued: IssuedToken
+        if let assertion = form["client_assertion"], form["client_assertion_type"] == Self.assertionType {
+            let endpoints: Set<String> = [
+                authority + request.incoming.path, "\(authority)/\(tokens.tenantId)/oauth2/v2.0/token",
+                "\(authority)/\(tokens.tenantId)/oauth2/token",
+            ]
+            issued = try await tokens.clientAssertion(
+                tenant: tenant, clientId: clientId, assertion: assertion, scope: scope, audiences: endpoints)
+        } else {
+            guard let clientId, !clientId.isEmpty else {
+                throw OAuthError.invalidRequest("AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+            }
+            guard let clientSecret else {
+                throw OAuthError.invalidClient(
+                    "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+            }
+            issued = try await tokens.clientCredentials(tenant: tenant, clientId: clientId, clientSecret: clientSecret, scope: scope)
+        }
+        return try JSON.response(
+            TokenResponse(
+                expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.accessToken,
+                resource: form["resource"] != nil ? issued.resource : nil),
+            headers: [.cacheControl: "no-store"])
+    }
+
+    enum ManagedIdentityStyle {
+        /// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`: the caller proves itself with the header secret.
+        case appService
+        /// Azure VM style (`/metadata/identity/oauth2/token`, `Metadata: true`): loopback callers only.
+        case imds
+    }
+
+    struct ManagedIdentityResponse: Encodable {
+        var access_token: String
+        var expires_on: String
+        var expires_in: String
+        var resource: String
+        var token_type = "Bearer"
+        var client_id: String
+    }
+
+    /// A managed-identity token. Without `client_id`/`object_id`/`mi_res_id` the server's own (system) identity answers;
+    /// with one, that principal must be a managed identity.
+    func managedIdentityToken(_ request: RouteRequest<Void>, style: ManagedIdentityStyle) async throws -> Response {
+        switch style {
+        case .appService:
+            let presented = request.headers[HTTPField.Name("X-IDENTITY-HEADER")!] ?? ""
+            guard ConstantTime.equals(Array(presented.utf8), managedIdentity.headerSecret) else {
+                throw OAuthError(code: "invalid_request", description: "The X-IDENTITY-HEADER is missing or wrong.", status: 401)
+            }
+        case .imds:
+            guard request.headers[HTTPField.Name("Metadata")!]?.lowercased() == "true" else {
+                throw OAuthError.invalidRequest("Required metadata header not specified")
+            }
+            guard request.context.isLoopback else {
+                throw OAuthError(code: "invalid_request", description: "The IMDS endpoint only answers callers on this machine.", status: 403)
+            }
+        }
+        guard let resource = request.query["resource"], !resource.isEmpty else {
+            throw OAuthError.invalidRequest("The 'resource' query parameter is required.")
+        }
+        let principal = try await identity(request.query)
+        let issued = try tokens.managedIdentity(for: principal, resource: resource)
+        return try JSON.response(
+            ManagedIdentityResponse(
+                access_token: issued.accessToken, expires_on: String(issued.expiresOn), expires_in: String(issued.expiresIn),
+                resource: issued.resource, client_id: principal.clientId))
+    }
+
+    private func identity(_ query: [String: String]) async throws -> PrincipalRecord {
+        let reference = query["client_id"] ?? query["object_id"] ?? query["principal_id"] ?? query["mi_res_id"] ?? query["msi_res_id"]
+        guard let reference else {
+            guard let principal = try await principals.get(clientId: managedIdentity.defaultClientId) else {
+                throw OAuthError.invalidRequest("The server's managed identity is missing.")
+            }
+            return principal
+        }
+        let principal = try? await principals.find(reference.split(separator: "/").last.map(String.init) ?? reference)
+        guard let principal, principal.managedIdentity || principal.clientId == managedIdentity.defaultClientId else {
+            throw OAuthError.invalidRequest("No managed identity '\(reference)' is assigned to this host.")
+        }
+        return principal
+    }
+
+    static func basicCredentials(_ header: String?) -> (user: String, password: String)? {
+        guard let header, header.lowercased().hasPrefix("basic "), let decoded = Base64.decode(header.dropFirst(6)) else { return nil }
+        let parts = String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return (Forms.percentDecoded(parts[0], plusIsSpace: true), Forms.percentDecoded(parts[1], plusIsSpace: true))
+    }
+}
