@@ -23,19 +23,13 @@ typealias DataPlaneRoute = Route<VaultOperation, VaultScope>
 struct DataPlane: Sendable {
     let services: CoffreServices
     let addressing: Addressing
-    /// The largest request body accepted (certificate imports are the largest legitimate bodies).
-    static let maxBodySize = 4 * 1024 * 1024
 
     /// The Secrets, Keys and Certificates APIs on vault hosts and the server's own host. Managed HSM hosts reach it too
     /// (their requests are refused: Coffre serves no pool yet).
     func group(routes: [DataPlaneRoute]) -> RouteGroup<VaultOperation, VaultScope> {
         RouteGroup(
             hosts: Set(HostKind.allCases), claimsUnmatched: true,
-            policy: RoutePolicy(
-                authentication: BearerAuthentication(
-                    verifier: services.verifier, clock: services.clock, addressing: addressing, audience: .targetZone),
-                requiresApiVersion: true, maxBodySize: Self.maxBodySize, errors: KeyVaultErrors(),
-                auditor: Auditor(sink: services.audit, metrics: services.metrics)),
+            policy: .keyVault(services, addressing, audience: .targetZone, requiresApiVersion: true),
             routes: routes, admit: admit)
     }
 

@@ -79,8 +79,7 @@ final class SealEndpoints: Sendable {
     var group: RouteGroup<OperationName, Void> {
         RouteGroup(
             hosts: Set(HostKind.allCases),
-            policy: RoutePolicy(
-                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: KeyVaultErrors(), auditor: nil),
+            policy: .open(),
             routes: [
                 Route(.get, "metrics", "Metrics", metricsText),
                 Route(.get, "coffre/v1/seal-status", "SealStatus") { [self] _ in try JSON.response(status) },
@@ -116,7 +115,7 @@ final class SealEndpoints: Sendable {
     /// A sealed server's health, and its refusal of everything else (503, `Retry-After`).
     static let sealedServer = RouteGroup<OperationName, Void>(
         hosts: Set(HostKind.allCases), claimsUnmatched: true,
-        policy: RoutePolicy(authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 0, errors: KeyVaultErrors(), auditor: nil),
+        policy: .open(),
         routes: [
             Route(.get, "healthz", "Health") { _ in try JSON.response(["status": "sealed"]) },
             Route(.get, "readyz", "Ready") { _ in try JSON.response(["status": "sealed"], status: .serviceUnavailable, headers: [.retryAfter: "5"]) },

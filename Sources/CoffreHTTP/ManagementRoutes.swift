@@ -140,11 +140,7 @@ struct ManagementRoutes: Sendable {
     var group: RouteGroup<OperationName, AdministratorScope> {
         RouteGroup(
             hosts: Set(HostKind.allCases), prefix: "coffre/v1", claimsUnmatched: true,
-            policy: RoutePolicy(
-                authentication: BearerAuthentication(
-                    verifier: services.verifier, clock: services.clock, addressing: addressing, audience: .anyZone),
-                requiresApiVersion: false, maxBodySize: DataPlane.maxBodySize, errors: KeyVaultErrors(),
-                auditor: Auditor(sink: services.audit, metrics: services.metrics)),
+            policy: .keyVault(services, addressing, audience: .anyZone, requiresApiVersion: false),
             routes: routes, admit: admitAdministrator)
     }
 

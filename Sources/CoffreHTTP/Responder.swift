@@ -123,8 +123,7 @@ enum HealthRoutes {
     static func group(ready: @escaping @Sendable () async throws -> Void) -> RouteGroup<OperationName, Void> {
         RouteGroup(
             hosts: Set(HostKind.allCases),
-            policy: RoutePolicy(
-                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: KeyVaultErrors(), auditor: nil),
+            policy: .open(),
             routes: [
                 Route(.get, "healthz", "Health") { _ in try JSON.response(["status": "ok"]) },
                 Route(.get, "readyz", "Ready") { _ in

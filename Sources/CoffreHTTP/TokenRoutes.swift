@@ -19,8 +19,7 @@ struct TokenRoutes: Sendable {
         let tenant = ["tenant": Self.isTenant]
         return RouteGroup(
             hosts: Set(HostKind.allCases),
-            policy: RoutePolicy(
-                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: OAuthErrors(), auditor: nil),
+            policy: .open(errors: OAuthErrors()),
             routes: [
                 Route(.get, "{tenant}/.well-known/openid-configuration", "Discovery", accepting: tenant) { try discovery($0, version: nil) },
                 Route(.get, "{tenant}/v2.0/.well-known/openid-configuration", "Discovery", accepting: tenant) {
@@ -39,9 +38,7 @@ struct TokenRoutes: Sendable {
     var managedIdentities: RouteGroup<OperationName, Void> {
         RouteGroup(
             hosts: Set(HostKind.allCases),
-            policy: RoutePolicy(
-                authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: ManagedIdentityErrors(),
-                auditor: nil),
+            policy: .open(errors: ManagedIdentityErrors()),
             routes: [
                 Route(.get, "msi/token", "ManagedIdentityToken") { try await managedIdentityToken($0, style: .appService) },
                 Route(.get, "metadata/identity/oauth2/token", "ManagedIdentityToken") { try await managedIdentityToken($0, style: .imds) },

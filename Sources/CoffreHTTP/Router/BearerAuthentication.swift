@@ -36,3 +36,16 @@ struct BearerAuthentication: RequestAuthenticator {
 
     func challenge(for target: Addressing.Target) -> String? { addressing.challenge(for: target) }
 }
+
+extension RoutePolicy {
+    /// Key Vault's way: a bearer token for `audience`, the Key Vault error envelope, bodies up to 4 MiB (certificate
+    /// imports are the largest legitimate ones), every request audited.
+    static func keyVault(
+        _ services: CoffreServices, _ addressing: Addressing, audience: BearerAuthentication.Audience, requiresApiVersion: Bool
+    ) -> RoutePolicy {
+        RoutePolicy(
+            authentication: BearerAuthentication(verifier: services.verifier, clock: services.clock, addressing: addressing, audience: audience),
+            requiresApiVersion: requiresApiVersion, maxBodySize: 4 * 1024 * 1024, errors: KeyVaultErrors(),
+            auditor: Auditor(sink: services.audit, metrics: services.metrics))
+    }
+}

@@ -63,6 +63,13 @@ struct RoutePolicy: Sendable {
     var auditor: Auditor?
 }
 
+extension RoutePolicy {
+    /// Anyone may call (token endpoints, health, the seal endpoints): no api-version, small bodies, not audited.
+    static func open(errors: any ErrorShape = KeyVaultErrors()) -> RoutePolicy {
+        RoutePolicy(authentication: NoAuthentication(), requiresApiVersion: false, maxBodySize: 64 * 1024, errors: errors, auditor: nil)
+    }
+}
+
 /// How a group finds out who is calling. Throws to refuse the request (401); `nil` when the group authenticates no one.
 protocol RequestAuthenticator: Sendable {
     func authenticate(_ request: RouteRequest<Void>) async throws -> Caller?
