@@ -12,13 +12,16 @@ import Foundation
 ///   attestation, OU={pool}, O=Coffre`) then the certificate of the Coffre CA that issued it.
 /// - `privateKeyAttestation`: the bytes of a compact JWS (RS256) whose payload states the private half:
 ///   `{"typ":"coffre-private-key-attestation","version","pool","kid","kty","origin":"generated"|"imported",
-///   "exportable","keyOps","created","publicKeySha256","iat"}` (`publicKeySha256`: base64url SHA-256 of the key's
-///   DER SubjectPublicKeyInfo; absent for oct keys, which the statement names by `kid` alone).
+///   "exportable","created","publicKeySha256"}` (`publicKeySha256`: base64url SHA-256 of the key's DER
+///   SubjectPublicKeyInfo; absent for oct keys, which the statement names by `kid` alone).
 /// - `publicKeyAttestation` (RSA and EC keys): a JWS whose payload binds the public key itself:
-///   `{"typ":"coffre-public-key-attestation","version","pool","kid","kty","origin","jwk","publicKeySha256","iat"}`.
+///   `{"typ":"coffre-public-key-attestation","version","pool","kid","kty","origin","jwk","publicKeySha256"}`.
 /// - `version`: `1.0`, the version of this format.
 ///
 /// Each JWS header is `{"alg":"RS256","typ":"JWT","x5t#S256": base64url SHA-256 of the attestation certificate}`.
+/// The statements hold only what a key version keeps from its creation, and RS256 signatures are deterministic, so a
+/// key version's attestation is the same bytes every time it is asked for (the SDK's live test checks this across an
+/// update of the key's properties).
 ///
 /// Verifying offline, trusting only Coffre's CA certificate (`ca.pem` in Coffre's data directory, never the copy in
 /// the PEM file), with `JWS` the attestation's text (the SDKs hand out its bytes):
@@ -58,19 +61,14 @@ public struct KeyAttestation: Sendable, Equatable {
         /// The public JWK of an RSA or EC key; `nil` for oct keys.
         public var publicKey: JsonWebKey?
         public var exportable: Bool
-        public var keyOps: [String]
         public var created: Int64
 
-        public init(
-            keyIdentifier: String, keyType: KeyType, origin: Origin, publicKey: JsonWebKey?, exportable: Bool, keyOps: [String],
-            created: Int64
-        ) {
+        public init(keyIdentifier: String, keyType: KeyType, origin: Origin, publicKey: JsonWebKey?, exportable: Bool, created: Int64) {
             self.keyIdentifier = keyIdentifier
             self.keyType = keyType
             self.origin = origin
             self.publicKey = publicKey
             self.exportable = exportable
-            self.keyOps = keyOps
             self.created = created
         }
     }
@@ -86,8 +84,7 @@ public struct KeyAttestation: Sendable, Equatable {
         }
     }
 
-    /// The payload of both statements; the private one leaves out `jwk`, the public one `exportable`, `keyOps` and
-    /// `created`.
+    /// The payload of both statements; the private one leaves out `jwk`, the public one `exportable` and `created`.
     struct Statement: Encodable {
         var typ: String
         var version = KeyAttestation.formatVersion
@@ -96,11 +93,9 @@ public struct KeyAttestation: Sendable, Equatable {
         var kty: String
         var origin: Origin
         var exportable: Bool?
-        var keyOps: [String]?
         var created: Int64?
         var jwk: JsonWebKey?
         var publicKeySha256: String?
-        var iat: Int64
     }
 }
 
@@ -118,9 +113,8 @@ public struct ManagedHSMKeyAttestation: Sendable {
     }
 
     public func attest(_ subject: KeyAttestation.Subject, in pool: ManagedHSMName) async throws -> KeyAttestation {
-        let now = clock.now
         let signer = try await PoolCertifiedKey.load(
-            .attestation, of: pool, storage: storage, issuer: issuer, now: Date(timeIntervalSince1970: TimeInterval(now)))
+            .attestation, of: pool, storage: storage, issuer: issuer, now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
         let publicKey = try subject.publicKey.map { jwk -> (jwk: JsonWebKey, sha256: String) in
             let material = try PublicKeyMaterial(jwk: jwk)
             return (material.jwk, Base64.urlEncoded(Digest.sha256(try material.subjectPublicKeyInfoDER)))
@@ -128,12 +122,12 @@ public struct ManagedHSMKeyAttestation: Sendable {
         let header = KeyAttestation.Header(x5tS256: Base64.urlEncoded(signer.thumbprint))
         let privateStatement = KeyAttestation.Statement(
             typ: "coffre-private-key-attestation", pool: pool.value, kid: subject.keyIdentifier, kty: subject.keyType.rawValue,
-            origin: subject.origin, exportable: subject.exportable, keyOps: subject.keyOps, created: subject.created,
-            publicKeySha256: publicKey?.sha256, iat: now)
+            origin: subject.origin, exportable: subject.exportable, created: subject.created,
+            publicKeySha256: publicKey?.sha256)
         let publicStatement = publicKey.map {
             KeyAttestation.Statement(
                 typ: "coffre-public-key-attestation", pool: pool.value, kid: subject.keyIdentifier, kty: subject.keyType.rawValue,
-                origin: subject.origin, jwk: $0.jwk, publicKeySha256: $0.sha256, iat: now)
+                origin: subject.origin, jwk: $0.jwk, publicKeySha256: $0.sha256)
         }
         let chain = CertificateBundle(privateKeyPKCS8DER: nil, certificates: [signer.certificateDER, issuer.certificateDER]).pem()
         return KeyAttestation(
