@@ -36,12 +36,14 @@ public enum ConstantTime {
     }
 }
 
-/// SHA-2 and HMAC helpers over byte arrays.
+/// SHA-2, HMAC and legacy checksum helpers over byte arrays.
 public enum Digest {
     public static func sha256(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
     public static func sha384(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA384.hash(data: bytes)) }
     public static func sha512(_ bytes: some DataProtocol) -> [UInt8] { Array(SHA512.hash(data: bytes)) }
     public static func sha1(_ bytes: some DataProtocol) -> [UInt8] { Array(Insecure.SHA1.hash(data: bytes)) }
+    /// MD5, only where a wire protocol names it as a checksum (Azure Storage's `Content-MD5`), never for security.
+    public static func md5(_ bytes: some DataProtocol) -> [UInt8] { Array(Insecure.MD5.hash(data: bytes)) }
 
     public static func hmacSHA256(key: [UInt8], _ message: some DataProtocol) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
