@@ -79,6 +79,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CoffreBlob", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates"], swiftSettings: swiftSettings),
         .target(
@@ -178,6 +179,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CoffreCoreTests", dependencies: ["CoffreCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreBlobTests", dependencies: ["CoffreBlob", "CoffreCrypto", "CoffreModel", "CoffreStorage"], resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreHTTPTests",
             dependencies: [
