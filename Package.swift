@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "CoffreServer",
             dependencies: [
-                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates",
+                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
