@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreModel
 
 /// One HTTP exchange of the Blob client, carried by the caller's transport (AsyncHTTPClient in the server; the Blob
 /// service itself, in process, for Coffre's own accounts).
@@ -84,7 +85,7 @@ public struct BlobContainerClient: Sendable {
     }
 
     public func putBlock(_ name: String, blockId: String, _ bytes: [UInt8]) async throws {
-        _ = try await send("PUT", name, query: "comp=block&blockid=\(PercentCoding.encode(blockId, keepingSlash: false))", body: bytes, expect: 201)
+        _ = try await send("PUT", name, query: "comp=block&blockid=\(PercentEncoding.encode(blockId, keepingSlash: false))", body: bytes, expect: 201)
     }
 
     public func putBlockList(_ name: String, blockIds: [String], contentType: String = "application/octet-stream") async throws {
@@ -103,15 +104,15 @@ public struct BlobContainerClient: Sendable {
         var items: [BlobItem] = []
         var marker: String?
         repeat {
-            var query = "restype=container&comp=list&prefix=\(PercentCoding.encode(prefix, keepingSlash: false))"
-            if let marker { query += "&marker=\(PercentCoding.encode(marker, keepingSlash: false))" }
+            var query = "restype=container&comp=list&prefix=\(PercentEncoding.encode(prefix, keepingSlash: false))"
+            if let marker { query += "&marker=\(PercentEncoding.encode(marker, keepingSlash: false))" }
             let response = try await send("GET", nil, query: query, expect: 200)
             guard let root = XMLElement.parse(response.body), root.name == "EnumerationResults" else {
                 throw BlobClientError(status: response.status, code: "InvalidXmlDocument", message: "The blob listing is not XML.")
             }
             for blob in root.child("Blobs")?.children("Blob") ?? [] {
                 guard let name = blob.child("Name") else { continue }
-                let text = name.attributes["Encoded"] == "true" ? PercentCoding.decode(name.text, plusIsSpace: false) ?? name.text : name.text
+                let text = name.attributes["Encoded"] == "true" ? PercentEncoding.decode(name.text, plusIsSpace: false) ?? name.text : name.text
                 items.append(BlobItem(name: text, length: Int(blob.child("Properties")?.child("Content-Length")?.text ?? "") ?? 0))
             }
             marker = root.child("NextMarker").map(\.text).flatMap { $0.isEmpty ? nil : $0 }
@@ -123,7 +124,7 @@ public struct BlobContainerClient: Sendable {
         _ method: String, _ blob: String?, query: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = [], expect: Int
     ) async throws -> BlobClientResponse {
         var url = containerURL
-        if let blob { url += "/" + PercentCoding.encode(blob) }
+        if let blob { url += "/" + PercentEncoding.encode(blob, keepingSlash: true) }
         url += "?" + ([query, token.isEmpty ? nil : token].compactMap { $0 }.joined(separator: "&"))
         let request = BlobClientRequest(
             method: method, url: url,

@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreModel
 
 /// The XML documents of listings: List Containers, List Blobs and Get Block List, in the service's element order.
 enum Listings {
@@ -126,7 +127,7 @@ enum Listings {
         if XMLWriter.canCarry(name) {
             xml.element("Name", name)
         } else {
-            xml.element("Name", PercentCoding.encode(name), attributes: [("Encoded", "true")])
+            xml.element("Name", PercentEncoding.encode(name, keepingSlash: true), attributes: [("Encoded", "true")])
         }
     }
 

@@ -1,3 +1,5 @@
+import CoffreModel
+
 /// Where a request points: the account (no container), a container, or a blob in it (names decoded, not yet checked).
 struct BlobTarget: Sendable, Equatable {
     var container: String?
@@ -5,7 +7,7 @@ struct BlobTarget: Sendable, Equatable {
 
     /// `/`, `/{container}` or `/{container}/{blob…}`; the blob name is the rest of the path, slashes included.
     init(path: String) throws(BlobError) {
-        guard let decoded = PercentCoding.decode(path, plusIsSpace: false) else { throw BlobError(.invalidUri) }
+        guard let decoded = PercentEncoding.decode(path, plusIsSpace: false) else { throw BlobError(.invalidUri) }
         let trimmed = decoded.hasPrefix("/") ? String(decoded.dropFirst()) : decoded
         guard !trimmed.isEmpty else { return }
         if let slash = trimmed.firstIndex(of: "/") {

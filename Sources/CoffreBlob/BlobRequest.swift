@@ -1,3 +1,5 @@
+import CoffreModel
+
 /// One request to the Blob service, as the HTTP front hands it over: nothing is decoded yet, because Shared Key signs
 /// the path as the client encoded it.
 public struct BlobRequest: Sendable {
@@ -109,8 +111,8 @@ struct QueryParameters: Sendable {
         pairs = []
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentCoding.decode(String(pieces[0]), plusIsSpace: true),
-                let value = PercentCoding.decode(pieces.count > 1 ? String(pieces[1]) : "", plusIsSpace: true)
+            guard let name = PercentEncoding.decode(String(pieces[0]), plusIsSpace: true),
+                let value = PercentEncoding.decode(pieces.count > 1 ? String(pieces[1]) : "", plusIsSpace: true)
             else {
                 throw BlobError.invalidQueryParameter(String(pieces[0]), String(part), reason: "The query string is not valid percent-encoded UTF-8.")
             }
@@ -120,49 +122,4 @@ struct QueryParameters: Sendable {
 
     /// The value of `name` (case-sensitive, as the service reads its parameters); the first when repeated.
     subscript(_ name: String) -> String? { pairs.first { $0.name == name }?.value }
-}
-
-/// Percent-encoding as Azure Storage clients write it: everything but `A-Z a-z 0-9 - _ . ~` (and `/` where asked) is
-/// `%XX` of its UTF-8 bytes (Python's `urllib.parse.quote`, which SAS tokens are written with).
-enum PercentCoding {
-    static func encode(_ text: String, keepingSlash: Bool = true) -> String {
-        var output = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: "/") where keepingSlash:
-                output += "/"
-            default:
-                output += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
-            }
-        }
-        return output
-    }
-
-    /// `nil` when an escape is malformed or the bytes are not UTF-8.
-    static func decode(_ text: String, plusIsSpace: Bool) -> String? {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else { return text }
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
-                bytes.append(high << 4 | low)
-            } else {
-                bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }

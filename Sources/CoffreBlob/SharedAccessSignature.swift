@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreModel
 
 /// Shared access signatures of the Blob service, account SAS and service SAS (container `sr=c`, blob `sr=b`), signed
 /// with an account key: the string-to-sign of every signed version (`sv`) Azure Storage accepts, and tokens written
@@ -148,6 +149,6 @@ struct SASFields: Sendable {
     /// The token: the fields in order, then `sig`, each value percent-encoded as Python's `quote` does.
     func signed(_ stringToSign: String, key: [UInt8]) -> String {
         let signature = Base64.standardEncoded(Digest.hmacSHA256(key: key, Array(stringToSign.utf8)))
-        return (pairs + [("sig", signature)]).map { "\($0.name)=\(PercentCoding.encode($0.value))" }.joined(separator: "&")
+        return (pairs + [("sig", signature)]).map { "\($0.name)=\(PercentEncoding.encode($0.value, keepingSlash: true))" }.joined(separator: "&")
     }
 }

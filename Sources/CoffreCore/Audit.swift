@@ -77,18 +77,8 @@ extension AuditEvent {
     /// than the rest of the record.
     static func timestamp(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let (days, millisecond) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
-        let (day, ms) = millisecond < 0 ? (days - 1, millisecond + 86_400_000) : (days, millisecond)
-        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
-        let z = day + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let monthDay = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let ms = ((milliseconds % 1000) + 1000) % 1000
+        let time = CivilTime(seconds: (milliseconds - ms) / 1000)
         var text: [UInt8] = []
         text.reserveCapacity(24)
         func digits(_ value: Int64, _ width: Int, then separator: Character?) {
@@ -102,13 +92,13 @@ extension AuditEvent {
             }
             if let separator { text.append(separator.asciiValue!) }
         }
-        digits(year, 4, then: "-")
-        digits(month, 2, then: "-")
-        digits(monthDay, 2, then: "T")
-        digits(ms / 3_600_000, 2, then: ":")
-        digits(ms / 60_000 % 60, 2, then: ":")
-        digits(ms / 1000 % 60, 2, then: ".")
-        digits(ms % 1000, 3, then: "Z")
+        digits(Int64(time.year), 4, then: "-")
+        digits(Int64(time.month), 2, then: "-")
+        digits(Int64(time.day), 2, then: "T")
+        digits(Int64(time.hour), 2, then: ":")
+        digits(Int64(time.minute), 2, then: ":")
+        digits(Int64(time.second), 2, then: ".")
+        digits(ms, 3, then: "Z")
         return String(decoding: text, as: UTF8.self)
     }
 }

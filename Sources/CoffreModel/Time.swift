@@ -26,3 +26,63 @@ public final class ManualClock: WallClock {
 public enum Seconds {
     public static let day: Int64 = 86_400
 }
+
+/// A UTC calendar date and time of day (proleptic Gregorian), to and from seconds since 1970, by H. Hinnant's
+/// `civil_from_days` and `days_from_civil`: no calendar object, no locale (dates written on hot paths and in wire formats).
+public struct CivilTime: Equatable, Sendable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    public var hour: Int
+    public var minute: Int
+    public var second: Int
+
+    public init(seconds: Int64) {
+        let remainder = ((seconds % 86_400) + 86_400) % 86_400
+        let days = (seconds - remainder) / 86_400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
+        day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
+        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+        hour = Int(remainder / 3600)
+        minute = Int(remainder / 60 % 60)
+        second = Int(remainder % 60)
+    }
+
+    /// `nil` when a field is out of its range (February 30, hour 24).
+    public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
+        guard (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day), (0...23).contains(hour), (0...59).contains(minute),
+            (0...59).contains(second)
+        else { return nil }
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+    }
+
+    public var seconds: Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return (era * 146_097 + dayOfEra - 719_468) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+    }
+
+    /// 0 for Sunday … 6 for Saturday.
+    public var weekday: Int {
+        let days = (seconds - (((seconds % 86_400) + 86_400) % 86_400)) / 86_400
+        // 1970-01-01 was a Thursday.
+        return Int(((days % 7) + 7 + 4) % 7)
+    }
+
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+}

@@ -99,7 +99,8 @@ import Testing
         var tampered = Array(signature.utf8)
         tampered[3] = tampered[3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         let forged = token.replacingOccurrences(
-            of: PercentCoding.encode(signature), with: PercentCoding.encode(String(decoding: tampered, as: UTF8.self)))
+            of: PercentEncoding.encode(signature, keepingSlash: true),
+            with: PercentEncoding.encode(String(decoding: tampered, as: UTF8.self), keepingSlash: true))
         #expect(forged != token)
         try await expectRefusal(await f.send("GET", Self.blobPath, token: forged), "AuthenticationFailed", detail: "Signature did not match")
         let widened = token.replacingOccurrences(of: "sp=rl", with: "sp=rwl")

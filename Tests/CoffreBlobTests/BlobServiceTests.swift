@@ -175,7 +175,7 @@ import Testing
         let ids = ["AAAA", "AAAB", "AAAC"].map { Base64.standardEncoded(Array($0.utf8)) }
         for (id, text) in zip(ids, ["one-", "two-", "three"]) {
             let staged = await s.send(
-                "PUT", "/box/blocks", query: "comp=block&blockid=\(PercentCoding.encode(id, keepingSlash: false))", body: Array(text.utf8))
+                "PUT", "/box/blocks", query: "comp=block&blockid=\(PercentEncoding.encode(id, keepingSlash: false))", body: Array(text.utf8))
             #expect(staged.status == 201)
         }
         #expect(await s.send("GET", "/box/blocks").errorCode == "BlobNotFound")
@@ -225,7 +225,7 @@ import Testing
         let parts = [content[0..<10], content[10..<(BlobStore.chunkSize + 20)], content[(BlobStore.chunkSize + 20)...]]
         for (id, part) in zip(ids, parts) {
             #expect(
-                await s.send("PUT", "/box/staged", query: "comp=block&blockid=\(PercentCoding.encode(id, keepingSlash: false))", body: Array(part))
+                await s.send("PUT", "/box/staged", query: "comp=block&blockid=\(PercentEncoding.encode(id, keepingSlash: false))", body: Array(part))
                     .status == 201)
         }
         let list = "<BlockList>" + ids.map { "<Latest>\($0)</Latest>" }.joined() + "</BlockList>"
@@ -244,11 +244,13 @@ import Testing
         let s = try await Service()
         await s.createContainer()
         let names = ["a.txt", "dir/x", "dir/y", "dir/sub/z", "dirt", "déjà/é", "e f", "\u{1}control"]
-        for name in names { #expect(await s.put("/box/" + PercentCoding.encode(name), [1], headers: ["x-ms-meta-n": "v"]).status == 201) }
+        for name in names {
+            #expect(await s.put("/box/" + PercentEncoding.encode(name, keepingSlash: true), [1], headers: ["x-ms-meta-n": "v"]).status == 201)
+        }
         let all = try await s.listing("/box", "restype=container&comp=list")
         let listed = all.child("Blobs")?.children("Blob").map { $0.child("Name")! } ?? []
         #expect(
-            listed.map { $0.attributes["Encoded"] == "true" ? PercentCoding.decode($0.text, plusIsSpace: false)! : $0.text }
+            listed.map { $0.attributes["Encoded"] == "true" ? PercentEncoding.decode($0.text, plusIsSpace: false)! : $0.text }
                 == names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         #expect(all.child("Blobs")?.children("Blob").first?.child("Metadata") == nil)
 

@@ -61,15 +61,6 @@ import Testing
         #expect(XMLElement.parse(writer.bytes)?.attributes["a"] == "\"<&>")
     }
 
-    @Test func percentCodingIsPythonsQuote() {
-        #expect(PercentCoding.encode("2026-01-01T00:00:00Z") == "2026-01-01T00%3A00%3A00Z")
-        #expect(PercentCoding.encode("a+b/c=d é~") == "a%2Bb/c%3Dd%20%C3%A9~")
-        #expect(PercentCoding.encode("a/b", keepingSlash: false) == "a%2Fb")
-        #expect(PercentCoding.decode("a%2Bb+c", plusIsSpace: true) == "a+b c")
-        #expect(PercentCoding.decode("%zz", plusIsSpace: false) == nil)
-        #expect(PercentCoding.decode("%C3", plusIsSpace: false) == nil)
-    }
-
     @Test func headerNamesSortAsTheServiceSortsThem() {
         let names = [
             "x-ms-meta-a_b", "x-ms-meta-ab", "x-ms-date", "x-ms-meta-a", "x-ms-blob-type", "x-ms-meta-A1", "x-ms-version", "x-ms-client-request-id",

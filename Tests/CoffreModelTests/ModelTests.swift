@@ -82,3 +82,30 @@ import Testing
         }
     }
 }
+
+@Suite struct CivilTimeTests {
+    @Test func secondsAndDatesConvertBothWays() {
+        let epoch = CivilTime(seconds: 0)
+        #expect((epoch.year, epoch.month, epoch.day, epoch.hour, epoch.weekday) == (1970, 1, 1, 0, 4))
+        let leap = CivilTime(seconds: 1_709_208_000)
+        #expect((leap.year, leap.month, leap.day, leap.hour) == (2024, 2, 29, 12))
+        let before = CivilTime(seconds: -1)
+        #expect(before == CivilTime(year: 1969, month: 12, day: 31, hour: 23, minute: 59, second: 59))
+        #expect(before.weekday == 3)
+        for seconds in stride(from: Int64(-5_000_000_000), to: 5_000_000_000, by: 86_399 * 37) {
+            #expect(CivilTime(seconds: seconds).seconds == seconds)
+        }
+        #expect(CivilTime(year: 2026, month: 2, day: 29) == nil)
+        #expect(CivilTime(year: 2026, month: 12, day: 7, hour: 15, minute: 15, second: 39)?.seconds == 1_796_656_539)
+        #expect(CivilTime(seconds: 1_796_656_539).weekday == 1)
+    }
+
+    @Test func percentEncodingIsPythonsQuote() {
+        #expect(PercentEncoding.encode("a+b/c=d é~", keepingSlash: true) == "a%2Bb/c%3Dd%20%C3%A9~")
+        #expect(PercentEncoding.encode("a/b", keepingSlash: false) == "a%2Fb")
+        #expect(PercentEncoding.decode("a%2Bb+c", plusIsSpace: true) == "a+b c")
+        #expect(PercentEncoding.decode("a+b", plusIsSpace: false) == "a+b")
+        #expect(PercentEncoding.decode("%zz", plusIsSpace: false) == nil)
+        #expect(PercentEncoding.decode("%C3", plusIsSpace: false) == nil)
+    }
+}
