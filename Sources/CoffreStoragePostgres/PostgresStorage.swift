@@ -20,16 +20,20 @@ import Synchronization
 /// 3 times (PostgreSQL rolled that attempt back); one lost during `COMMIT` is reported, as its outcome is unknown.
 /// `COMMIT` returns once the server has flushed the commit (`synchronous_commit` as the server has it; keep it on).
 ///
+/// **Servers.** The URL may name several hosts (a primary and its standbys): `ServerFollower` uses the first that fits
+/// `target_session_attrs`, checks it every second, and moves to another when it stops answering or fitting (a
+/// failover), withdrawing the old pool; operations wait for the new one up to `acquireTimeout`.
+///
 /// **Failures** become `StorageError` in `PostgresFailure`: unreachable, lost or timed-out → `.unavailable`;
 /// disk full (53100) or read-only (25006) → `.notWritable`. The pool reconnects on its own after PostgreSQL
 /// restarts, with a backoff that grows to a few seconds for outages of a few seconds (up to a minute for long ones).
 ///
 /// The database user needs `CREATE` on the `public` schema (or to own the database) for the first migration.
 public final class PostgresStorage: StorageBackend, Service {
-    private let client: PostgresClient
+    private let servers: ServerFollower
     private let configuration: PostgresConfiguration
     private let logger: Logger
-    private let gate = ReadinessGate()
+    private let gate = ReadinessGate<Void>()
     private let leases = LeaseDeadlines()
     private let applies = ApplyQueue()
     private let recentValues = RecentValues()
@@ -45,9 +49,7 @@ public final class PostgresStorage: StorageBackend, Service {
     public init(configuration: PostgresConfiguration, logger: Logger = Logger(label: "coffre.storage.postgres")) {
         self.configuration = configuration
         self.logger = logger
-        self.client = PostgresClient(
-            configuration: configuration.client, eventLoopGroup: SpreadingEventLoopGroup(PostgresClient.defaultEventLoopGroup),
-            backgroundLogger: logger)
+        self.servers = ServerFollower(configuration: configuration, logger: logger)
     }
 
     // MARK: Lifecycle
@@ -59,7 +61,7 @@ public final class PostgresStorage: StorageBackend, Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { group in
-                    group.addTask { await self.client.run() }
+                    group.addTask { await self.servers.run() }
                     try await self.migrate()
                     self.gate.open()
                     group.addTask { await self.hearChanges() }
@@ -80,6 +82,7 @@ public final class PostgresStorage: StorageBackend, Service {
     /// Fails what waits for the storage (to start, or to join a group commit) with `reason`, and all that comes later.
     private func stop(_ reason: StorageError) {
         gate.close(reason)
+        servers.clients.close(reason)
         applies.stop(reason)
     }
 
@@ -127,7 +130,7 @@ public final class PostgresStorage: StorageBackend, Service {
     private func hearChanges() async {
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                try await servers.clients.wait().withConnection { connection in
                     try await connection.listen(on: Migrations.changesChannel) { notices in
                         self.changes.announce(.listening)
                         try await self.pass(notices)
@@ -332,7 +335,7 @@ public final class PostgresStorage: StorageBackend, Service {
         let lease = Lease(deadline: .now + timeout)
         let waiting = Task {
             if afterMigrations { try await self.gate.wait() }
-            return try await self.client.withConnection { connection in
+            return try await self.servers.clients.wait().withConnection { connection in
                 guard lease.settle(.acquired) else { throw CancellationError() }
                 return try await Self.use(connection, for: work)
             }

@@ -91,6 +91,62 @@ public final class TemporaryPostgres: Sendable {
         throw lastError ?? TemporaryPostgresError("PostgreSQL did not start")
     }
 
+    /// Starts a streaming-replication standby of this cluster (`pg_basebackup -R`: a copy that follows this cluster's
+    /// WAL) on a port of its own, waits until it replays, and then makes it synchronous: from then on this cluster
+    /// acknowledges a commit only once the standby has flushed it, so promoting the standby loses no acknowledged
+    /// write. The standby is a cluster like another (`destroy()` it); promoted, it keeps no `synchronous_standby_names`,
+    /// so it commits alone.
+    public func startSynchronousStandby() async throws -> TemporaryPostgres {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffre-pg-standby-\(UUID().uuidString)").path
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let standby = TemporaryPostgres(directory: directory, port: try Self.freeLoopbackPort(), binaries: binaries, runAsPostgres: runAsPostgres)
+            do {
+                try standby.makeDirectories()
+                if !FileManager.default.fileExists(atPath: standby.dataDirectory) {
+                    try await standby.run(
+                        "pg_basebackup", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-D", standby.dataDirectory, "-R", "-X", "stream",
+                        "--no-sync", "-c", "fast")
+                }
+                try await standby.startServer()
+                try await psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+                try await psql("SELECT pg_reload_conf()")
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") != "1" {
+                    guard ContinuousClock.now < deadline else { throw TemporaryPostgresError("the standby did not become synchronous") }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return standby
+            } catch {
+                lastError = error
+            }
+        }
+        await TemporaryPostgres(directory: directory, port: 0, binaries: binaries, runAsPostgres: runAsPostgres).destroy()
+        throw lastError ?? TemporaryPostgresError("the standby did not start")
+    }
+
+    /// Promotes this standby to a primary and waits until it accepts writes.
+    public func promote() async throws {
+        try await run("pg_ctl", "promote", "-D", dataDirectory, "-w", "-t", "30", "-s")
+    }
+
+    /// `kill -9` of the postmaster: no shutdown, no checkpoint, no goodbye to clients or standbys (its backends notice
+    /// and exit by themselves).
+    public func kill9() throws {
+        guard let pidLine = (try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8))?.split(separator: "\n").first,
+            let pid = pid_t(pidLine)
+        else { throw TemporaryPostgresError("no postmaster.pid: the server is not running") }
+        guard kill(pid, SIGKILL) == 0 else { throw TemporaryPostgresError("kill -9 \(pid) failed (errno \(errno))") }
+        // A killed postmaster leaves its pid file; removing it lets `destroy()` see that nothing runs.
+        for _ in 0..<300 where Glibc.kill(pid, 0) == 0 && !Self.isZombie(pid) { usleep(10_000) }
+        try? FileManager.default.removeItem(atPath: dataDirectory + "/postmaster.pid")
+    }
+
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false
+    }
+
     /// A URL for `database` over TCP on loopback.
     public func url(database: String = "postgres") -> String {
         "postgres://postgres@127.0.0.1:\(port)/\(database)?sslmode=disable"
@@ -209,8 +265,8 @@ public final class TemporaryPostgres: Sendable {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
-    /// A port the kernel just handed out on 127.0.0.1, closed again for the server to take.
-    private static func freeLoopbackPort() throws -> Int {
+    /// A port the kernel just handed out on 127.0.0.1, closed again for a server to take.
+    public static func freeLoopbackPort() throws -> Int {
         let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketDescriptor >= 0 else { throw TemporaryPostgresError("socket() failed (errno \(errno))") }
         defer { close(socketDescriptor) }

@@ -247,8 +247,8 @@ import Testing
 @Suite struct PostgresConfigurationTests {
     @Test func parsesATCPURL() throws {
         let configuration = try PostgresConfiguration(url: "postgres://coffre:p%40ss@db.internal:6543/vault?sslmode=disable", poolSize: 5)
-        #expect(configuration.client.host == "db.internal")
-        #expect(configuration.client.port == 6543)
+        #expect(configuration.hosts == [.tcp(host: "db.internal", port: 6543)])
+        #expect(configuration.targetSessionAttributes == .any)
         #expect(configuration.client.username == "coffre")
         #expect(configuration.client.password == "p@ss")
         #expect(configuration.client.database == "vault")
@@ -257,11 +257,42 @@ import Testing
 
     @Test func parsesAUnixSocketURL() throws {
         let configuration = try PostgresConfiguration(url: "postgresql://coffre@localhost:5433/vault?host=/run/postgresql")
-        #expect(configuration.client.unixSocketPath == "/run/postgresql/.s.PGSQL.5433")
+        #expect(configuration.hosts == [.unixSocket(path: "/run/postgresql/.s.PGSQL.5433")])
+        #expect(configuration.client(for: configuration.hosts[0]).unixSocketPath == "/run/postgresql/.s.PGSQL.5433")
         #expect(configuration.client.options.maximumConnections == 16 + 1)
     }
 
-    @Test(arguments: ["mysql://x@y/z", "postgres://x@y/z?sslmode=sometimes", "not a url"])
+    /// libpq's multi-host form: hosts in order, each with its port or the default, and `target_session_attrs`.
+    @Test func parsesSeveralHosts() throws {
+        let configuration = try PostgresConfiguration(
+            url: "postgres://coffre:pw@h1:5432,h2:5433,[::1]:5434,h4/vault?target_session_attrs=read-write&connect_timeout=3")
+        #expect(
+            configuration.hosts == [
+                .tcp(host: "h1", port: 5432), .tcp(host: "h2", port: 5433), .tcp(host: "::1", port: 5434), .tcp(host: "h4", port: 5432),
+            ])
+        #expect(configuration.targetSessionAttributes == .readWrite)
+        #expect(configuration.client.username == "coffre")
+        #expect(configuration.client.password == "pw")
+        #expect(configuration.client.database == "vault")
+        #expect(configuration.client.options.connectTimeout == .seconds(3))
+        let second = configuration.client(for: configuration.hosts[1])
+        #expect(second.host == "h2" && second.port == 5433 && second.username == "coffre" && second.database == "vault")
+        #expect(second.options.maximumConnections == configuration.client.options.maximumConnections)
+        #expect(configuration.hosts[2].description == "[::1]:5434")
+    }
+
+    @Test func readsHostAndPortListsFromTheQuery() throws {
+        let listed = try PostgresConfiguration(url: "postgres://u@/db?host=a,b&port=6000,6001&target_session_attrs=prefer-standby")
+        #expect(listed.hosts == [.tcp(host: "a", port: 6000), .tcp(host: "b", port: 6001)])
+        #expect(listed.targetSessionAttributes == .preferStandby)
+        let onePort = try PostgresConfiguration(url: "postgres://u@/db?host=a,b&port=6000")
+        #expect(onePort.hosts == [.tcp(host: "a", port: 6000), .tcp(host: "b", port: 6000)])
+    }
+
+    @Test(arguments: [
+        "mysql://x@y/z", "postgres://x@y/z?sslmode=sometimes", "not a url", "postgres://x@h1,h2/z?target_session_attrs=writable",
+        "postgres://x@h1:port/z", "postgres://x@/z?host=a,b,c&port=1,2", "postgres://x@[::1/z",
+    ])
     func rejectsBadURLs(_ url: String) {
         #expect(throws: PostgresConfigurationError.self) { try PostgresConfiguration(url: url) }
     }
@@ -338,7 +369,7 @@ private func createOnce(_ key: String, in transaction: any StorageTransaction) a
 
 extension Logger {
     /// Errors only: the pool logs every failed reconnect at `info`, which the outage tests cause on purpose.
-    fileprivate static var quiet: Logger {
+    static var quiet: Logger {
         var logger = Logger(label: "coffre.storage.postgres.tests")
         logger.logLevel = .error
         return logger

@@ -5,7 +5,7 @@ import Testing
 
 /// The storage's readiness without I/O: waiters are names.
 @Suite struct ReadinessStateMachineTests {
-    typealias Machine = ReadinessStateMachine<String>
+    typealias Machine = ReadinessStateMachine<Int, String>
 
     static let stopped = StorageError.unavailable("the PostgreSQL storage has stopped")
 
@@ -18,9 +18,29 @@ import Testing
         var machine = Machine()
         #expect(Self.parkedID("a", in: &machine) != nil)
         #expect(Self.parkedID("b", in: &machine) != nil)
-        #expect(Set(machine.open()) == ["a", "b"])
-        guard case .proceed = machine.arrive() else {
-            Issue.record("ready: pass")
+        #expect(Set(machine.open(1)) == ["a", "b"])
+        guard case .proceed(1) = machine.arrive() else {
+            Issue.record("ready: pass, with the value")
+            return
+        }
+    }
+
+    /// The server gate: withdrawn while no server is chosen, opened again with the next one.
+    @Test func aWithdrawnGateParksAgainUntilOpenedWithANewValue() {
+        var machine = Machine()
+        _ = machine.open(1)
+        machine.withdraw()
+        #expect(Self.parkedID("a", in: &machine) != nil)
+        #expect(machine.open(2) == ["a"])
+        guard case .proceed(2) = machine.arrive() else {
+            Issue.record("reopened: pass, with the new value")
+            return
+        }
+        _ = machine.close(Self.stopped)
+        machine.withdraw()
+        #expect(machine.open(3).isEmpty)
+        guard case .fail(Self.stopped) = machine.arrive() else {
+            Issue.record("stopped stays stopped")
             return
         }
     }
@@ -33,7 +53,7 @@ import Testing
             Issue.record("stopped: fail")
             return
         }
-        #expect(machine.open().isEmpty)
+        #expect(machine.open(1).isEmpty)
         #expect(machine.close(.unavailable("another reason")).isEmpty)
         guard case .fail(Self.stopped) = machine.arrive() else {
             Issue.record("the gate stays stopped, for the first reason")
@@ -47,8 +67,8 @@ import Testing
             Issue.record("a starting gate parks")
             return
         }
-        _ = opened.open()
-        guard case .resume("a", .success) = opened.park("a", id: id, cancelled: false) else {
+        _ = opened.open(1)
+        guard case .resume("a", .success(1)) = opened.park("a", id: id, cancelled: false) else {
             Issue.record("opened meanwhile: resume")
             return
         }
@@ -81,7 +101,7 @@ import Testing
             return
         }
         #expect(machine.cancel(late) == "late")
-        #expect(machine.open().isEmpty)
+        #expect(machine.open(1).isEmpty)
         #expect(machine.cancel(late) == nil)
     }
 }

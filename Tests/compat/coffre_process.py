@@ -113,17 +113,22 @@ class Coffre:
 
 
 class TemporaryPostgres:
-    """A PostgreSQL 15 cluster on a temporary directory and a free loopback port (as the postgres user when root)."""
+    """A PostgreSQL 15 cluster on a temporary directory and a free loopback port (as the postgres user when root); with
+    `base_backup_of`, a streaming-replication standby of that cluster (see `start_synchronous_standby`)."""
 
     BIN = os.environ.get("COFFRE_POSTGRES_BIN", "/usr/lib/postgresql/15/bin")
 
-    def __init__(self):
+    def __init__(self, base_backup_of=None):
         self.directory = tempfile.mkdtemp(prefix="coffre-pg-")
         self.data = os.path.join(self.directory, "data")
         self.port = free_port()
         if os.getuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
-        self._run([f"{self.BIN}/initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D", self.data])
+        if base_backup_of:
+            self._run([f"{self.BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(base_backup_of.port), "-U", "postgres", "-D", self.data,
+                       "-R", "-X", "stream", "--no-sync", "-c", "fast"])
+        else:
+            self._run([f"{self.BIN}/initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D", self.data])
         self.start()
 
     def _run(self, command):
@@ -143,9 +148,43 @@ class TemporaryPostgres:
     def stop(self, mode="fast"):
         self._run([f"{self.BIN}/pg_ctl", "stop", "-w", "-m", mode, "-D", self.data])
 
+    def psql(self, sql, database="postgres"):
+        return self._run([f"{self.BIN}/psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                          "-U", "postgres", "-d", database, "-c", sql]).stdout.strip()
+
     def create_database(self, name):
-        self._run([f"{self.BIN}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", f"CREATE DATABASE {name}"])
+        self.psql(f"CREATE DATABASE {name}")
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}?sslmode=disable"
+
+    def start_synchronous_standby(self):
+        """A standby (pg_basebackup -R) that this cluster then waits for at each commit: promoting it loses no acknowledged
+        write. Promoted, it keeps no synchronous_standby_names, so it commits alone."""
+        standby = TemporaryPostgres(base_backup_of=self)
+        self.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.psql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while self.psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") != "1":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the standby did not become synchronous")
+            time.sleep(0.1)
+        return standby
+
+    def promote(self):
+        self._run([f"{self.BIN}/pg_ctl", "promote", "-w", "-t", "30", "-D", self.data])
+
+    def kill9(self):
+        """kill -9 of the postmaster: no shutdown, no checkpoint, no goodbye."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.01)
+        os.remove(os.path.join(self.data, "postmaster.pid"))
 
     def cleanup(self):
         try:

@@ -145,3 +145,67 @@ def test_postgresql_restart_is_survived(postgres, cluster):
     assert c.get_secret("before-restart").value == "v"
     c.set_secret("after-restart", "w")
     assert c.get_secret("after-restart").value == "w"
+
+
+def test_a_failover_to_the_synchronous_standby_loses_no_acknowledged_write():
+    """kill -9 of the primary, promotion of its synchronous standby: the node (given both hosts, libpq style) follows by
+    itself, answers 503 with Retry-After meanwhile, and every write the SDK saw acknowledged, before, during or after,
+    reads back."""
+    primary = TemporaryPostgres()
+    standby = primary.start_synchronous_standby()
+    server = None
+    try:
+        primary.create_database("coffre_failover")
+        url = (f"postgres://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/coffre_failover"
+               "?sslmode=disable&target_session_attrs=read-write")
+        server = node(url)
+        principal = server.cli_json("principal", "create", "--name", "failover-user")
+        server.cli("vault", "set-policy", "--name", "default", "--object-id", principal["objectId"], "--secret-permissions", "all")
+        sdk = client(server, principal)
+        acknowledged = {f"before-{i}": sdk.set_secret(f"before-{i}", f"value-{i}").properties.version for i in range(10)}
+        token = sdk._client._config.authentication_policy._credential.get_token(f"https://vault.localhost:{server.port}/.default").token
+
+        # A writer that does not retry keeps writing through the failover; what it saw acknowledged must survive.
+        writer = client(server, principal)
+        writer._client._config.retry_policy.total_retries = 0
+        stop = time.monotonic() + 3600
+        during = {}
+
+        def keep_writing():
+            index = 0
+            while time.monotonic() < stop:
+                index += 1
+                try:
+                    during[f"during-{index}"] = writer.set_secret(f"during-{index}", f"value-{index}").properties.version
+                except HttpResponseError:
+                    time.sleep(0.05)
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            background = pool.submit(keep_writing)
+            time.sleep(0.5)
+            primary.kill9()
+            import requests
+            response = requests.get(f"https://127.0.0.1:{server.port}/secrets/before-0?api-version=7.4", verify=server.ca_file,
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            assert response.status_code == 503 and "Retry-After" in response.headers
+            assert response.json()["error"]["code"] == "ServiceUnavailable"
+            standby.promote()
+            promoted = time.monotonic()
+            # The SDK's own retries (honouring Retry-After) carry a write over the last moments of the switch.
+            acknowledged["after-0"] = sdk.set_secret("after-0", "value-0").properties.version
+            serving_after = time.monotonic() - promoted
+            time.sleep(0.5)
+            stop = time.monotonic()
+            background.result()
+        assert serving_after < 15, f"serving again {serving_after:.1f} s after the promotion"
+        for i in range(1, 10):
+            acknowledged[f"after-{i}"] = sdk.set_secret(f"after-{i}", f"value-{i}").properties.version
+        acknowledged.update(during)
+        assert any(name.startswith("during-") for name in acknowledged)
+        for name, version in acknowledged.items():
+            assert sdk.get_secret(name, version).value == "value-" + name.split("-")[1]
+    finally:
+        if server:
+            server.cleanup()
+        standby.cleanup()
+        primary.cleanup()
