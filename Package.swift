@@ -32,6 +32,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CProcessHardening"),
         .target(name: "CoffreModel", swiftSettings: swiftSettings),
         .target(
             name: "CoffreCrypto",
@@ -95,7 +96,7 @@ let package = Package(
         .target(
             name: "CoffreServer",
             dependencies: [
-                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob",
+                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob", "CProcessHardening",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -92,10 +92,9 @@ public final class ServerRuntime: Sendable {
         }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.applicationProtocols = ["http/1.1"]
-        tls.minimumTLSVersion = .tlsv12
         // Idle clients rarely answer close_notify: do not hold a graceful shutdown for them (NIOSSL waits 5 s by default).
         tls.shutdownTimeout = .milliseconds(200)
-        return tls
+        return ProcessHardening.modern(tls)
     }
 
     /// Serves until SIGTERM or SIGINT, then finishes in-flight requests and stops. With `autoUnseal`, a sealed server

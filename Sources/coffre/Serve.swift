@@ -60,6 +60,7 @@ struct Serve: AsyncParsableCommand {
 
         var logger = Logger(label: "coffre")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        ProcessHardening.apply(logger: logger)
         let location = StorageLocation(configuration: configuration, directory: directory)
         logger.info("storage: \(location.description)")
         // A storage URL from the environment may carry a password: it is not written to coffre.json.

@@ -34,6 +34,39 @@ def test_tls_certificate_covers_every_name(coffre):
         assert response.status_code == 200, host
 
 
+def openssl_handshake(server, *options):
+    """`openssl s_client` against the server with `options`; its exit status and everything it printed."""
+    result = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost", *options],
+                            input="", capture_output=True, text=True, timeout=30)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_only_tls_1_2_and_later_with_modern_suites(coffre):
+    # The client offers TLS 1.1 for real (OpenSSL 3 keeps it off below security level 0): the server's alert refuses it.
+    status, output = openssl_handshake(coffre, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0")
+    assert status != 0 and "alert protocol version" in output, output
+    # TLS 1.2 suites without forward secrecy or without AEAD (CBC, RSA key transport): no suite in common.
+    weak = "AES128-SHA:AES256-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES256-SHA384"
+    status, output = openssl_handshake(coffre, "-tls1_2", "-cipher", weak + ":ECDHE-ECDSA-AES256-SHA384")
+    assert status != 0 and "handshake failure" in output, output
+    status, output = openssl_handshake(coffre, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
+    assert status == 0 and "TLSv1.2" in output, output
+    status, output = openssl_handshake(coffre, "-tls1_3")
+    assert status == 0 and "TLSv1.3" in output, output
+
+
+def test_no_core_dump_and_memory_locked_where_permitted(coffre):
+    with open(f"/proc/{coffre.process.pid}/limits") as f:
+        assert [line.split()[4:6] for line in f if line.startswith("Max core file size")] == [["0", "0"]]
+    log = coffre.read_log()
+    with open(f"/proc/{coffre.process.pid}/status") as f:
+        locked_kb = int([line.split()[1] for line in f if line.startswith("VmLck:")][0])
+    if "memory locked:" in log:
+        assert locked_kb > 0
+    else:  # not permitted here (memlock limit): said clearly
+        assert "memory not locked (" in log
+
+
 def test_challenge_and_token_refusals(coffre):
     url = f"{coffre.vault_url()}/secrets/x?api-version=7.4"
     response = requests.put(url, verify=coffre.ca_file, headers={"Content-Type": "application/json"})
