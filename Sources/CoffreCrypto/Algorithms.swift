@@ -1,8 +1,8 @@
 /// The hash functions the JWA names refer to.
-enum HashKind: Sendable {
+public enum HashKind: Sendable {
     case sha1, sha256, sha384, sha512
 
-    var byteCount: Int {
+    public var byteCount: Int {
         switch self {
         case .sha1: 20
         case .sha256: 32
@@ -13,7 +13,7 @@ enum HashKind: Sendable {
 }
 
 /// A `JsonWebKeySignatureAlgorithm`, parsed.
-enum SignatureScheme: Sendable, Equatable {
+public enum SignatureScheme: Sendable, Equatable {
     /// RSASSA-PKCS1-v1_5 over a DigestInfo (`RS256`, `RS384`, `RS512`).
     case rsaPKCS1(HashKind)
     /// RSASSA-PSS with MGF1 of the same hash and a salt as long as the hash (`PS256`, `PS384`, `PS512`).
@@ -33,12 +33,12 @@ enum SignatureScheme: Sendable, Equatable {
         "HS256": .hmac(.sha256), "HS384": .hmac(.sha384), "HS512": .hmac(.sha512),
     ]
 
-    init(_ name: String) throws {
+    public init(_ name: String) throws {
         guard let scheme = Self.table[name] else { throw CryptoFailure.unsupported(unknownAlgorithm(name)) }
         self = scheme
     }
 
-    var family: KeyType.Family {
+    public var family: KeyType.Family {
         switch self {
         case .rsaPKCS1, .rsaPSS, .rsaNull: .rsa
         case .ecdsa: .ec
@@ -48,7 +48,7 @@ enum SignatureScheme: Sendable, Equatable {
 
     /// The digest length the algorithm demands; `nil` when other lengths are signed (RSNULL: 1 byte up to the modulus
     /// length minus 11; HMAC: any).
-    var digestByteCount: Int? {
+    public var digestByteCount: Int? {
         switch self {
         case .rsaPKCS1(let hash), .rsaPSS(let hash): hash.byteCount
         case .ecdsa(let curve): curve.digestByteCount
@@ -60,7 +60,7 @@ enum SignatureScheme: Sendable, Equatable {
 extension SignatureScheme {
     /// Checks that the algorithm suits the key (family, curve) and that the digest suits the algorithm.
     /// - Parameter rsaByteCount: the modulus length of an RSA key, which bounds what RSNULL can sign.
-    func check(_ name: String, keyType: KeyType, curve: CurveName?, rsaByteCount: Int?, digest: [UInt8]) throws {
+    public func check(_ name: String, keyType: KeyType, curve: CurveName?, rsaByteCount: Int?, digest: [UInt8]) throws {
         guard family == keyType.family else { throw CryptoFailure.unsupported(mismatch(name, keyType)) }
         if case .ecdsa(let needed) = self, let curve, needed != curve {
             throw CryptoFailure.unsupported("\(name) cannot be used with a \(curve.rawValue) key")
@@ -79,8 +79,8 @@ extension SignatureScheme {
 }
 
 /// A `JsonWebKeyEncryptionAlgorithm`, parsed: the algorithms of encrypt/decrypt and wrapKey/unwrapKey.
-enum CipherScheme: Sendable, Equatable {
-    enum RSAPadding: Sendable, Equatable {
+public enum CipherScheme: Sendable, Equatable {
+    public enum RSAPadding: Sendable, Equatable {
         /// `RSA1_5`: PKCS#1 v1.5 encryption padding, weak and insecure, kept for compatibility.
         case pkcs1v15
         /// `RSA-OAEP`: OAEP with SHA-1 and MGF1-SHA-1.
@@ -110,19 +110,19 @@ enum CipherScheme: Sendable, Equatable {
         "CKM_AES_KEY_WRAP": .aesKeyWrap(keyBytes: nil), "CKM_AES_KEY_WRAP_PAD": .aesKeyWrapPad,
     ]
 
-    init(_ name: String) throws {
+    public init(_ name: String) throws {
         guard let scheme = Self.table[name] else { throw CryptoFailure.unsupported(unknownAlgorithm(name)) }
         self = scheme
     }
 
-    var family: KeyType.Family {
+    public var family: KeyType.Family {
         if case .rsa = self { return .rsa }
         return .oct
     }
 
     /// Whether the algorithm belongs to encrypt/decrypt (true) or to wrapKey/unwrapKey (false) for symmetric keys.
     /// RSA algorithms serve both.
-    var isKeyWrap: Bool {
+    public var isKeyWrap: Bool {
         switch self {
         case .aesKeyWrap, .aesKeyWrapPad: true
         case .rsa, .aesGCM, .aesCBC: false
@@ -132,7 +132,7 @@ enum CipherScheme: Sendable, Equatable {
 
 extension CipherScheme {
     /// Checks that the algorithm suits the key's family and the operation (encrypt/decrypt or wrap/unwrap).
-    func check(_ name: String, keyType: KeyType, wrapping: Bool) throws {
+    public func check(_ name: String, keyType: KeyType, wrapping: Bool) throws {
         guard family == keyType.family else { throw CryptoFailure.unsupported(mismatch(name, keyType)) }
         if family == .oct, isKeyWrap != wrapping {
             throw CryptoFailure.unsupported(

@@ -17,6 +17,19 @@ extension CurveName {
         self = curve
     }
 
+    /// The curve's base point G, uncompressed (`04‖x‖y`): with a private key d, ECDH against G yields the x-coordinate
+    /// of d·G, the public key (how a PKCS#11 module gives the public point of a key unwrapped without one).
+    public var generatorPoint: [UInt8] {
+        guard let group = EC_GROUP_new_by_curve_name(OBJ_sn2nid(openSSLGroup)) else {
+            preconditionFailure("OpenSSL knows no curve \(openSSLGroup)")
+        }
+        defer { EC_GROUP_free(group) }
+        var point = [UInt8](repeating: 0, count: 1 + 2 * coordinateByteCount)
+        let written = EC_POINT_point2oct(group, EC_GROUP_get0_generator(group), POINT_CONVERSION_UNCOMPRESSED, &point, point.count, nil)
+        precondition(written == point.count, "OpenSSL wrote a generator of another size")
+        return point
+    }
+
     /// Left-pads a big-endian value to the curve's width; `nil` if it is wider (leading zero bytes aside).
     func padded(_ value: [UInt8]) -> [UInt8]? {
         let width = coordinateByteCount

@@ -34,28 +34,10 @@ public struct KeyMaterial: Sendable {
     ) throws -> KeyMaterial {
         switch type.family {
         case .rsa:
-            let bits = size ?? 2048
-            guard RSALimits.generatedBits.contains(bits) else {
-                throw CryptoFailure.unsupported("RSA keys can be 2048, 3072 or 4096 bits, not \(bits)")
-            }
-            let exponent = publicExponent ?? RSALimits.defaultPublicExponent
-            guard exponent >= 3, exponent <= Int(Int32.max), exponent & 1 == 1 else {
-                throw CryptoFailure.unsupported("the RSA public exponent must be odd, from 3 to 2147483647")
-            }
+            let (bits, exponent) = try RSALimits.generation(size: size, publicExponent: publicExponent)
             return KeyMaterial(type, .rsa(try RSAPrivateKey.generate(bits: bits, publicExponent: exponent)))
         case .ec:
-            let chosen: CurveName
-            if let curve {
-                chosen = curve
-            } else if let size {
-                guard let curve = CurveName(bits: size) else {
-                    throw CryptoFailure.unsupported("EC keys can be 256, 384 or 521 bits, not \(size)")
-                }
-                chosen = curve
-            } else {
-                chosen = .p256
-            }
-            return KeyMaterial(type, .ec(try ECPrivateKey.generate(chosen)))
+            return KeyMaterial(type, .ec(try ECPrivateKey.generate(try CurveName.chosen(curve: curve, size: size))))
         case .oct:
             return KeyMaterial(type, .oct(try OctKey.generate(bits: size ?? 256)))
         }

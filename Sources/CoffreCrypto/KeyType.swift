@@ -59,6 +59,16 @@ public enum CurveName: String, Codable, Sendable, CaseIterable {
         }
     }
 
+    /// The curve of a new EC key: the one named, else the one of `size` bits, else P-256.
+    public static func chosen(curve: CurveName?, size: Int?) throws -> CurveName {
+        if let curve { return curve }
+        guard let size else { return .p256 }
+        guard let curve = CurveName(bits: size) else {
+            throw CryptoFailure.unsupported("EC keys can be 256, 384 or 521 bits, not \(size)")
+        }
+        return curve
+    }
+
     /// The curve of a `key_size` in bits when no curve is named (256 is taken as P-256, never P-256K).
     init?(bits: Int) {
         switch bits {
@@ -67,5 +77,21 @@ public enum CurveName: String, Codable, Sendable, CaseIterable {
         case 521: self = .p521
         default: return nil
         }
+    }
+}
+
+/// What kind of key to generate (Key Vault's `kty`, `key_size`, `crv`, `public_exponent`).
+public struct KeySpec: Sendable, Equatable {
+    public var type: KeyType
+    /// RSA: 2048, 3072 or 4096 bits; oct: 128, 192 or 256; EC without a curve: 256, 384 or 521.
+    public var size: Int?
+    public var curve: CurveName?
+    public var publicExponent: Int?
+
+    public init(type: KeyType, size: Int? = nil, curve: CurveName? = nil, publicExponent: Int? = nil) {
+        self.type = type
+        self.size = size
+        self.curve = curve
+        self.publicExponent = publicExponent
     }
 }

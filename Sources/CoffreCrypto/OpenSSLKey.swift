@@ -83,9 +83,15 @@ final class OpenSSLKey: @unchecked Sendable {
     /// An EC key from its coordinates (fixed width) and, for a key pair, its private scalar (fixed width).
     /// OpenSSL refuses a point that is not on the curve; ``isConsistent`` checks the rest.
     static func ecKey(group: String, x: [UInt8], y: [UInt8], d: [UInt8]?) throws -> OpenSSLKey {
+        try ecKey(group: group, encodedPoint: [0x04] + x + y, d: d)
+    }
+
+    /// An EC key from its SEC 1 point: uncompressed (`04‖x‖y`) or compressed (`02‖x`, `03‖x`, which OpenSSL
+    /// decompresses), and for a key pair its private scalar.
+    static func ecKey(group: String, encodedPoint: [UInt8], d: [UInt8]? = nil) throws -> OpenSSLKey {
         let parameters = try ParameterBuilder()
         try parameters.push(OSSL_PKEY_PARAM_GROUP_NAME, utf8: group)
-        try parameters.push(OSSL_PKEY_PARAM_PUB_KEY, octets: [0x04] + x + y)
+        try parameters.push(OSSL_PKEY_PARAM_PUB_KEY, octets: encodedPoint)
         if let d { try parameters.push(OSSL_PKEY_PARAM_PRIV_KEY, bigEndian: d) }
         return try parameters.withParameters { list in
             guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw openSSLFailure("key context") }

@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// The public half of an RSA or EC key: what a client holds after reading the key's JWK. The server's own verify runs
 /// here, so a signature verifies on the server exactly as it does in a client that verifies locally.
 public struct PublicKeyMaterial: Sendable {
@@ -30,6 +32,23 @@ public struct PublicKeyMaterial: Sendable {
         case .oct:
             throw CryptoFailure.unsupported("oct keys have no public key")
         }
+    }
+
+    /// An EC public key from its SEC 1 point, as PKCS#11 modules give it: uncompressed (`04‖x‖y`) or compressed
+    /// (`02‖x`, `03‖x`). A point that is not on the curve is refused.
+    public init(_ type: KeyType, curve: CurveName, sec1Point: [UInt8]) throws {
+        guard type.family == .ec else { throw CryptoFailure.unsupported("an \(type.rawValue) key has no EC point") }
+        let offCurve = CryptoFailure.invalidKey("the EC point is not a point of \(curve.rawValue)")
+        guard let key = try? OpenSSLKey.ecKey(group: curve.openSSLGroup, encodedPoint: sec1Point),
+            key.isConsistent(includingPrivateKey: false)
+        else { throw offCurve }
+        let width = curve.coordinateByteCount
+        self.init(
+            type,
+            .ec(
+                try ECPublicKey(
+                    curve: curve, x: try key.bigEndian(OSSL_PKEY_PARAM_EC_PUB_X, width: width),
+                    y: try key.bigEndian(OSSL_PKEY_PARAM_EC_PUB_Y, width: width))))
     }
 
     public var curve: CurveName? {

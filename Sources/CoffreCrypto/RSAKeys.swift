@@ -3,10 +3,23 @@ import Crypto
 import _CryptoExtras
 
 /// Limits on RSA keys this engine accepts: Key Vault's sizes, and nothing so large that checking it is a burden.
-enum RSALimits {
+public enum RSALimits {
     static let generatedBits: Set<Int> = [2048, 3072, 4096]
     static let importedBits = 2048...4096
     static let defaultPublicExponent = 65537
+
+    /// The modulus size and public exponent of a new key (2048 bits and 65537 unless given), or why they are refused.
+    public static func generation(size: Int?, publicExponent: Int?) throws -> (bits: Int, publicExponent: Int) {
+        let bits = size ?? 2048
+        guard generatedBits.contains(bits) else {
+            throw CryptoFailure.unsupported("RSA keys can be 2048, 3072 or 4096 bits, not \(bits)")
+        }
+        let exponent = publicExponent ?? defaultPublicExponent
+        guard exponent >= 3, exponent <= Int(Int32.max), exponent & 1 == 1 else {
+            throw CryptoFailure.unsupported("the RSA public exponent must be odd, from 3 to 2147483647")
+        }
+        return (bits, exponent)
+    }
 }
 
 /// swift-crypto's RSA encryption keys are not declared `Sendable`, although they are immutable wrappers of BoringSSL keys
