@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .target(name: "CProcessHardening"),
+        // PKCS#11 declarations only: the module is loaded at run time (dlopen), so nothing is linked.
+        .systemLibrary(name: "CPKCS11", path: "Sources/CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         .target(name: "CoffreModel", swiftSettings: swiftSettings),
         .target(
             name: "CoffreCrypto",
@@ -44,6 +46,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CoffreStorage", dependencies: ["CoffreModel", "CoffreCrypto"], swiftSettings: swiftSettings),
+        .target(name: "CoffreKeyCustody", dependencies: ["CoffreCrypto", "CPKCS11"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreEventLoops", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         .target(name: "CoffreStorageSQLite", dependencies: ["CoffreStorage", "CSQLite"], swiftSettings: swiftSettings),
@@ -141,6 +144,7 @@ let package = Package(
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CoffreKeyCustodyTests", dependencies: ["CoffreKeyCustody", "CoffreCrypto", "CPKCS11"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreStorageTests",
             dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance", "CoffreCrypto"],

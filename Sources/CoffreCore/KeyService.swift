@@ -48,19 +48,7 @@ public struct KeyService: Sendable {
         }
     }
 
-    public struct Spec: Sendable {
-        public var type: KeyType
-        public var size: Int?
-        public var curve: CurveName?
-        public var publicExponent: Int?
-
-        public init(type: KeyType, size: Int? = nil, curve: CurveName? = nil, publicExponent: Int? = nil) {
-            self.type = type
-            self.size = size
-            self.curve = curve
-            self.publicExponent = publicExponent
-        }
-    }
+    public typealias Spec = KeySpec
 
     // MARK: - Management
 

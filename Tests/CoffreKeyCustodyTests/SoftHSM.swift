@@ -1,0 +1,176 @@
+import CPKCS11
+import CoffreCrypto
+import Foundation
+import Synchronization
+import Testing
+
+@testable import CoffreKeyCustody
+
+/// A SoftHSM2 installation of a test suite's own: a temporary directory with its configuration (`directories.tokendir`),
+/// its tokens (initialised by `softhsm2-util --init-token --free`), a PIN file, and its own copy of the module.
+///
+/// SoftHSM reads `SOFTHSM2_CONF` once, in `C_Initialize`, and keeps its tokens in process-wide state: suites running at
+/// once in this process each load their own copy of `libsofthsm2.so` (the dynamic loader then gives each copy its own
+/// state), initialised while `SOFTHSM2_CONF` names their configuration.
+///
+/// Debian: `apt-get install softhsm2` (scripts/test installs it). A missing SoftHSM fails the suite; it never skips.
+final class SoftHSM: Sendable {
+    /// A token to make, and the backup wrapping key to put in it.
+    struct Token: Sendable {
+        var label: String
+        var backupKey: BackupKey?
+
+        init(_ label: String, backupKey: BackupKey? = nil) {
+            self.label = label
+            self.backupKey = backupKey
+        }
+    }
+
+    /// An AES-256 backup wrapping key with a given value (two tokens share a key by holding the same value).
+    /// `trusted` keys are made by the security officer (`CKA_TRUSTED` can only be set by the SO), as public objects.
+    struct BackupKey: Sendable {
+        var value: [UInt8]
+        var trusted: Bool
+    }
+
+    static let pin = "4321-user"
+    static let soPIN = "8765-officer"
+
+    let directory: URL
+    let modulePath: String
+    let pinFile: String
+
+    private init(directory: URL, modulePath: String, pinFile: String) {
+        self.directory = directory
+        self.modulePath = modulePath
+        self.pinFile = pinFile
+    }
+
+    /// The configuration of a custody of one of the tokens.
+    func configuration(_ tokenLabel: String, maximumSessions: Int = 4) -> PKCS11Custody.Configuration {
+        PKCS11Custody.Configuration(modulePath: modulePath, tokenLabel: tokenLabel, pinFile: pinFile, maximumSessions: maximumSessions)
+    }
+
+    func custody(_ tokenLabel: String, maximumSessions: Int = 4) async throws -> PKCS11Custody {
+        try await PKCS11Custody.open(configuration(tokenLabel, maximumSessions: maximumSessions))
+    }
+
+    /// The installed module: `$COFFRE_SOFTHSM_MODULE`, or where Debian puts it.
+    static var installedModule: String {
+        get throws {
+            let candidates =
+                [ProcessInfo.processInfo.environment["COFFRE_SOFTHSM_MODULE"]].compactMap { $0 } + [
+                    "/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+                ]
+            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw SoftHSMError("SoftHSM2 is not installed (Debian: apt-get install softhsm2 opensc); scripts/test installs it")
+            }
+            return found
+        }
+    }
+
+    /// `SOFTHSM2_CONF` is process-wide: one suite at a time sets it and initialises its module copy.
+    private static let initialization = Mutex(())
+
+    static func make(tokens: [Token]) throws -> SoftHSM {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffre-softhsm-\(UUID().uuidString)")
+        let tokenDirectory = directory.appendingPathComponent("tokens")
+        try FileManager.default.createDirectory(at: tokenDirectory, withIntermediateDirectories: true)
+        let configuration = directory.appendingPathComponent("softhsm2.conf")
+        try "directories.tokendir = \(tokenDirectory.path)\nobjectstore.backend = file\nlog.level = ERROR\n"
+            .write(to: configuration, atomically: true, encoding: .utf8)
+        let pinFile = directory.appendingPathComponent("pin")
+        try (pin + "\n").write(to: pinFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: pinFile.path)
+        for token in tokens {
+            try run(
+                "softhsm2-util", "--init-token", "--free", "--label", token.label, "--pin", pin, "--so-pin", soPIN,
+                configuration: configuration.path)
+        }
+        let modulePath = directory.appendingPathComponent("libsofthsm2.so").path
+        // A copy of the file itself (Debian installs a symbolic link), so that the loader sees a library of its own.
+        try FileManager.default.copyItem(
+            atPath: URL(fileURLWithPath: try installedModule).resolvingSymlinksInPath().path, toPath: modulePath)
+        let module = try initialization.withLock { _ in
+            setenv("SOFTHSM2_CONF", configuration.path, 1)
+            defer { unsetenv("SOFTHSM2_CONF") }
+            return try PKCS11Module.load(path: modulePath)
+        }
+        let hsm = SoftHSM(directory: directory, modulePath: modulePath, pinFile: pinFile.path)
+        for token in tokens {
+            if let backupKey = token.backupKey { try hsm.provision(backupKey, in: token.label, module: module) }
+        }
+        return hsm
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Creates the backup wrapping key as the token's security officer (trusted) or user (not trusted).
+    private func provision(_ key: BackupKey, in tokenLabel: String, module: PKCS11Module) throws {
+        let f = module.functions
+        guard let slot = try module.slot(withTokenLabel: tokenLabel) else { throw SoftHSMError("no token \(tokenLabel)") }
+        var handle: CK_SESSION_HANDLE = 0
+        try ReturnValue.check(f.C_OpenSession!(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nil, nil, &handle), "C_OpenSession")
+        defer { _ = f.C_CloseSession!(handle) }
+        var secret = Array((key.trusted ? Self.soPIN : Self.pin).utf8)
+        try ReturnValue.check(f.C_Login!(handle, key.trusted ? CKU_SO : CKU_USER, &secret, CK_ULONG(secret.count)), "C_Login")
+        defer { _ = f.C_Logout!(handle) }
+        var template: AttributeTemplate = [
+            (CKA_CLASS, .ulong(CKO_SECRET_KEY)), (CKA_KEY_TYPE, .ulong(CKK_AES)), (CKA_TOKEN, .bool(true)),
+            (CKA_LABEL, .bytes(Array("coffre-backup".utf8))), (CKA_VALUE, .bytes(key.value)), (CKA_WRAP, .bool(true)),
+            (CKA_UNWRAP, .bool(true)), (CKA_SENSITIVE, .bool(true)), (CKA_EXTRACTABLE, .bool(false)),
+            (CKA_PRIVATE, .bool(!key.trusted)),
+        ]
+        if key.trusted { template.append(CKA_TRUSTED, .bool(true)) }
+        _ = try PKCS11Session(module: module, handle: handle).create(template)
+    }
+
+    private static func run(_ arguments: String..., configuration: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["SOFTHSM2_CONF": configuration]) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw SoftHSMError("\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+        }
+    }
+}
+
+struct SoftHSMError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Gives a suite one ``SoftHSM`` with the tokens it names, made before its first test and removed after its last:
+/// `@Suite(.softHSM([.init("signing")]))`, then `try SoftHSM.requireCurrent()` in the tests.
+struct SoftHSMTrait: SuiteTrait, TestScoping {
+    let tokens: [SoftHSM.Token]
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        let hsm = try SoftHSM.make(tokens: tokens)
+        defer { hsm.remove() }
+        try await SoftHSM.$current.withValue(hsm) { try await function() }
+    }
+}
+
+extension Trait where Self == SoftHSMTrait {
+    static func softHSM(_ tokens: [SoftHSM.Token]) -> Self { SoftHSMTrait(tokens: tokens) }
+}
+
+extension SoftHSM {
+    @TaskLocal static var current: SoftHSM?
+
+    static func requireCurrent() throws -> SoftHSM {
+        guard let current else { throw SoftHSMError("this test needs @Suite(.softHSM(…))") }
+        return current
+    }
+}
