@@ -73,8 +73,18 @@ final class SoftHSM: Sendable {
     /// `SOFTHSM2_CONF` is process-wide: one suite at a time sets it and initialises its module copy.
     private static let initialization = Mutex(())
 
+    /// Makes the directory, its tokens and its module; removes the directory again if any step fails.
     static func make(tokens: [Token]) throws -> SoftHSM {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffre-softhsm-\(UUID().uuidString)")
+        do {
+            return try make(tokens: tokens, in: directory)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+    }
+
+    private static func make(tokens: [Token], in directory: URL) throws -> SoftHSM {
         let tokenDirectory = directory.appendingPathComponent("tokens")
         try FileManager.default.createDirectory(at: tokenDirectory, withIntermediateDirectories: true)
         let configuration = directory.appendingPathComponent("softhsm2.conf")
