@@ -85,7 +85,8 @@ let package = Package(
         ),
         .target(name: "CoffreBlob", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
-            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates"], swiftSettings: swiftSettings),
+            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreAuth"],
+            swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",
             dependencies: [

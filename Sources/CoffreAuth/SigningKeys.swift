@@ -45,6 +45,16 @@ public final class SigningKeyring: IssuerKeys {
 
     public var records: [SigningKeyRecord] { loaded.withLock { $0.records } }
 
+    /// The public keys, as the token service publishes them (`discovery/keys`).
+    public func jwks() throws -> JWKSet {
+        JWKSet(
+            keys: try records.map { record in
+                let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
+                return JWKSet.Key(
+                    kty: "RSA", kid: record.kid, use: "sig", alg: "RS256", n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
+            })
+    }
+
     public func key(kid: String) async throws -> VerificationKey? {
         if let key = loaded.withLock({ $0.verifiers[kid] }) { return key }
         // Another node may have rotated: look again, at most every 5 seconds.

@@ -131,6 +131,27 @@ public struct TokenService: Sendable {
         return try issue(for: principal, resource: resource, method: "0")
     }
 
+    /// A managed-identity token for the identity a caller names (`client_id`, `object_id` or a resource id ending with
+    /// one); without a name, the server's own identity (`defaultClientId`). A named principal must be a managed identity.
+    public func managedIdentity(named reference: String?, defaultClientId: String, resource: String) async throws
+        -> (principal: PrincipalRecord, token: IssuedToken)
+    {
+        let principal: PrincipalRecord
+        if let reference {
+            let found = try? await principals.find(reference.split(separator: "/").last.map(String.init) ?? reference)
+            guard let found, found.managedIdentity || found.clientId == defaultClientId else {
+                throw OAuthError.invalidRequest("No managed identity '\(reference)' is assigned to this host.")
+            }
+            principal = found
+        } else {
+            guard let system = try await principals.get(clientId: defaultClientId) else {
+                throw OAuthError.invalidRequest("The server's managed identity is missing.")
+            }
+            principal = system
+        }
+        return (principal, try managedIdentity(for: principal, resource: resource))
+    }
+
     /// Reads the resource from a v2 scope (`https://vault.localhost:8443/.default`) or a v1 resource.
     func resource(fromScope scope: String) throws -> String {
         let candidates = scope.split(separator: " ").map(String.init)

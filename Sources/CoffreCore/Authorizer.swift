@@ -52,6 +52,45 @@ public struct Authorizer: Sendable {
     }
 }
 
+/// Admits callers to the operations of a vault: by its access policies or, for RBAC vaults, by the caller's role
+/// assignments (read per request, so a change applies to the next one).
+public struct VaultAccess: Sendable {
+    let roleAssignments: RoleAssignments
+    let authorizer: Authorizer
+
+    public init(roleAssignments: RoleAssignments, authorizer: Authorizer = Authorizer()) {
+        self.roleAssignments = roleAssignments
+        self.authorizer = authorizer
+    }
+
+    /// Throws 403 `Forbidden` unless `caller` may run `operation` in `vault`.
+    /// - Parameter objectName: the object the request names, if any (RBAC assignments may be scoped to it).
+    public func authorize(_ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord, objectName: String?) async throws {
+        let assignments = vault.rbacAuthorization ? try await roleAssignments.forPrincipal(caller.objectId, in: vault.name) : []
+        try authorizer.authorize(
+            caller, operation, in: vault, object: objectName.flatMap(operation.objectScope(named:)), assignments: assignments)
+    }
+}
+
+extension VaultOperation {
+    /// The object a request for this operation names, as role assignments scope it; nil for a name that is not one.
+    public func objectScope(named name: String) -> RoleScope.ObjectScope? {
+        let kind = area.objectKind
+        return (try? ObjectName(name, kind: kind)).map { RoleScope.ObjectScope(kind: kind, name: $0.key) }
+    }
+}
+
+extension PermissionArea {
+    /// The object kind the area's operations address.
+    public var objectKind: ObjectKind {
+        switch self {
+        case .keys: .key
+        case .secrets, .storage: .secret
+        case .certificates: .certificate
+        }
+    }
+}
+
 extension Caller {
     /// `appid=…;oid=…;iss=…`, as Key Vault names callers in refusals.
     var summary: String { "appid=\(appId ?? "");oid=\(objectId);iss=\(issuer)" }

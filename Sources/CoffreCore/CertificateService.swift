@@ -169,7 +169,7 @@ public struct CertificateService: Sendable {
     /// Imports a PFX (base64) or PEM (key and chain).
     public func importCertificate(
         in vault: VaultName, name: String, value: String, password: String?, policy given: CertificatePolicy?, properties: Properties
-    ) async throws -> Versioned<CertificateVersion> {
+    ) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
         let name = try ObjectName(name, kind: .certificate)
         if let tags = properties.tags { try Tags.validate(tags) }
         try await checkNameIsFree(vault, name)
@@ -198,15 +198,16 @@ public struct CertificateService: Sendable {
             let written = try await writeVersion(
                 in: vault, name: name, version: version, material: material, chain: bundle.certificates, policy: policy,
                 properties: properties, transaction: transaction)
-            try await transaction.write(
-                policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
-                at: policyKey(vault, name))
-            return written
+            let stamped = policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name)))
+            try await transaction.write(stamped, at: policyKey(vault, name))
+            return (written, stamped)
         }
     }
 
     /// Completes an `Unknown`-issuer operation with the chain signed elsewhere; its leaf must carry the pending key.
-    public func merge(in vault: VaultName, name: String, x5c: [String], properties: Properties) async throws -> Versioned<CertificateVersion> {
+    public func merge(in vault: VaultName, name: String, x5c: [String], properties: Properties) async throws
+        -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?)
+    {
         let name = try ObjectName(name, kind: .certificate)
         guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)) else {
             throw CoffreError.pendingCertificateNotFound(name.display)
@@ -243,7 +244,7 @@ public struct CertificateService: Sendable {
             current.material = nil
             current.targetVersion = version
             try await transaction.write(current, at: pendingKey(vault, name))
-            return written
+            return (written, policy)
         }
     }
 
@@ -311,9 +312,12 @@ public struct CertificateService: Sendable {
 
     // MARK: - Pending operations
 
-    public func pending(in vault: VaultName, name: String) async throws -> PendingCertificate {
+    /// The certificate's operation; with `requestId`, only if it is that operation.
+    public func pending(in vault: VaultName, name: String, requestId: String? = nil) async throws -> PendingCertificate {
         let name = try ObjectName(name, kind: .certificate)
-        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)) else {
+        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)),
+            requestId.map({ $0.isEmpty || $0 == pending.requestId }) ?? true
+        else {
             throw CoffreError.pendingCertificateNotFound(name.display)
         }
         return pending

@@ -101,8 +101,8 @@ public struct CertificatePolicy: Codable, Sendable, Equatable {
         }
         if type.family == .rsa {
             policy.keySize = keySize ?? 2048
-            guard [2048, 3072, 4096].contains(policy.keySize ?? 0) else {
-                throw CoffreError.badParameter("RSA certificate keys can be 2048, 3072 or 4096 bits.")
+            guard RSALimits.generatedBits.contains(policy.keySize ?? 0) else {
+                throw CoffreError.badParameter("RSA certificate keys can be \(RSALimits.generatedBitsText) bits.")
             }
         } else {
             policy.curve = curve ?? "P-256"

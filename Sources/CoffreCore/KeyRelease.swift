@@ -1,3 +1,4 @@
+import CoffreAuth
 import CoffreCrypto
 import CoffreModel
 import Foundation
@@ -83,28 +84,63 @@ public struct ReleasePolicyDocument: Sendable, Equatable {
     }
 }
 
-extension KeyService {
-    /// A key released to an attested environment: the private key wrapped to the runtime key named in the
-    /// attestation token.
-    public struct ReleasedKey: Sendable {
-        public var key: Versioned<KeyVersion>
-        /// The public JWK with `key_hsm`: the private key wrapped per `enc`.
-        public var jwk: JsonWebKey
-        public var encryption: String
-    }
+/// What key release needs from outside Core: who verifies attestation tokens (against the release policy's
+/// authorities) and who signs the release statement.
+public struct KeyReleaseAuthority: Sendable {
+    public var attestation: AttestationVerifier
+    public var signer: any KeyReleaseSigner
 
-    /// Releases an exportable key version when the attestation token's claims satisfy its release policy.
-    /// The token's signature and issuer were verified by the caller (against the policy's authorities).
+    public init(attestation: AttestationVerifier, signer: any KeyReleaseSigner) {
+        self.attestation = attestation
+        self.signer = signer
+    }
+}
+
+/// Signs a key release statement (as a JWS the client verifies with the server's published keys).
+public protocol KeyReleaseSigner: Sendable {
+    func sign(_ statement: KeyReleaseStatement) throws -> String
+}
+
+/// What a release answers: the key version, its public JWK carrying the private key wrapped to the attested runtime
+/// (`key_hsm`), and the request it answers.
+public struct KeyReleaseStatement: Sendable {
+    public var vault: VaultRecord
+    public var key: Versioned<KeyVersion>
+    /// The public JWK with `key_hsm`: the private key wrapped per `encryption`.
+    public var releasedKey: JsonWebKey
+    public var encryption: String
+    public var nonce: String?
+    /// The api-version and vault URL the client used, echoed in the statement.
+    public var apiVersion: String
+    public var vaultURL: String
+    public var issuedAt: Int64
+}
+
+extension KeyService {
+    /// Releases an exportable key version to an attested environment: the attestation token must come from one of
+    /// the release policy's authorities and its claims satisfy the policy; the private key is wrapped to the runtime key
+    /// the token names, and the statement is signed.
+    ///
+    /// - Parameters:
+    ///   - attestation: the attestation token (the request's `target`).
+    ///   - encryption: `CKM_RSA_AES_KEY_WRAP` (the default) or `RSA_AES_KEY_WRAP_256`.
+    ///   - vaultURL: the vault's URL as the client wrote it, and `apiVersion` the version it asked for (both echoed).
     public func release(
-        in vault: VaultName, name: String, version: String?, issuer: String, claims: JSONValue, encryption: String?
-    ) async throws -> ReleasedKey {
-        let key = try await get(in: vault, name: name, version: version)
+        in vault: VaultRecord, name: String, version: String?, attestation: String, encryption: String?, nonce: String?, vaultURL: String,
+        apiVersion: String
+    ) async throws -> String {
+        guard let authority = releaseAuthority else {
+            throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "This server releases no keys.")
+        }
+        let key = try await get(in: vault.name, name: name, version: version)
         let record = key.record
-        guard record.exportable == true, let policy = record.releasePolicy, let data = policy.data.flatMap({ Base64.decode($0) }) else {
+        guard record.exportable == true, let data = record.releasePolicy?.data.flatMap({ Base64.decode($0) }) else {
             throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "Only exportable keys with a release policy can be released.")
         }
+        let policy = try ReleasePolicyDocument(data: data)
+        let (issuer, claims) = try await authority.attestation.verify(attestation, authorities: policy.authorities)
         guard record.attributes.enabled else { throw CoffreError.disabled(.key, operation: "release") }
-        guard try ReleasePolicyDocument(data: data).allows(issuer: issuer, claims: claims) else {
+        guard policy.allows(issuer: issuer, claims: claims) else {
             throw CoffreError.forbidden(
                 innerCode: "KeyReleasePolicyNotSatisfied", message: "The attestation does not satisfy the key's release policy.")
         }
@@ -118,8 +154,7 @@ extension KeyService {
                     "Key release encryption \(encryption) is not supported: use CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256.")
             }
         let runtimeKey = try Self.runtimeKey(in: claims)
-        guard let bytes = Base64.decode(record.material) else { throw CoffreError.badParameter("The key material cannot be read.") }
-        let material = try KeyMaterial(storedRepresentation: bytes)
+        let material = try material(of: key, in: vault.name)
         let secret = material.keyType.family == .oct ? (material.privateJWK().k ?? []) : try material.pkcs8DER
         // CKM_RSA_AES_KEY_WRAP: a fresh AES-256 key wrapped by the runtime RSA key (OAEP), then the key itself wrapped
         // by that AES key (AES key wrap with padding, RFC 5649); the two concatenated.
@@ -131,7 +166,10 @@ extension KeyService {
         jwk.kid = nil
         jwk.keyOps = record.keyOps
         jwk.t = wrapped
-        return ReleasedKey(key: key, jwk: jwk, encryption: encryption)
+        return try authority.signer.sign(
+            KeyReleaseStatement(
+                vault: vault, key: key, releasedKey: jwk, encryption: encryption, nonce: nonce, apiVersion: apiVersion, vaultURL: vaultURL,
+                issuedAt: clock.now))
     }
 
     /// The RSA public key of the attested runtime (`x-ms-runtime.keys`, also under `x-ms-isolation-tee`).

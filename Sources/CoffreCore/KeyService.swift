@@ -10,15 +10,25 @@ public struct KeyService: Sendable {
 
     let store: VersionedStore<KeyVersion>
     let storage: any StorageBackend
-    public let clock: any WallClock
+    let clock: any WallClock
     let backups: BackupCodec
     let cache: KeyMaterialCache
     /// Where expensive private-key operations run.
-    public let workers: CryptoWorkers
+    let workers: CryptoWorkers
+    /// Where cryptographic operations are counted.
+    let metrics: MetricsRegistry
+    /// Who verifies attestations and signs release statements (nil: keys cannot be released).
+    let releaseAuthority: KeyReleaseAuthority?
 
     static let rotationPolicy = "key-rotationpolicy"
 
-    public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec) {
+    /// - Parameters:
+    ///   - metrics: counts cryptographic operations by operation and algorithm.
+    ///   - release: what key release needs from outside Core; without it, release is refused.
+    public init(
+        storage: any StorageBackend, clock: any WallClock, backups: BackupCodec, metrics: MetricsRegistry = MetricsRegistry(),
+        release: KeyReleaseAuthority? = nil
+    ) {
         self.store = VersionedStore(
             storage: storage, kind: .key, companions: [Self.rotationPolicy, "key-lifetime-rotate", "key-lifetime-notify"])
         self.storage = storage
@@ -26,6 +36,8 @@ public struct KeyService: Sendable {
         self.backups = backups
         self.cache = KeyMaterialCache()
         self.workers = CryptoWorkers()
+        self.metrics = metrics
+        self.releaseAuthority = release
     }
 
     /// What a create or import may set besides the material.
@@ -239,62 +251,6 @@ public struct KeyService: Sendable {
     func rotationPolicies(in vault: VaultName) async throws -> [(name: String, policy: KeyRotationPolicy)] {
         let prefix = "v/\(vault)/\(Self.rotationPolicy)/"
         return try await storage.readAll(KeyRotationPolicy.self, prefix: prefix).map { (String($0.key.dropFirst(prefix.count)), $0.record) }
-    }
-
-    // MARK: - Cryptographic operations
-
-    /// A cryptographic operation a key may be asked for, and the `key_ops` entry it needs.
-    public enum Operation: String, Sendable {
-        case encrypt, decrypt, sign, verify, wrapKey, unwrapKey
-
-        /// decrypt, unwrap and verify stay allowed outside the key's nbf/exp window.
-        var allowedOutsideWindow: Bool { self == .decrypt || self == .unwrapKey || self == .verify }
-    }
-
-    /// The usable key for `operation`: enabled, within its window (unless exempt), with the operation in its key_ops.
-    public func keyFor(_ operation: Operation, in vault: VaultName, name: String, version: String?) async throws
-        -> (key: Versioned<KeyVersion>, material: KeyMaterial)
-    {
-        let key = try await get(in: vault, name: name, version: version)
-        let record = key.record
-        guard record.attributes.enabled else { throw CoffreError.disabled(.key, operation: operation.rawValue) }
-        if !operation.allowedOutsideWindow, !record.attributes.isActive(at: clock.now) {
-            let expired = record.attributes.expires.map { clock.now >= $0 } ?? false
-            throw CoffreError.forbidden(
-                innerCode: expired ? "KeyExpired" : "KeyNotYetValid",
-                message: "Operation \(operation.rawValue) is not allowed on a key that is \(expired ? "expired" : "not yet valid").")
-        }
-        guard record.keyOps.contains(operation.rawValue) else {
-            throw CoffreError.forbidden(
-                innerCode: "KeyOperationForbidden", message: "Operation \(operation.rawValue) is not permitted on this key.")
-        }
-        let material = try cache.material(for: "\(vault)/\(record.version)") {
-            guard let bytes = Base64.decode(record.material) else { throw StorageError.corrupt("the key material is not readable") }
-            return try KeyMaterial(storedRepresentation: bytes)
-        }
-        return (key, material)
-    }
-
-    /// Runs a private-key operation of `material` (off the cooperative pool when it is expensive), turning crypto
-    /// failures into 400 `BadParameter`.
-    public func perform<T: Sendable>(with material: KeyMaterial, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await workers.run(for: material) { try Self.crypto(work) }
-    }
-
-    /// Runs a crypto engine call, turning its failures into Key Vault's 400 `BadParameter`.
-    public static func crypto<T>(_ work: () throws -> T) throws -> T {
-        do {
-            return try work()
-        } catch let failure as CryptoFailure {
-            switch failure {
-            case .invalidKey(let message), .unsupported(let message), .invalidInput(let message):
-                throw CoffreError.badParameter(message.prefix(1).uppercased() + message.dropFirst() + ".")
-            case .authenticationFailed:
-                throw CoffreError.badParameter("The ciphertext could not be decrypted: it was altered or made with another key or parameters.")
-            case .internal:
-                throw CoffreError.badParameter("The cryptographic operation failed.")
-            }
-        }
     }
 
     /// `count` random bytes (1–128).

@@ -4,7 +4,13 @@ import _CryptoExtras
 
 /// Limits on RSA keys this engine accepts: Key Vault's sizes, and nothing so large that checking it is a burden.
 public enum RSALimits {
-    static let generatedBits: Set<Int> = [2048, 3072, 4096]
+    /// The sizes of keys it generates (keys and certificate policies are checked against these).
+    public static let generatedBits: Set<Int> = [2048, 3072, 4096]
+    /// `2048, 3072 or 4096`, for messages.
+    public static var generatedBitsText: String {
+        let sizes = generatedBits.sorted().map(String.init)
+        return sizes.dropLast().joined(separator: ", ") + " or " + (sizes.last ?? "")
+    }
     static let importedBits = 2048...4096
     static let defaultPublicExponent = 65537
 
@@ -12,7 +18,7 @@ public enum RSALimits {
     public static func generation(size: Int?, publicExponent: Int?) throws -> (bits: Int, publicExponent: Int) {
         let bits = size ?? 2048
         guard generatedBits.contains(bits) else {
-            throw CryptoFailure.unsupported("RSA keys can be 2048, 3072 or 4096 bits, not \(bits)")
+            throw CryptoFailure.unsupported("RSA keys can be \(generatedBitsText) bits, not \(bits)")
         }
         let exponent = publicExponent ?? defaultPublicExponent
         guard exponent >= 3, exponent <= Int(Int32.max), exponent & 1 == 1 else {

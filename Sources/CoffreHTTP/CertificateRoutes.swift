@@ -64,7 +64,7 @@ struct CertificateRoutes: Sendable {
         let imported = try await certificates.importCertificate(
             in: request.vault.name, name: request.parameter("name"), value: value, password: parameters.pwd, policy: parameters.policy?.model,
             properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags, preserveCertOrder: parameters.preserveCertOrder))
-        return try bundle(imported, policy: try await certificates.policy(in: request.vault.name, name: request.parameter("name")), request)
+        return try bundle(imported.certificate, policy: imported.policy, request)
     }
 
     func get(_ request: DataPlaneRequest) async throws -> Response {
@@ -119,10 +119,7 @@ struct CertificateRoutes: Sendable {
 
     func pending(_ request: DataPlaneRequest) async throws -> Response {
         let name = request.parameter("name")
-        let pending = try await certificates.pending(in: request.vault.name, name: name)
-        if let requestId = request.query["request_id"], !requestId.isEmpty, requestId != pending.requestId {
-            throw CoffreError.pendingCertificateNotFound(name)
-        }
+        let pending = try await certificates.pending(in: request.vault.name, name: name, requestId: request.query["request_id"])
         return try JSON.response(CertificateOperationBody(pending, name: name, url: request.url))
     }
 
@@ -147,8 +144,8 @@ struct CertificateRoutes: Sendable {
         let name = request.parameter("name")
         let merged = try await certificates.merge(
             in: request.vault.name, name: name, x5c: x5c, properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags))
-        let policy = try await certificates.policy(in: request.vault.name, name: name)
-        return try JSON.response(CertificateBundle(merged, policy: policy, vault: request.vault, url: request.url), status: .created)
+        return try JSON.response(
+            CertificateBundle(merged.certificate, policy: merged.policy, vault: request.vault, url: request.url), status: .created)
     }
 
     // MARK: - Delete, recover, purge, backup

@@ -23,6 +23,13 @@ typealias DataPlaneRoute = Route<VaultOperation, VaultScope>
 struct DataPlane: Sendable {
     let services: CoffreServices
     let addressing: Addressing
+    let access: VaultAccess
+
+    init(services: CoffreServices, addressing: Addressing) {
+        self.services = services
+        self.addressing = addressing
+        access = VaultAccess(roleAssignments: services.roleAssignments, authorizer: services.authorizer)
+    }
 
     /// The Secrets, Keys and Certificates APIs on vault hosts and the server's own host. Managed HSM hosts reach it too
     /// (their requests are refused: Coffre serves no pool yet).
@@ -47,16 +54,15 @@ struct DataPlane: Sendable {
         }
         guard let caller = request.caller else { throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.") }
         let url = VaultURL(base: "https://\(request.incoming.host)")
-        let kind = route.operation.area.objectKind
-        let object = request.parameters["name"].flatMap { name in
-            (try? ObjectName(name, kind: kind)).map { RoleScope.ObjectScope(kind: kind, name: $0.key) }
+        let name = request.parameters["name"]
+        let objectId = name.flatMap { name in
+            route.operation.objectScope(named: name).map {
+                url.object($0.kind, name, version: request.parameters["version"].flatMap { $0.isEmpty ? nil : $0 })
+            }
         }
-        let version = request.parameters["version"].flatMap { $0.isEmpty ? nil : $0 }
-        let objectId = object.map { url.object($0.kind, request.parameters["name"] ?? $0.name, version: version) } ?? url.base
-        request.audit?.note { $0.objectId = objectId }
-        let assignments = vault.rbacAuthorization ? try await services.roleAssignments.forPrincipal(caller.objectId, in: vault.name) : []
+        request.audit?.note { $0.objectId = objectId ?? url.base }
         do {
-            try services.authorizer.authorize(caller, route.operation, in: vault, object: object, assignments: assignments)
+            try await access.authorize(caller, route.operation, in: vault, objectName: name)
             request.audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = true } else { $0.accessPolicyMatch = true } }
         } catch {
             request.audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = false } else { $0.accessPolicyMatch = false } }
@@ -75,36 +81,11 @@ struct DataPlane: Sendable {
 }
 
 extension RouteRequest where Scope == VaultScope {
-    /// `maxresults` (1–25, default 25) and the cursor carried by `$skiptoken`.
-    func paging() throws -> (limit: Int, cursor: String?) {
-        var limit = 25
-        if let raw = query["maxresults"], !raw.isEmpty {
-            guard let value = Int(raw), (1...25).contains(value) else {
-                throw CoffreError.badParameter("The value '\(raw)' of maxresults is invalid: it must be between 1 and 25.")
-            }
-            limit = value
-        }
-        guard let token = query["$skiptoken"], !token.isEmpty else { return (limit, nil) }
-        guard let bytes = Base64.decode(token) else { throw CoffreError.badParameter("The $skiptoken is invalid.") }
-        return (limit, String(decoding: bytes, as: UTF8.self))
-    }
-
     /// A list page with the absolute `nextLink` the SDKs follow.
     func page<Item: Encodable>(_ items: [Item], next cursor: String?, path: String, limit: Int) throws -> Response {
         let nextLink = cursor.map {
             "\(self.url.base)/\(path)?api-version=\(apiVersion)&$skiptoken=\(Base64.urlEncoded(Array($0.utf8)))&maxresults=\(limit)"
         }
         return try JSON.response(ListResult(value: items, nextLink: nextLink))
-    }
-}
-
-extension PermissionArea {
-    /// The object kind the area's operations address.
-    var objectKind: ObjectKind {
-        switch self {
-        case .keys: .key
-        case .secrets, .storage: .secret
-        case .certificates: .certificate
-        }
     }
 }

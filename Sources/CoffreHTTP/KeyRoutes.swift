@@ -7,9 +7,6 @@ import Hummingbird
 /// The Keys API (`/keys`, `/deletedkeys`, `/rng`).
 struct KeyRoutes: Sendable {
     let keys: KeyService
-    let metrics: MetricsRegistry
-    let tokens: TokenService
-    let attestation: AttestationVerifier
 
     var routes: [DataPlaneRoute] {
         [
@@ -27,11 +24,11 @@ struct KeyRoutes: Sendable {
             Route(.get, "keys/{name}", .keyGet, get),
             Route(.patch, "keys/{name}/{version?}", .keyUpdate, update),
             Route(.patch, "keys/{name}", .keyUpdate, update),
-            Route(.post, "keys/{name}/{version?}/encrypt", .keyEncrypt) { try await encrypt($0, .encrypt) },
-            Route(.post, "keys/{name}/{version?}/decrypt", .keyDecrypt) { try await decrypt($0, .decrypt) },
-            Route(.post, "keys/{name}/{version?}/wrapkey", .keyWrap) { try await encrypt($0, .wrapKey) },
-            Route(.post, "keys/{name}/{version?}/unwrapkey", .keyUnwrap) { try await decrypt($0, .unwrapKey) },
-            Route(.post, "keys/{name}/{version?}/sign", .keySign, sign),
+            Route(.post, "keys/{name}/{version?}/encrypt", .keyEncrypt, encrypt),
+            Route(.post, "keys/{name}/{version?}/decrypt", .keyDecrypt, decrypt),
+            Route(.post, "keys/{name}/{version?}/wrapkey", .keyWrap) { try await transform($0, keys.wrapKey) },
+            Route(.post, "keys/{name}/{version?}/unwrapkey", .keyUnwrap) { try await transform($0, keys.unwrapKey) },
+            Route(.post, "keys/{name}/{version?}/sign", .keySign) { try await transform($0, keys.sign) },
             Route(.post, "keys/{name}/{version?}/verify", .keyVerify, verify),
             Route(.post, "keys/{name}/{version?}/release", .keyRelease, release),
             Route(.get, "deletedkeys", .keyListDeleted, listDeleted),
@@ -55,9 +52,6 @@ struct KeyRoutes: Sendable {
                 throw CoffreError.badParameter("'\(crv)' is not a curve: use P-256, P-256K, P-384 or P-521.")
             }
             return curve
-        }
-        if type.family == .rsa, let size = parameters.key_size, ![2048, 3072, 4096].contains(size) {
-            throw CoffreError.badParameter("RSA keys can be 2048, 3072 or 4096 bits, not \(size).")
         }
         let spec = KeyService.Spec(type: type, size: parameters.key_size, curve: curve, publicExponent: parameters.public_exponent)
         let key = try await keys.create(
@@ -168,62 +162,38 @@ struct KeyRoutes: Sendable {
 
     // MARK: - Cryptography
 
-    /// The operands of encrypt, decrypt, wrapKey and unwrapKey, and the usable key.
-    struct Operands {
-        var parameters: KeyOperationParameters
-        var alg: String
-        var value: [UInt8]
-        var iv: [UInt8]?
-        var aad: [UInt8]?
-        var tag: [UInt8]?
-        var key: Versioned<KeyVersion>
-        var material: KeyMaterial
-    }
-
-    private func operands(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Operands {
+    /// encrypt and decrypt: `alg`, `value`, and the `iv`, `aad` and `tag` of the AES modes.
+    private func cipherInput(_ request: DataPlaneRequest) throws -> (KeyOperationParameters, KeyService.CipherInput) {
         let parameters = try request.decode(KeyOperationParameters.self)
         let (alg, value) = try required(parameters.alg, parameters.value)
-        let (key, material) = try await keys.keyFor(
-            operation, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        return Operands(
-            parameters: parameters, alg: alg, value: value, iv: try binary(parameters.iv, "iv"), aad: try binary(parameters.aad, "aad"),
-            tag: try binary(parameters.tag, "tag"), key: key, material: material)
+        return (
+            parameters,
+            KeyService.CipherInput(
+                algorithm: alg, value: value, iv: try binary(parameters.iv, "iv"), additionalData: try binary(parameters.aad, "aad"),
+                authenticationTag: try binary(parameters.tag, "tag"))
+        )
     }
 
-    func encrypt(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Response {
-        let input = try await operands(request, operation)
-        let result = try KeyService.crypto {
-            operation == .wrapKey
-                ? EncryptionResult(ciphertext: try input.material.wrapKey(input.alg, key: input.value))
-                : try input.material.encrypt(input.alg, plaintext: input.value, iv: input.iv, additionalData: input.aad)
-        }
-        metrics.crypto(operation: operation.rawValue, algorithm: input.alg)
-        return try JSON.response(
-            KeyOperationResult(
-                kid: kid(input.key, request), value: Base64.urlEncoded(result.ciphertext), iv: result.iv.map { Base64.urlEncoded($0) },
-                tag: result.authenticationTag.map { Base64.urlEncoded($0) }, aad: input.parameters.aad))
+    func encrypt(_ request: DataPlaneRequest) async throws -> Response {
+        let (parameters, input) = try cipherInput(request)
+        let output = try await keys.encrypt(in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"], input)
+        return try result(output, request, aad: parameters.aad)
     }
 
-    func decrypt(_ request: DataPlaneRequest, _ operation: KeyService.Operation) async throws -> Response {
-        let input = try await operands(request, operation)
-        let plaintext = try await keys.perform(with: input.material) {
-            operation == .unwrapKey
-                ? try input.material.unwrapKey(input.alg, wrappedKey: input.value)
-                : try input.material.decrypt(
-                    input.alg, ciphertext: input.value, iv: input.iv, additionalData: input.aad, authenticationTag: input.tag)
-        }
-        metrics.crypto(operation: operation.rawValue, algorithm: input.alg)
-        return try JSON.response(KeyOperationResult(kid: kid(input.key, request), value: Base64.urlEncoded(plaintext)))
+    func decrypt(_ request: DataPlaneRequest) async throws -> Response {
+        let (_, input) = try cipherInput(request)
+        return try result(
+            try await keys.decrypt(in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"], input), request)
     }
 
-    func sign(_ request: DataPlaneRequest) async throws -> Response {
+    /// wrapkey, unwrapkey and sign: `alg` and `value` in, `{kid, value}` out.
+    private func transform(
+        _ request: DataPlaneRequest,
+        _ operation: (VaultName, String, String?, String, [UInt8]) async throws -> KeyService.CryptoOutput
+    ) async throws -> Response {
         let parameters = try request.decode(KeySignParameters.self)
-        let (alg, digest) = try required(parameters.alg, parameters.value)
-        let (key, material) = try await keys.keyFor(
-            .sign, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        let signature = try await keys.perform(with: material) { try material.sign(alg, digest: digest) }
-        metrics.crypto(operation: "sign", algorithm: alg)
-        return try JSON.response(KeyOperationResult(kid: kid(key, request), value: Base64.urlEncoded(signature)))
+        let (alg, value) = try required(parameters.alg, parameters.value)
+        return try result(try await operation(request.vault.name, request.parameter("name"), request.parameters["version"], alg, value), request)
     }
 
     func verify(_ request: DataPlaneRequest) async throws -> Response {
@@ -232,11 +202,18 @@ struct KeyRoutes: Sendable {
         guard let digest = try binary(parameters.digest, "digest"), let signature = try binary(parameters.value, "value") else {
             throw CoffreError.badParameter("The request body needs 'digest' and 'value' (the signature).")
         }
-        let (_, material) = try await keys.keyFor(
-            .verify, in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"])
-        let valid = try KeyService.crypto { try material.verify(alg, digest: digest, signature: signature) }
-        metrics.crypto(operation: "verify", algorithm: alg)
+        let valid = try await keys.verify(
+            in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"], algorithm: alg, digest: digest,
+            signature: signature)
         return try JSON.response(KeyVerifyResult(value: valid))
+    }
+
+    /// `{kid, value}`, with the `iv` and `tag` an AES mode produced and the `aad` the request gave.
+    private func result(_ output: KeyService.CryptoOutput, _ request: DataPlaneRequest, aad: String? = nil) throws -> Response {
+        try JSON.response(
+            KeyOperationResult(
+                kid: kid(output.key, request), value: Base64.urlEncoded(output.value), iv: output.iv.map { Base64.urlEncoded($0) },
+                tag: output.authenticationTag.map { Base64.urlEncoded($0) }, aad: aad))
     }
 
     // MARK: - Release
@@ -247,60 +224,17 @@ struct KeyRoutes: Sendable {
         var enc: String?
     }
 
-    /// The signed release result: the request, and the key with its private part wrapped to the attested runtime.
-    struct ReleaseStatement: Encodable {
-        struct Request: Encodable {
-            var api_version: String
-            var enc: String
-            var kid: String
-            var nonce: String?
-
-            enum CodingKeys: String, CodingKey {
-                case api_version = "api-version"
-                case enc, kid, nonce
-            }
-        }
-
-        struct ReleasedBundle: Encodable {
-            var key: JsonWebKey
-            var attributes: WireAttributes
-            var tags: [String: String]?
-            var release_policy: WireReleasePolicy?
-        }
-
-        struct Body: Encodable { var key: ReleasedBundle }
-
-        var request: Request
-        var response: Body
-        var iat: Int64
-    }
-
-    /// `POST /keys/{name}/{version}/release`: verifies the attestation token against the release policy's authorities,
-    /// evaluates the policy, and answers a JWS signed by Coffre's token-signing key (published in its JWKS).
+    /// `POST /keys/{name}/{version}/release`: the answer is a JWS signed by Coffre's token-signing key (published in its
+    /// JWKS), see ``WireKeyReleaseSigner``.
     func release(_ request: DataPlaneRequest) async throws -> Response {
         let parameters = try request.decode(ReleaseParameters.self)
         guard let target = parameters.target, !target.isEmpty else {
             throw CoffreError.badParameter("The request body is missing 'target': the attestation token.")
         }
-        let name = request.parameter("name")
-        let key = try await keys.get(in: request.vault.name, name: name, version: request.parameters["version"])
-        guard key.record.exportable == true, let data = key.record.releasePolicy?.data.flatMap({ Base64.decode($0) }) else {
-            throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "Only exportable keys with a release policy can be released.")
-        }
-        let (issuer, claims) = try await attestation.verify(target, authorities: try ReleasePolicyDocument(data: data).authorities)
-        let released = try await keys.release(
-            in: request.vault.name, name: name, version: key.record.version, issuer: issuer, claims: claims, encryption: parameters.enc)
-        var jwk = released.jwk
-        jwk.kid = kid(released.key, request)
-        let statement = ReleaseStatement(
-            request: .init(api_version: request.apiVersion, enc: released.encryption, kid: jwk.kid ?? "", nonce: parameters.nonce),
-            response: .init(
-                key: .init(
-                    key: jwk, attributes: WireAttributes(released.key.record.attributes, vault: request.vault), tags: released.key.record.tags,
-                    release_policy: released.key.record.releasePolicy.map(WireReleasePolicy.init))),
-            iat: keys.clock.now)
-        let (signingKid, signingKey) = tokens.keyring.signer
-        return try JSON.response(["value": try JWT.sign(statement, key: signingKey, kid: signingKid)])
+        let statement = try await keys.release(
+            in: request.vault, name: request.parameter("name"), version: request.parameters["version"], attestation: target,
+            encryption: parameters.enc, nonce: parameters.nonce, vaultURL: request.url.base, apiVersion: request.apiVersion)
+        return try JSON.response(["value": statement])
     }
 
     // MARK: - Helpers
@@ -317,7 +251,7 @@ struct KeyRoutes: Sendable {
         return bytes
     }
 
-    private func kid(_ key: Versioned<KeyVersion>, _ request: DataPlaneRequest) -> String {
+    func kid(_ key: Versioned<KeyVersion>, _ request: DataPlaneRequest) -> String {
         request.url.object(.key, key.name, version: key.record.version)
     }
 

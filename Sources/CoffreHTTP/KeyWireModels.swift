@@ -135,6 +135,7 @@ struct KeyOperationParameters: FlatJSONDecodable, Equatable {
     }
 }
 
+/// `KeySignParameters`; also what wrapKey and unwrapKey read of `KeyOperationsParameters` (only `alg` and `value`).
 struct KeySignParameters: FlatJSONDecodable, Equatable {
     var alg: String?
     var value: String?

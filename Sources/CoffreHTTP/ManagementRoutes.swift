@@ -13,6 +13,15 @@ import NIOCore
 struct ManagementRoutes: Sendable {
     let services: CoffreServices
     let addressing: Addressing
+    let administration: ServerAdministration
+
+    init(services: CoffreServices, addressing: Addressing) {
+        self.services = services
+        self.addressing = addressing
+        administration = ServerAdministration(
+            vaults: services.vaults, roleAssignments: services.roleAssignments, principals: services.principals,
+            signingKeys: services.tokens.keyring, operations: services.operations, tenantId: services.tokens.tenantId, clock: services.clock)
+    }
 
     var tenantId: String { services.tokens.tenantId }
 
@@ -146,67 +155,74 @@ struct ManagementRoutes: Sendable {
 
     var routes: [Route<OperationName, AdministratorScope>] {
         [
-            Route(.get, "vaults", "VaultGet") { _ in try JSON.response(try await services.vaults.list().map(view)) },
+            Route(.get, "vaults", "VaultGet") { _ in try JSON.response(try await administration.listVaults().map(view)) },
             Route(.post, "vaults", "VaultCreate", createVault),
-            Route(.get, "vaults/{vault}", "VaultGet") { try JSON.response(view(try await services.vaults.get(vaultName($0)))) },
-            Route(.delete, "vaults/{vault}", "VaultDelete", deleteVault),
-            Route(.put, "vaults/{vault}/policies/{principal}", "VaultAccessPolicySet", setPolicy),
-            Route(.delete, "vaults/{vault}/policies/{principal}", "VaultAccessPolicyDelete", deletePolicy),
+            Route(.get, "vaults/{vault}", "VaultGet") { try JSON.response(view(try await administration.vault(vaultName($0)))) },
+            Route(.delete, "vaults/{vault}", "VaultDelete") {
+                try await administration.deleteVault(vaultName($0))
+                return Response(status: .noContent)
+            },
+            Route(.put, "vaults/{vault}/policies/{principal}", "VaultAccessPolicySet") {
+                let policy = try $0.decode(SetPolicy.self)
+                let vault = try await administration.setAccessPolicy(
+                    on: vaultName($0), for: $0.parameter("principal"), tenantId: policy.tenantId, permissions: policy.permissions)
+                return try JSON.response(view(vault))
+            },
+            Route(.delete, "vaults/{vault}/policies/{principal}", "VaultAccessPolicyDelete") {
+                try JSON.response(view(try await administration.deleteAccessPolicy(on: vaultName($0), for: $0.parameter("principal"))))
+            },
             Route(.get, "vaults/{vault}/roleassignments", "RoleAssignmentGet") {
-                try JSON.response(try await services.roleAssignments.list(in: vaultName($0)).map(view))
+                try JSON.response(try await administration.roleAssignments(in: vaultName($0)).map(view))
             },
             Route(.delete, "vaults/{vault}/roleassignments/{id}", "RoleAssignmentDelete") {
-                try JSON.response(view(try await services.roleAssignments.delete(id: $0.parameter("id"), in: vaultName($0))))
+                try JSON.response(view(try await administration.removeRoleAssignment($0.parameter("id"), in: vaultName($0))))
             },
-            Route(.post, "roleassignments", "RoleAssignmentCreate", createAssignment),
+            Route(.post, "roleassignments", "RoleAssignmentCreate") {
+                let create = try $0.decode(CreateAssignment.self)
+                let assignment = try await administration.assignRole(create.role, to: create.assignee, scope: create.scope)
+                return try JSON.response(view(assignment), status: .created)
+            },
             Route(.get, "roledefinitions", "RoleDefinitionGet") { _ in
                 try JSON.response(
-                    RoleDefinition.builtIn.map {
+                    administration.roleDefinitions.map {
                         RoleView(id: $0.id, roleName: $0.name, dataActions: $0.dataActions, notDataActions: $0.notDataActions)
                     })
             },
-            Route(.get, "principals", "PrincipalGet") { _ in try JSON.response(try await services.principals.list().map(view)) },
-            Route(.post, "principals", "PrincipalCreate") { try await createPrincipal(try $0.decode(CreatePrincipal.self)) },
+            Route(.get, "principals", "PrincipalGet") { _ in try JSON.response(try await administration.listPrincipals().map(view)) },
+            Route(.post, "principals", "PrincipalCreate", createPrincipal),
             Route(.get, "principals/{principal}", "PrincipalGet") {
-                try JSON.response(view(try await services.principals.find($0.parameter("principal"))))
+                try JSON.response(view(try await administration.principal($0.parameter("principal"))))
             },
             Route(.delete, "principals/{principal}", "PrincipalDelete") {
-                try JSON.response(view(try await services.principals.delete($0.parameter("principal"))))
+                try JSON.response(view(try await administration.deletePrincipal($0.parameter("principal"))))
             },
             Route(.post, "principals/{principal}/secrets", "PrincipalSecretCreate") {
-                let (principal, secret) = try await services.principals.addSecret(to: $0.parameter("principal"))
+                let (principal, secret) = try await administration.addSecret(to: $0.parameter("principal"))
                 return try JSON.response(created(principal, secret: secret), status: .created)
             },
             Route(.delete, "principals/{principal}/secrets/{id}", "PrincipalSecretDelete") {
-                try JSON.response(view(try await services.principals.removeSecret($0.parameter("id"), from: $0.parameter("principal"))))
+                try JSON.response(view(try await administration.removeSecret($0.parameter("id"), from: $0.parameter("principal"))))
             },
-            Route(.post, "principals/{principal}/certificates", "PrincipalCertificateCreate", addCertificate),
+            Route(.post, "principals/{principal}/certificates", "PrincipalCertificateCreate") {
+                let certificate = Self.certificateBytes(try $0.decode(AddCertificate.self).certificate)
+                return try JSON.response(view(try await administration.addCertificate(certificate, to: $0.parameter("principal"))), status: .created)
+            },
             Route(.delete, "principals/{principal}/certificates/{id}", "PrincipalCertificateDelete") {
-                try JSON.response(view(try await services.principals.removeCertificate($0.parameter("id"), from: $0.parameter("principal"))))
+                try JSON.response(view(try await administration.removeCertificate($0.parameter("id"), from: $0.parameter("principal"))))
             },
-            Route(.get, "keyring", "KeyringGet") { _ in
-                let terms = services.operations.terms()
-                return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: nil))
-            },
-            Route(.post, "keyring/rotate", "KeyringRotate") { _ in
-                let term = try await services.operations.rotateKeyring()
-                return try JSON.response(KeyringView(activeTerm: term, terms: services.operations.terms(), rewrapped: nil))
-            },
+            Route(.get, "keyring", "KeyringGet") { _ in try keyring(administration.keyringTerms) },
+            Route(.post, "keyring/rotate", "KeyringRotate") { _ in try keyring(try await administration.rotateKeyring()) },
             Route(.post, "keyring/rewrap", "KeyringRewrap") { _ in
-                let count = try await services.operations.rewrap()
-                let terms = services.operations.terms()
-                return try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: count))
+                let (terms, rewrapped) = try await administration.rewrapKeyring()
+                return try keyring(terms, rewrapped: rewrapped)
             },
             Route(.get, "backup", "ServerBackup") { _ in
-                let file = try await services.operations.backup()
-                return Response(
-                    status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: file)))
+                Response(
+                    status: .ok, headers: [.contentType: "application/octet-stream"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: try await administration.backup())))
             },
-            Route(.get, "signing-keys", "SigningKeyGet") { _ in try signingKeys() },
-            Route(.post, "signing-keys/rotate", "SigningKeyRotate") { _ in
-                try await services.tokens.keyring.rotate()
-                return try signingKeys()
-            },
+            Route(.get, "signing-keys", "SigningKeyGet") { _ in try signingKeys(administration.tokenSigningKeys) },
+            Route(.post, "signing-keys/rotate", "SigningKeyRotate") { _ in try signingKeys(try await administration.rotateTokenSigningKey()) },
         ]
     }
 
@@ -214,11 +230,8 @@ struct ManagementRoutes: Sendable {
     @Sendable func admitAdministrator(_ request: RouteRequest<Void>, _ match: RouteMatch<OperationName, AdministratorScope>) async throws
         -> AdministratorScope
     {
-        guard let caller = request.caller, let principal = try? await services.principals.find(caller.appId ?? caller.objectId),
-            principal.administrator, principal.objectId == caller.objectId
-        else {
-            throw CoffreError.forbidden(innerCode: "ForbiddenByPolicy", message: "Only Coffre administrators may manage the server.")
-        }
+        guard let caller = request.caller else { throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.") }
+        try await administration.checkAdministrator(caller)
         guard case .route = match else {
             throw CoffreError.badParameter("Unknown management operation: \(request.incoming.method) \(request.incoming.path)")
         }
@@ -234,79 +247,28 @@ struct ManagementRoutes: Sendable {
             rbacAuthorization: create.rbacAuthorization ?? false)
         let name = try VaultName(create.name)
         request.audit?.note { $0.vault = name }
-        let caller = request.administrator
-        let vault = try await services.vaults.create(name, settings: settings, owner: .all(tenantId: caller.tenantId, objectId: caller.objectId))
-        if settings.rbacAuthorization {
-            _ = try await services.roleAssignments.create(
-                role: try .named("Key Vault Administrator"), principalId: caller.objectId, scope: RoleScope(vault: name))
-        }
-        return try JSON.response(view(vault), status: .created)
+        return try JSON.response(view(try await administration.createVault(name, settings: settings, by: request.administrator)), status: .created)
     }
 
-    private func deleteVault(_ request: ManagementRequest) async throws -> Response {
-        try await services.vaults.delete(vaultName(request))
-        return Response(status: .noContent)
+    private func createPrincipal(_ request: ManagementRequest) async throws -> Response {
+        let create = try request.decode(CreatePrincipal.self)
+        let (principal, secret) = try await administration.createPrincipal(
+            name: create.name, managedIdentity: create.managedIdentity ?? false, certificate: create.certificate.map(Self.certificateBytes),
+            withSecret: create.secret ?? true)
+        return try JSON.response(created(principal, secret: secret), status: .created)
     }
 
-    private func setPolicy(_ request: ManagementRequest) async throws -> Response {
-        let policy = try request.decode(SetPolicy.self)
-        var permissions: [PermissionArea: Set<String>] = [:]
-        for (area, names) in policy.permissions {
-            guard let area = PermissionArea(rawValue: area) else {
-                throw CoffreError.badParameter("'\(area)' is not a permission area (keys, secrets, certificates, storage).")
-            }
-            permissions[area] = try AccessPolicy.permissions(names, in: area)
-        }
-        let objectId = try await resolveObjectId(request.parameter("principal"))
-        let record = AccessPolicy(tenantId: policy.tenantId?.lowercased() ?? tenantId, objectId: objectId, permissions: permissions)
-        return try JSON.response(view(try await services.vaults.setPolicy(record, on: vaultName(request))))
+    private func keyring(_ terms: [UInt32], rewrapped: Int? = nil) throws -> Response {
+        try JSON.response(KeyringView(activeTerm: terms.last ?? 0, terms: terms, rewrapped: rewrapped))
     }
 
-    private func deletePolicy(_ request: ManagementRequest) async throws -> Response {
-        let objectId = try await resolveObjectId(request.parameter("principal"))
-        return try JSON.response(view(try await services.vaults.deletePolicy(objectId: objectId, on: vaultName(request))))
-    }
-
-    private func createAssignment(_ request: ManagementRequest) async throws -> Response {
-        let create = try request.decode(CreateAssignment.self)
-        let assignment = try await services.roleAssignments.create(
-            role: try .named(create.role), principalId: try await resolveObjectId(create.assignee), scope: RoleScope(parsing: create.scope))
-        return try JSON.response(view(assignment), status: .created)
-    }
-
-    private func addCertificate(_ request: ManagementRequest) async throws -> Response {
-        let add = try request.decode(AddCertificate.self)
-        let certificate = try ClientCertificate(parsing: Self.certificateBytes(add.certificate), now: services.clock.now)
-        return try JSON.response(
-            view(try await services.principals.addCertificate(certificate, to: request.parameter("principal"))), status: .created)
-    }
-
-    private func signingKeys() throws -> Response {
-        try JSON.response(services.tokens.keyring.records.map { SigningKeyView(kid: $0.kid, created: $0.created) })
-    }
-
-    private func createPrincipal(_ request: CreatePrincipal) async throws -> Response {
-        let certificate = try request.certificate.map { try ClientCertificate(parsing: Self.certificateBytes($0), now: services.clock.now) }
-        var (principal, secret) = try await services.principals.create(
-            displayName: request.name, managedIdentity: request.managedIdentity ?? false)
-        if let certificate { principal = try await services.principals.addCertificate(certificate, to: principal.clientId) }
-        var output = created(principal, secret: secret)
-        if request.secret == false {
-            principal = try await services.principals.removeSecret(principal.secrets[0].id, from: principal.clientId)
-            output.clientSecret = nil
-        }
-        return try JSON.response(output, status: .created)
+    private func signingKeys(_ keys: [SigningKeyRecord]) throws -> Response {
+        try JSON.response(keys.map { SigningKeyView(kid: $0.kid, created: $0.created) })
     }
 
     /// PEM text, or base64 DER.
     static func certificateBytes(_ text: String) -> [UInt8] {
         text.contains("-----BEGIN") ? Array(text.utf8) : (Base64.decode(text) ?? Array(text.utf8))
-    }
-
-    /// An object id as given, or the object id of the principal it names.
-    private func resolveObjectId(_ reference: String) async throws -> String {
-        if let principal = try? await services.principals.find(reference) { return principal.objectId }
-        return reference.lowercased()
     }
 
     private func view(_ vault: VaultRecord) -> VaultView {

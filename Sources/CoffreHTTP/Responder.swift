@@ -25,15 +25,12 @@ public struct CoffreServices: Sendable {
     /// Operator tasks on the storage under the barrier.
     public var operations: ServerOperations
     public var metrics: MetricsRegistry
-    /// Verifies attestation tokens for key release.
-    public var attestation: AttestationVerifier
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
-        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
-        attestation: AttestationVerifier
+        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -49,33 +46,6 @@ public struct CoffreServices: Sendable {
         self.managedIdentity = managedIdentity
         self.operations = operations
         self.metrics = metrics
-        self.attestation = attestation
-    }
-}
-
-/// Operator tasks that reach below the barrier, provided by the composition root.
-public struct ServerOperations: Sendable {
-    /// Adds a data-key term; returns its number.
-    public var rotateKeyring: @Sendable () async throws -> UInt32
-    /// Re-seals every value under the active term; returns how many were rewritten.
-    public var rewrap: @Sendable () async throws -> Int
-    /// The keyring's term numbers.
-    public var terms: @Sendable () -> [UInt32]
-    /// A consistent, sealed snapshot of the whole server.
-    public var backup: @Sendable () async throws -> [UInt8]
-    /// Whether the storage answers (readiness).
-    public var ping: @Sendable () async throws -> Void
-
-    public init(
-        rotateKeyring: @escaping @Sendable () async throws -> UInt32, rewrap: @escaping @Sendable () async throws -> Int,
-        terms: @escaping @Sendable () -> [UInt32], backup: @escaping @Sendable () async throws -> [UInt8],
-        ping: @escaping @Sendable () async throws -> Void
-    ) {
-        self.rotateKeyring = rotateKeyring
-        self.rewrap = rewrap
-        self.terms = terms
-        self.backup = backup
-        self.ping = ping
     }
 }
 
@@ -91,9 +61,7 @@ public final class CoffreResponder: HTTPResponder {
     public init(services: CoffreServices, addressing: Addressing) {
         self.services = services
         self.addressing = addressing
-        let tokens = TokenRoutes(
-            tokens: services.tokens, principals: services.principals, authority: addressing.authority,
-            managedIdentity: services.managedIdentity)
+        let tokens = TokenRoutes(tokens: services.tokens, authority: addressing.authority, managedIdentity: services.managedIdentity)
         let dataPlane = DataPlane(services: services, addressing: addressing)
         // In priority order: a request tries the groups' routes in this order (then the claiming group refuses it).
         table = RouteTable(
@@ -105,7 +73,7 @@ public final class CoffreResponder: HTTPResponder {
                 ManagementRoutes(services: services, addressing: addressing).group,
                 dataPlane.group(
                     routes: SecretRoutes(secrets: services.secrets).routes
-                        + KeyRoutes(keys: services.keys, metrics: services.metrics, tokens: services.tokens, attestation: services.attestation).routes
+                        + KeyRoutes(keys: services.keys).routes
                         + CertificateRoutes(certificates: services.certificates).routes),
             ])
     }

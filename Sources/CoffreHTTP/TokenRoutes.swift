@@ -10,7 +10,6 @@ import NIOCore
 /// Paths follow Entra ID so that MSAL and azure-identity work unchanged.
 struct TokenRoutes: Sendable {
     let tokens: TokenService
-    let principals: PrincipalDirectory
     let authority: String
     let managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
 
@@ -25,8 +24,8 @@ struct TokenRoutes: Sendable {
                 Route(.get, "{tenant}/v2.0/.well-known/openid-configuration", "Discovery", accepting: tenant) {
                     try discovery($0, version: "v2.0")
                 },
-                Route(.get, "{tenant}/discovery/keys", "Keys", accepting: tenant) { _ in try JSON.response(jwks()) },
-                Route(.get, "{tenant}/discovery/v2.0/keys", "Keys", accepting: tenant) { _ in try JSON.response(jwks()) },
+                Route(.get, "{tenant}/discovery/keys", "Keys", accepting: tenant) { _ in try JSON.response(tokens.keyring.jwks()) },
+                Route(.get, "{tenant}/discovery/v2.0/keys", "Keys", accepting: tenant) { _ in try JSON.response(tokens.keyring.jwks()) },
                 Route(.post, "{tenant}/oauth2/token", "Token", accepting: tenant, token),
                 Route(.post, "{tenant}/oauth2/v2.0/token", "Token", accepting: tenant, token),
             ],
@@ -75,15 +74,6 @@ struct TokenRoutes: Sendable {
             Discovery(
                 issuer: tokens.issuer, authorization_endpoint: oauth + "/authorize", token_endpoint: oauth + "/token",
                 jwks_uri: version.map { "\(base)/discovery/\($0)/keys" } ?? "\(base)/discovery/keys"))
-    }
-
-    func jwks() throws -> JWKSet {
-        JWKSet(
-            keys: try tokens.keyring.records.map { record in
-                let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
-                return JWKSet.Key(
-                    kty: "RSA", kid: record.kid, use: "sig", alg: "RS256", n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
-            })
     }
 
     struct TokenResponse: Encodable {
@@ -174,27 +164,14 @@ struct TokenRoutes: Sendable {
         guard let resource = request.query["resource"], !resource.isEmpty else {
             throw OAuthError.invalidRequest("The 'resource' query parameter is required.")
         }
-        let principal = try await identity(request.query)
-        let issued = try tokens.managedIdentity(for: principal, resource: resource)
+        let query = request.query
+        let (principal, issued) = try await tokens.managedIdentity(
+            named: query["client_id"] ?? query["object_id"] ?? query["principal_id"] ?? query["mi_res_id"] ?? query["msi_res_id"],
+            defaultClientId: managedIdentity.defaultClientId, resource: resource)
         return try JSON.response(
             ManagedIdentityResponse(
                 access_token: issued.accessToken, expires_on: String(issued.expiresOn), expires_in: String(issued.expiresIn),
                 resource: issued.resource, client_id: principal.clientId))
-    }
-
-    private func identity(_ query: [String: String]) async throws -> PrincipalRecord {
-        let reference = query["client_id"] ?? query["object_id"] ?? query["principal_id"] ?? query["mi_res_id"] ?? query["msi_res_id"]
-        guard let reference else {
-            guard let principal = try await principals.get(clientId: managedIdentity.defaultClientId) else {
-                throw OAuthError.invalidRequest("The server's managed identity is missing.")
-            }
-            return principal
-        }
-        let principal = try? await principals.find(reference.split(separator: "/").last.map(String.init) ?? reference)
-        guard let principal, principal.managedIdentity || principal.clientId == managedIdentity.defaultClientId else {
-            throw OAuthError.invalidRequest("No managed identity '\(reference)' is assigned to this host.")
-        }
-        return principal
     }
 
     static func basicCredentials(_ header: String?) -> (user: String, password: String)? {

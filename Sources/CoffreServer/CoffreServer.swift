@@ -58,7 +58,10 @@ public struct CoffreServer: Sendable {
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
         let secrets = SecretService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
-        let keys = KeyService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
+        let keys = KeyService(
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), metrics: metrics,
+            release: KeyReleaseAuthority(
+                attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         self.services = CoffreServices(
@@ -69,8 +72,7 @@ public struct CoffreServer: Sendable {
             operations: ServerOperations(
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
-                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
-            attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS))
+                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics)
         self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.

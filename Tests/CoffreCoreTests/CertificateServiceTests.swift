@@ -87,7 +87,7 @@ struct CertificateFixture {
         }
         let merged = try await f.certificates.merge(
             in: f.vault.name, name: "ext", x5c: [Base64.standardEncoded(leaf), Base64.standardEncoded(ca)], properties: .init())
-        #expect(merged.record.chain == [Base64.standardEncoded(ca)])
+        #expect(merged.certificate.record.chain == [Base64.standardEncoded(ca)])
         #expect(try await f.certificates.pending(in: f.vault.name, name: "ext").status == "completed")
     }
 

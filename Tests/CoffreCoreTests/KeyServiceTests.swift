@@ -47,29 +47,41 @@ struct KeyFixture {
 
     @Test func cryptoChecksEnabledWindowAndKeyOps() async throws {
         let f = try await KeyFixture()
+        let digest = Digest.sha256(Array("message".utf8))
+        let signature = [UInt8](repeating: 1, count: 64)
         let key = try await f.ec("k", .init(keyOps: ["verify"]))
-        await #expect(throws: CoffreError.self) { try await f.keys.keyFor(.sign, in: f.vault.name, name: "k", version: nil) }
-        _ = try await f.keys.keyFor(.verify, in: f.vault.name, name: "k", version: key.record.version)
+        await #expect(throws: CoffreError.self) {
+            try await f.keys.sign(in: f.vault.name, name: "k", version: nil, algorithm: "ES256", digest: digest)
+        }
+        _ = try await f.keys.verify(
+            in: f.vault.name, name: "k", version: key.record.version, algorithm: "ES256", digest: digest, signature: signature)
 
         _ = try await f.ec("expired", .init(attributes: .init(expires: .some(f.clock.now - 10))))
-        await #expect(throws: CoffreError.self) { try await f.keys.keyFor(.sign, in: f.vault.name, name: "expired", version: nil) }
-        _ = try await f.keys.keyFor(.verify, in: f.vault.name, name: "expired", version: nil)
+        await #expect(throws: CoffreError.self) {
+            try await f.keys.sign(in: f.vault.name, name: "expired", version: nil, algorithm: "ES256", digest: digest)
+        }
+        _ = try await f.keys.verify(in: f.vault.name, name: "expired", version: nil, algorithm: "ES256", digest: digest, signature: signature)
 
         _ = try await f.ec("off", .init(attributes: .init(enabled: false)))
         await #expect(throws: CoffreError.disabled(.key, operation: "verify")) {
-            try await f.keys.keyFor(.verify, in: f.vault.name, name: "off", version: nil)
+            try await f.keys.verify(in: f.vault.name, name: "off", version: nil, algorithm: "ES256", digest: digest, signature: signature)
         }
     }
 
     @Test func signaturesVerifyAndFailuresAreBadParameter() async throws {
         let f = try await KeyFixture()
-        _ = try await f.ec("k")
-        let (_, material) = try await f.keys.keyFor(.sign, in: f.vault.name, name: "k", version: nil)
+        let key = try await f.ec("k")
         let digest = Digest.sha256(Array("message".utf8))
-        let signature = try KeyService.crypto { try material.sign("ES256", digest: digest) }
-        #expect(try material.verify("ES256", digest: digest, signature: signature))
-        #expect(throws: CoffreError.self) { try KeyService.crypto { try material.sign("ES256", digest: [1, 2, 3]) } }
-        #expect(throws: CoffreError.self) { try KeyService.crypto { try material.sign("RS256", digest: digest) } }
+        let signed = try await f.keys.sign(in: f.vault.name, name: "k", version: nil, algorithm: "ES256", digest: digest)
+        #expect(signed.key.record.version == key.record.version)
+        #expect(
+            try await f.keys.verify(in: f.vault.name, name: "k", version: nil, algorithm: "ES256", digest: digest, signature: signed.value))
+        await #expect(throws: CoffreError.self) {
+            try await f.keys.sign(in: f.vault.name, name: "k", version: nil, algorithm: "ES256", digest: [1, 2, 3])
+        }
+        await #expect(throws: CoffreError.self) {
+            try await f.keys.sign(in: f.vault.name, name: "k", version: nil, algorithm: "RS256", digest: digest)
+        }
     }
 
     @Test func releasePolicyRules() async throws {

@@ -1,3 +1,4 @@
+import CoffreCrypto
 import CoffreModel
 import HTTPTypes
 import Hummingbird
@@ -65,6 +66,20 @@ struct RouteRequest<Scope: Sendable>: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSON.decode(type, from: body) }
     func decode<T: FlatJSONDecodable>(_ type: T.Type) throws -> T { try JSON.decode(type, from: body) }
+
+    /// `maxresults` (1–25, default 25) and the cursor carried by `$skiptoken`.
+    func paging() throws -> (limit: Int, cursor: String?) {
+        var limit = 25
+        if let raw = query["maxresults"], !raw.isEmpty {
+            guard let value = Int(raw), (1...25).contains(value) else {
+                throw CoffreError.badParameter("The value '\(raw)' of maxresults is invalid: it must be between 1 and 25.")
+            }
+            limit = value
+        }
+        guard let token = query["$skiptoken"], !token.isEmpty else { return (limit, nil) }
+        guard let bytes = Base64.decode(token) else { throw CoffreError.badParameter("The $skiptoken is invalid.") }
+        return (limit, String(decoding: bytes, as: UTF8.self))
+    }
 
     /// The same request with what the next stage established.
     func with<Next: Sendable>(scope: Next, body: ByteBuffer) -> RouteRequest<Next> {

@@ -1,0 +1,198 @@
+import CoffreAuth
+import CoffreModel
+
+/// Operator tasks that reach below the barrier, provided by the composition root.
+public struct ServerOperations: Sendable {
+    /// Adds a data-key term; returns its number.
+    public var rotateKeyring: @Sendable () async throws -> UInt32
+    /// Re-seals every value under the active term; returns how many were rewritten.
+    public var rewrap: @Sendable () async throws -> Int
+    /// The keyring's term numbers.
+    public var terms: @Sendable () -> [UInt32]
+    /// A consistent, sealed snapshot of the whole server.
+    public var backup: @Sendable () async throws -> [UInt8]
+    /// Whether the storage answers (readiness).
+    public var ping: @Sendable () async throws -> Void
+
+    public init(
+        rotateKeyring: @escaping @Sendable () async throws -> UInt32, rewrap: @escaping @Sendable () async throws -> Int,
+        terms: @escaping @Sendable () -> [UInt32], backup: @escaping @Sendable () async throws -> [UInt8],
+        ping: @escaping @Sendable () async throws -> Void
+    ) {
+        self.rotateKeyring = rotateKeyring
+        self.rewrap = rewrap
+        self.terms = terms
+        self.backup = backup
+        self.ping = ping
+    }
+}
+
+/// The server's own administration (what `coffre` drives through `/coffre/v1`): vaults and their access policies,
+/// role assignments, principals and their credentials, the storage keyring, token-signing keys and whole-server
+/// backups. Only administrator principals may use it (``checkAdministrator(_:)``).
+public struct ServerAdministration: Sendable {
+    let vaults: VaultDirectory
+    let roleAssignments: RoleAssignments
+    let principals: PrincipalDirectory
+    let signingKeys: SigningKeyring
+    let operations: ServerOperations
+    /// The server's tenant: access policies name it unless told otherwise.
+    let tenantId: String
+    let clock: any WallClock
+
+    public init(
+        vaults: VaultDirectory, roleAssignments: RoleAssignments, principals: PrincipalDirectory, signingKeys: SigningKeyring,
+        operations: ServerOperations, tenantId: String, clock: any WallClock
+    ) {
+        self.vaults = vaults
+        self.roleAssignments = roleAssignments
+        self.principals = principals
+        self.signingKeys = signingKeys
+        self.operations = operations
+        self.tenantId = tenantId
+        self.clock = clock
+    }
+
+    /// Refuses every caller but an administrator principal (403 `ForbiddenByPolicy`).
+    public func checkAdministrator(_ caller: Caller) async throws {
+        guard let principal = try? await principals.find(caller.appId ?? caller.objectId), principal.administrator,
+            principal.objectId == caller.objectId
+        else {
+            throw CoffreError.forbidden(innerCode: "ForbiddenByPolicy", message: "Only Coffre administrators may manage the server.")
+        }
+    }
+
+    // MARK: - Vaults
+
+    public func listVaults() async throws -> [VaultRecord] { try await vaults.list() }
+
+    public func vault(_ name: VaultName) async throws -> VaultRecord { try await vaults.get(name) }
+
+    /// Creates a vault whose creator gets every permission: an access policy, or (RBAC vaults) the Key Vault
+    /// Administrator role at the vault's scope.
+    public func createVault(_ name: VaultName, settings: VaultDirectory.Settings, by creator: Caller) async throws -> VaultRecord {
+        let vault = try await vaults.create(name, settings: settings, owner: .all(tenantId: creator.tenantId, objectId: creator.objectId))
+        if settings.rbacAuthorization {
+            _ = try await roleAssignments.create(
+                role: try .named("Key Vault Administrator"), principalId: creator.objectId, scope: RoleScope(vault: name))
+        }
+        return vault
+    }
+
+    public func deleteVault(_ name: VaultName) async throws { try await vaults.delete(name) }
+
+    /// Sets a principal's access policy on a vault.
+    /// - Parameters:
+    ///   - principal: an object id, or the client id or name of a principal of this server.
+    ///   - permissions: permission names by area (`keys`, `secrets`, `certificates`, `storage`), as clients write them.
+    public func setAccessPolicy(
+        on vault: VaultName, for principal: String, tenantId: String?, permissions: [String: [String]]
+    ) async throws -> VaultRecord {
+        var granted: [PermissionArea: Set<String>] = [:]
+        for (area, names) in permissions {
+            guard let area = PermissionArea(rawValue: area) else {
+                throw CoffreError.badParameter("'\(area)' is not a permission area (keys, secrets, certificates, storage).")
+            }
+            granted[area] = try AccessPolicy.permissions(names, in: area)
+        }
+        let objectId = try await objectId(of: principal)
+        let policy = AccessPolicy(tenantId: tenantId?.lowercased() ?? self.tenantId, objectId: objectId, permissions: granted)
+        return try await vaults.setPolicy(policy, on: vault)
+    }
+
+    public func deleteAccessPolicy(on vault: VaultName, for principal: String) async throws -> VaultRecord {
+        try await vaults.deletePolicy(objectId: try await objectId(of: principal), on: vault)
+    }
+
+    // MARK: - Roles
+
+    public var roleDefinitions: [RoleDefinition] { RoleDefinition.builtIn }
+
+    public func roleAssignments(in vault: VaultName) async throws -> [RoleAssignment] { try await roleAssignments.list(in: vault) }
+
+    /// Assigns a built-in role (by name or id) to a principal (object id, client id or name) at a scope
+    /// (`/vaults/V[/secrets/NAME]`).
+    public func assignRole(_ role: String, to assignee: String, scope: String) async throws -> RoleAssignment {
+        try await roleAssignments.create(role: try .named(role), principalId: try await objectId(of: assignee), scope: RoleScope(parsing: scope))
+    }
+
+    public func removeRoleAssignment(_ id: String, in vault: VaultName) async throws -> RoleAssignment {
+        try await roleAssignments.delete(id: id, in: vault)
+    }
+
+    // MARK: - Principals
+
+    public func listPrincipals() async throws -> [PrincipalRecord] { try await principals.list() }
+
+    public func principal(_ reference: String) async throws -> PrincipalRecord { try await principals.find(reference) }
+
+    /// Creates a principal; `certificate` (PEM or DER) is registered for client assertions; without `withSecret` its
+    /// client secret is removed at once (a certificate-only application).
+    /// - Returns: the principal and its client secret (shown once), if it keeps one.
+    public func createPrincipal(name: String, managedIdentity: Bool, certificate: [UInt8]?, withSecret: Bool) async throws
+        -> (principal: PrincipalRecord, secret: String?)
+    {
+        let parsed = try certificate.map { try ClientCertificate(parsing: $0, now: clock.now) }
+        var (principal, secret) = try await principals.create(displayName: name, managedIdentity: managedIdentity)
+        if let parsed { principal = try await principals.addCertificate(parsed, to: principal.clientId) }
+        guard withSecret else {
+            return (try await principals.removeSecret(principal.secrets[0].id, from: principal.clientId), nil)
+        }
+        return (principal, secret)
+    }
+
+    public func deletePrincipal(_ reference: String) async throws -> PrincipalRecord { try await principals.delete(reference) }
+
+    /// A new client secret (the old ones stay valid until removed), shown once.
+    public func addSecret(to reference: String) async throws -> (principal: PrincipalRecord, secret: String) {
+        try await principals.addSecret(to: reference)
+    }
+
+    public func removeSecret(_ id: String, from reference: String) async throws -> PrincipalRecord {
+        try await principals.removeSecret(id, from: reference)
+    }
+
+    /// Registers a certificate (PEM or DER, public part only) for client assertions.
+    public func addCertificate(_ certificate: [UInt8], to reference: String) async throws -> PrincipalRecord {
+        try await principals.addCertificate(try ClientCertificate(parsing: certificate, now: clock.now), to: reference)
+    }
+
+    public func removeCertificate(_ thumbprintOrId: String, from reference: String) async throws -> PrincipalRecord {
+        try await principals.removeCertificate(thumbprintOrId, from: reference)
+    }
+
+    /// An object id as given, or the object id of the principal it names.
+    private func objectId(of reference: String) async throws -> String {
+        if let principal = try? await principals.find(reference) { return principal.objectId }
+        return reference.lowercased()
+    }
+
+    // MARK: - Keys of the server
+
+    /// The storage keyring's terms (the last is the active one).
+    public var keyringTerms: [UInt32] { operations.terms() }
+
+    /// Adds a data-key term, used for writes from now on.
+    public func rotateKeyring() async throws -> [UInt32] {
+        _ = try await operations.rotateKeyring()
+        return operations.terms()
+    }
+
+    /// Re-seals every stored value under the active term; returns the terms and how many values were rewritten.
+    public func rewrapKeyring() async throws -> (terms: [UInt32], rewrapped: Int) {
+        let count = try await operations.rewrap()
+        return (operations.terms(), count)
+    }
+
+    /// A consistent, sealed snapshot of the whole server.
+    public func backup() async throws -> [UInt8] { try await operations.backup() }
+
+    /// The token-signing keys, oldest first (the last one signs).
+    public var tokenSigningKeys: [SigningKeyRecord] { signingKeys.records }
+
+    /// Signs new tokens with a new key; the old keys keep verifying the tokens they signed.
+    public func rotateTokenSigningKey() async throws -> [SigningKeyRecord] {
+        try await signingKeys.rotate()
+        return signingKeys.records
+    }
+}
