@@ -363,8 +363,8 @@ public struct BlobContent: AsyncSequence, Sendable {
         var pieces: [(String, Range<Int>)] = []
         var offset = 0
         for block in blocks {
-            let overlap = Swift.max(range.lowerBound, offset)..<Swift.min(range.upperBound, offset + block.size)
-            if !overlap.isEmpty { pieces.append((block.data, (overlap.lowerBound - offset)..<(overlap.upperBound - offset))) }
+            let (lower, upper) = (Swift.max(range.lowerBound, offset), Swift.min(range.upperBound, offset + block.size))
+            if lower < upper { pieces.append((block.data, (lower - offset)..<(upper - offset))) }
             offset += block.size
         }
         self.pieces = pieces

@@ -70,11 +70,6 @@ struct BlobName: Hashable, Sendable, CustomStringConvertible {
         self.stored = stored
     }
 
-    init(stored: String) {
-        self.stored = stored
-        self.value = StoredName.decode(stored)
-    }
-
     var description: String { value }
 }
 
@@ -98,16 +93,16 @@ enum StoredName {
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// Decodes what `encode` wrote (stored keys only; they are always well-formed).
+    /// Decodes what `encode` wrote.
     static func decode(_ stored: String) -> String {
         var output: [UInt8] = []
         var escape: UInt8?
         for byte in stored.utf8 {
             if let pending = escape {
                 switch pending {
-                case UInt8(ascii: "!"): output.append(byte - 0x21)
-                case UInt8(ascii: "}"): output.append(byte - 0x21 + 0x7C)
-                default: output.append(byte - 0x21 + 0xC0)
+                case UInt8(ascii: "!"): output.append(byte &- 0x21)
+                case UInt8(ascii: "}"): output.append(byte &- 0x21 &+ 0x7C)
+                default: output.append(byte &- 0x21 &+ 0xC0)
                 }
                 escape = nil
             } else if byte == UInt8(ascii: "!") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "~") {

@@ -146,7 +146,8 @@ struct ByteRange: Sendable, Equatable {
     /// The bytes of a blob of `length` this range covers; `nil` when it starts past the end (416).
     func clamped(to length: Int) -> Range<Int>? {
         guard start < length else { return nil }
-        return start..<min(length, (end ?? Int.max - 1) + 1)
+        guard let end, end < length - 1 else { return start..<length }
+        return start..<(end + 1)
     }
 }
 

@@ -68,6 +68,8 @@ struct XMLElement: Equatable, Sendable {
 private struct XMLReader {
     let bytes: [UInt8]
     var position = 0
+    /// Elements nested deeper than this make a document invalid (the reader recurses per level).
+    static let maximumDepth = 32
 
     init(bytes: [UInt8]) {
         // A UTF-8 byte-order mark is allowed before the declaration.
@@ -76,7 +78,7 @@ private struct XMLReader {
 
     mutating func document() -> XMLElement? {
         skipMisc()
-        guard let root = element() else { return nil }
+        guard let root = element(depth: 1) else { return nil }
         skipMisc()
         return position == bytes.count ? root : nil
     }
@@ -97,8 +99,8 @@ private struct XMLReader {
         }
     }
 
-    private mutating func element() -> XMLElement? {
-        guard peek == UInt8(ascii: "<") else { return nil }
+    private mutating func element(depth: Int) -> XMLElement? {
+        guard peek == UInt8(ascii: "<"), depth <= Self.maximumDepth else { return nil }
         position += 1
         guard let name = name() else { return nil }
         var attributes: [String: String] = [:]
@@ -143,7 +145,7 @@ private struct XMLReader {
             } else if starts(with: "<?") {
                 guard skip(past: "?>") else { return nil }
             } else if peek == UInt8(ascii: "<") {
-                guard let child = element() else { return nil }
+                guard let child = element(depth: depth + 1) else { return nil }
                 children.append(child)
             } else {
                 let end = bytes[position...].firstIndex(of: UInt8(ascii: "<")) ?? bytes.count

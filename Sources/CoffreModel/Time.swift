@@ -54,9 +54,10 @@ public struct CivilTime: Equatable, Sendable {
         second = Int(remainder % 60)
     }
 
-    /// `nil` when a field is out of its range (February 30, hour 24).
+    /// `nil` when a field is out of its range (February 30, hour 24, a year outside 1–9999).
     public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) {
-        guard (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day), (0...23).contains(hour), (0...59).contains(minute),
+        guard (1...9999).contains(year), (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day), (0...23).contains(hour),
+            (0...59).contains(minute),
             (0...59).contains(second)
         else { return nil }
         (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)

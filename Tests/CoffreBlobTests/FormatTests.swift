@@ -37,7 +37,8 @@ import Testing
         #expect(StorageDate.parseISO8601("2026-01-01T00:00Z") == 1_767_225_600)
         #expect(StorageDate.parseISO8601("2026-01-01T00:00:01.1234567Z") == 1_767_225_601)
         #expect(StorageDate.parseISO8601("2024-02-29T12:00:00Z") == 1_709_208_000)
-        for bad in ["2026-02-30", "2026-01-01T25:00Z", "2026-01-01T00:00:00", "yesterday", "2026-01-01T00:00:00.Z"] {
+        #expect(StorageDate.parseRFC1123("Mon, 07 Dec 99999999999999999 15:15:39 GMT") == nil)
+        for bad in ["2026-02-30", "2026-01-01T25:00Z", "2026-01-01T00:00:00", "yesterday", "2026-01-01T00:00:00.Z", "0000-01-01"] {
             #expect(StorageDate.parseISO8601(bad) == nil, "\(bad)")
         }
         #expect(StorageDate.errorTime(0) == "1970-01-01T00:00:00.0000000Z")
@@ -52,6 +53,9 @@ import Testing
         #expect(parsed?.children("B").map(\.text) == ["t<AB", "<raw>"])
         #expect(parsed?.child("C")?.children.isEmpty == true)
         for bad in ["<A>", "<A></B>", "<A>&bogus;</A>", "<A/><B/>", "text"] { #expect(XMLElement.parse(Array(bad.utf8)) == nil, "\(bad)") }
+        let deep = String(repeating: "<a>", count: 100_000) + String(repeating: "</a>", count: 100_000)
+        #expect(XMLElement.parse(Array(deep.utf8)) == nil)
+        #expect(XMLElement.parse(Array((String(repeating: "<a>", count: 32) + String(repeating: "</a>", count: 32)).utf8)) != nil)
         var writer = XMLWriter()
         writer.open("E", attributes: [("a", "\"<&>")])
         writer.element("V", "a<b&c")
