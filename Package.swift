@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "CoffreHTTP",
             dependencies: [
-                "CoffreCore", "CoffreAuth", "CoffreEventLoops",
+                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreEventLoops",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "CoffreHTTPTests",
             dependencies: [
-                "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreStorage", "CoffreCrypto", "CoffreModel",
+                "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreStorage", "CoffreCrypto", "CoffreModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

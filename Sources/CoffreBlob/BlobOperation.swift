@@ -39,6 +39,15 @@ enum BlobOperation: String, Sendable, CaseIterable {
     case setBlobMetadata
     case setBlobProperties
 
+    /// The name Azure Storage's logs give the operation (`PutBlob`, `ListContainers`).
+    var logName: String {
+        switch self {
+        case .getAccountInformation: "GetAccountInfo"
+        case .listContainers: "ListContainers"
+        default: rawValue.prefix(1).uppercased() + rawValue.dropFirst()
+        }
+    }
+
     init(method: String, target: BlobTarget, query: QueryParameters) throws(BlobError) {
         let restype = query["restype"]
         let comp = query["comp"]

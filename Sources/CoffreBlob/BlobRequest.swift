@@ -18,6 +18,8 @@ public struct BlobRequest: Sendable {
     public var clientAddress: String?
     /// Set by a front that stopped reading a body longer than `BlobService.maximumRequestBody` (the answer is 413).
     public var bodyExceedsLimit = false
+    /// The id the front gives the request (`x-ms-request-id`, and the `RequestId:` of error messages); a fresh one when nil.
+    public var requestId: String?
 
     public init(
         method: String, account: String, path: String, query: String = "", headers: BlobHeaders = BlobHeaders(), body: [UInt8] = [],
@@ -68,6 +70,8 @@ public struct BlobResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: BlobBody
+    /// The operation, as Azure Storage's logs name it (`PutBlob`), when the request got as far as naming one.
+    public var operation: String?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: BlobBody = .bytes([])) {
         self.status = status

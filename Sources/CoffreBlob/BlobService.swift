@@ -32,24 +32,64 @@ public struct BlobService: Sendable {
 
     /// Answers one request; never throws: a failure is the error response Azure Storage would send.
     public func handle(_ request: BlobRequest) async -> BlobResponse {
-        let requestId = SecureRandom.uuid()
-        let now = clock.now
-        let requested = request.headers["x-ms-version"]
-        var common = [("x-ms-request-id", requestId), ("x-ms-version", requested.flatMap(Self.validVersion) ?? SharedAccessSignature.currentVersion)]
-        common.append(("Date", StorageDate.rfc1123(now)))
-        if let clientRequestId = request.headers["x-ms-client-request-id"] { common.append(("x-ms-client-request-id", clientRequestId)) }
+        let requestId = request.requestId ?? SecureRandom.uuid()
+        let routed: Routed
         do {
-            var response = try await perform(request)
-            response.headers = common + response.headers
-            return response
+            routed = try Routed(request)
         } catch {
-            let failure = Self.blobError(error)
-            let headers = common + [("x-ms-error-code", failure.code.name)]
-            guard request.method != "HEAD" else { return BlobResponse(status: failure.code.status, headers: headers) }
-            return BlobResponse(
-                status: failure.code.status, headers: headers + [("Content-Type", "application/xml")],
-                body: .bytes(failure.xml(requestId: requestId, time: StorageDate.errorTime(now))))
+            return refusal(Self.blobError(error), to: request, requestId: requestId)
         }
+        var response: BlobResponse
+        do {
+            response = try await perform(request, routed)
+            response.headers = commonHeaders(request, requestId: requestId) + response.headers
+        } catch {
+            response = refusal(Self.blobError(error), to: request, requestId: requestId)
+        }
+        response.operation = routed.operation.logName
+        return response
+    }
+
+    /// A request's parameters, target and operation.
+    struct Routed {
+        var query: QueryParameters
+        var target: BlobTarget
+        var operation: BlobOperation
+
+        init(_ request: BlobRequest) throws(BlobError) {
+            query = try QueryParameters(request.query)
+            target = try BlobTarget(path: request.path)
+            operation = try BlobOperation(method: request.method, target: target, query: query)
+        }
+    }
+
+    /// The answer to a request refused before it reached the service (a front's own limits): 413 for a body too large,
+    /// 503 when the server cannot serve now, 500 otherwise.
+    public func refusal(status: Int, to request: BlobRequest) -> BlobResponse {
+        let code: BlobError.Code =
+            switch status {
+            case 413: .requestBodyTooLarge
+            case 503: .serverBusy
+            default: .internalError
+            }
+        let failure = code == .requestBodyTooLarge ? BlobError.tooLarge(limit: Self.maximumRequestBody) : BlobError(code)
+        return refusal(failure, to: request, requestId: request.requestId ?? SecureRandom.uuid())
+    }
+
+    /// An error as Azure Storage writes it: its status, `x-ms-error-code`, and the XML body (none for HEAD).
+    private func refusal(_ failure: BlobError, to request: BlobRequest, requestId: String) -> BlobResponse {
+        let headers = commonHeaders(request, requestId: requestId) + [("x-ms-error-code", failure.code.name)]
+        guard request.method != "HEAD" else { return BlobResponse(status: failure.code.status, headers: headers) }
+        return BlobResponse(
+            status: failure.code.status, headers: headers + [("Content-Type", "application/xml")],
+            body: .bytes(failure.xml(requestId: requestId, time: StorageDate.errorTime(clock.now))))
+    }
+
+    private func commonHeaders(_ request: BlobRequest, requestId: String) -> [(name: String, value: String)] {
+        let version = request.headers["x-ms-version"].flatMap(Self.validVersion) ?? SharedAccessSignature.currentVersion
+        var headers = [("x-ms-request-id", requestId), ("x-ms-version", version), ("Date", StorageDate.rfc1123(clock.now))]
+        if let clientRequestId = request.headers["x-ms-client-request-id"] { headers.append(("x-ms-client-request-id", clientRequestId)) }
+        return headers
     }
 
     /// A Blob error as it is; storage failures as the service's retryable 503 or its 500, anything else a 500.
@@ -66,10 +106,8 @@ public struct BlobService: Sendable {
         version.utf8.count == 10 && StorageDate.parseISO8601(version) != nil ? version : nil
     }
 
-    private func perform(_ request: BlobRequest) async throws -> BlobResponse {
-        let query = try QueryParameters(request.query)
-        let target = try BlobTarget(path: request.path)
-        let operation = try BlobOperation(method: request.method, target: target, query: query)
+    private func perform(_ request: BlobRequest, _ routed: Routed) async throws -> BlobResponse {
+        let (query, target, operation) = (routed.query, routed.target, routed.operation)
         if let version = request.headers["x-ms-version"], Self.validVersion(version) == nil {
             throw BlobError.invalidHeader("x-ms-version", version)
         }

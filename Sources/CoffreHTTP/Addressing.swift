@@ -1,12 +1,14 @@
 import CoffreModel
 
 /// Where a request is addressed, from its `Host` header: a vault under a vault zone, a Managed HSM under an HSM zone,
-/// or the bare server host (which reaches the default vault).
+/// a storage account under a Blob zone, or the bare server host (which reaches the default vault).
 public struct Addressing: Sendable {
     /// DNS zones under which vaults live (`vault.localhost`), lower-case.
     public var vaultZones: [String]
     /// DNS zones under which Managed HSM pools live (`managedhsm.localhost`), lower-case.
     public var hsmZones: [String]
+    /// DNS zones under which the Blob service's storage accounts live (`blob.localhost`), lower-case.
+    public var blobZones: [String]
     /// The port clients use (it appears in resources); omitted from URLs when 443.
     public var publicPort: Int
     /// The vault reached through the bare host.
@@ -14,9 +16,12 @@ public struct Addressing: Sendable {
     /// The token service's base URL (`https://localhost:8443`), used in challenges and discovery.
     public var authority: String
 
-    public init(vaultZones: [String], hsmZones: [String], publicPort: Int, defaultVault: VaultName, authority: String) {
+    public init(
+        vaultZones: [String], hsmZones: [String], blobZones: [String] = [], publicPort: Int, defaultVault: VaultName, authority: String
+    ) {
         self.vaultZones = vaultZones.map { $0.lowercased() }
         self.hsmZones = hsmZones.map { $0.lowercased() }
+        self.blobZones = blobZones.map { $0.lowercased() }
         self.publicPort = publicPort
         self.defaultVault = defaultVault
         self.authority = authority
@@ -25,6 +30,8 @@ public struct Addressing: Sendable {
     public enum Target: Sendable, Equatable {
         case vault(String, zone: String)
         case hsm(String, zone: String)
+        /// A storage account of the Blob service.
+        case blob(String, zone: String)
         case server
     }
 
@@ -33,6 +40,7 @@ public struct Addressing: Sendable {
         let name = Self.hostname(host).lowercased()
         for zone in vaultZones { if let label = Self.label(of: name, under: zone) { return .vault(label, zone: zone) } }
         for zone in hsmZones { if let label = Self.label(of: name, under: zone) { return .hsm(label, zone: zone) } }
+        for zone in blobZones { if let label = Self.label(of: name, under: zone) { return .blob(label, zone: zone) } }
         return .server
     }
 
@@ -49,7 +57,7 @@ public struct Addressing: Sendable {
     /// The token audience (challenge resource) for a target: `https://{zone}[:{port}]`.
     public func resource(for target: Target) -> String {
         switch target {
-        case .vault(_, let zone), .hsm(_, let zone): resource(forZone: zone)
+        case .vault(_, let zone), .hsm(_, let zone), .blob(_, let zone): resource(forZone: zone)
         case .server: resource(forZone: vaultZones[0])
         }
     }
@@ -71,6 +79,12 @@ public struct Addressing: Sendable {
     public func vaultURL(_ vault: VaultName) -> String {
         let host = "\(vault).\(vaultZones[0])"
         return publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)"
+    }
+
+    /// The Blob service endpoint of a storage account as clients should write it (`https://{account}.{zone}:{port}/`).
+    public func blobURL(_ account: String) -> String {
+        let host = "\(account).\(blobZones.first ?? "blob.localhost")"
+        return (publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)") + "/"
     }
 
     /// `host` without its port; IPv6 literals keep their brackets.

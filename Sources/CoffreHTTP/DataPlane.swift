@@ -35,7 +35,7 @@ struct DataPlane: Sendable {
     /// (their requests are refused: Coffre serves no pool yet).
     func group(routes: [DataPlaneRoute]) -> RouteGroup<VaultOperation, VaultScope> {
         RouteGroup(
-            hosts: Set(HostKind.allCases), claimsUnmatched: true,
+            hosts: HostKind.keyVault, claimsUnmatched: true,
             policy: .keyVault(services, addressing, audience: .targetZone, requiresApiVersion: true),
             routes: routes, admit: admit)
     }
@@ -75,7 +75,7 @@ struct DataPlane: Sendable {
         switch target {
         case .vault(let name, _): try VaultName(name)
         case .server: addressing.defaultVault
-        case .hsm(let name, _): throw CoffreError.vaultNotFound(name)
+        case .hsm(let name, _), .blob(let name, _): throw CoffreError.vaultNotFound(name)
         }
     }
 }

@@ -1,10 +1,12 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreCore
 import CoffreModel
 import CoffreStorage
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The one place where errors become HTTP: status, Key Vault code, inner code and message.
 public struct ErrorResponse: Sendable, Equatable {
@@ -23,6 +25,9 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as StorageError: from(error)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
+        case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
+        case is NIOTooManyBytesError:
+            ErrorResponse(status: .contentTooLarge, code: "RequestBodyTooLarge", message: "The request body is larger than this endpoint accepts.")
         case is AuditUnavailable:
             ErrorResponse(
                 status: .serviceUnavailable, code: "AuditLogUnavailable",

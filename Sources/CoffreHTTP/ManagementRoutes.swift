@@ -8,7 +8,7 @@ import Hummingbird
 import NIOCore
 
 /// The server's own management API under `/coffre/v1` (what the `coffre` command line drives): vaults, access
-/// policies, role assignments, principals and signing keys. Only administrator principals may call it; every call is
+/// policies, role assignments, principals, signing keys and storage accounts. Only administrator principals may call it; every call is
 /// audited like a data-plane request.
 struct ManagementRoutes: Sendable {
     let services: CoffreServices
@@ -148,7 +148,7 @@ struct ManagementRoutes: Sendable {
     /// Authenticated by a token for any of the server's zones, then only for administrator principals.
     var group: RouteGroup<OperationName, AdministratorScope> {
         RouteGroup(
-            hosts: Set(HostKind.allCases), prefix: "coffre/v1", claimsUnmatched: true,
+            hosts: HostKind.keyVault, prefix: "coffre/v1", claimsUnmatched: true,
             policy: .keyVault(services, addressing, audience: .anyZone, requiresApiVersion: false),
             routes: routes, admit: admitAdministrator)
     }
@@ -223,7 +223,7 @@ struct ManagementRoutes: Sendable {
             },
             Route(.get, "signing-keys", "SigningKeyGet") { _ in try signingKeys(administration.tokenSigningKeys) },
             Route(.post, "signing-keys/rotate", "SigningKeyRotate") { _ in try signingKeys(try await administration.rotateTokenSigningKey()) },
-        ]
+        ] + storageAccountRoutes
     }
 
     /// Only administrator principals manage the server; an unknown operation is refused once that is established.

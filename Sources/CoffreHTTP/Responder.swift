@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreCore
 import CoffreModel
 import Foundation
@@ -25,12 +26,15 @@ public struct CoffreServices: Sendable {
     /// Operator tasks on the storage under the barrier.
     public var operations: ServerOperations
     public var metrics: MetricsRegistry
+    /// The Blob service and its storage accounts.
+    public var blob: BlobService
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
-        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry
+        managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
+        blob: BlobService
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -46,11 +50,12 @@ public struct CoffreServices: Sendable {
         self.managedIdentity = managedIdentity
         self.operations = operations
         self.metrics = metrics
+        self.blob = blob
     }
 }
 
 /// The HTTP entry point of an unsealed server: every route group of the one route table (health, token service,
-/// management API, the Key Vault data plane), with the vault chosen by host. A class: it is shared by every request.
+/// management API, the Key Vault data plane, the Blob service), with the vault or storage account chosen by host. A class: it is shared by every request.
 public final class CoffreResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
@@ -75,6 +80,7 @@ public final class CoffreResponder: HTTPResponder {
                     routes: SecretRoutes(secrets: services.secrets).routes
                         + KeyRoutes(keys: services.keys).routes
                         + CertificateRoutes(certificates: services.certificates).routes),
+                BlobRoutes(service: services.blob, auditor: Auditor(sink: services.audit, metrics: services.metrics)).group,
             ])
     }
 
@@ -90,7 +96,7 @@ public final class CoffreResponder: HTTPResponder {
 enum HealthRoutes {
     static func group(ready: @escaping @Sendable () async throws -> Void) -> RouteGroup<OperationName, Void> {
         RouteGroup(
-            hosts: Set(HostKind.allCases),
+            hosts: HostKind.keyVault,
             policy: .open(),
             routes: [
                 Route(.get, "healthz", "Health") { _ in try JSON.response(["status": "ok"]) },

@@ -17,7 +17,7 @@ struct TokenRoutes: Sendable {
     var tokenService: RouteGroup<OperationName, Void> {
         let tenant = ["tenant": Self.isTenant]
         return RouteGroup(
-            hosts: Set(HostKind.allCases),
+            hosts: HostKind.keyVault,
             policy: .open(errors: OAuthErrors()),
             routes: [
                 Route(.get, "{tenant}/.well-known/openid-configuration", "Discovery", accepting: tenant) { try discovery($0, version: nil) },
@@ -36,7 +36,7 @@ struct TokenRoutes: Sendable {
     /// machine (IMDS); errors in their own shape.
     var managedIdentities: RouteGroup<OperationName, Void> {
         RouteGroup(
-            hosts: Set(HostKind.allCases),
+            hosts: HostKind.keyVault,
             policy: .open(errors: ManagedIdentityErrors()),
             routes: [
                 Route(.get, "msi/token", "ManagedIdentityToken") { try await managedIdentityToken($0, style: .appService) },
@@ -178,6 +178,6 @@ struct TokenRoutes: Sendable {
         guard let header, header.lowercased().hasPrefix("basic "), let decoded = Base64.decode(header.dropFirst(6)) else { return nil }
         let parts = String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1)
         guard parts.count == 2 else { return nil }
-        return (Forms.percentDecoded(parts[0], plusIsSpace: true), Forms.percentDecoded(parts[1], plusIsSpace: true))
+        return (PercentEncoding.decodeLeniently(parts[0], plusIsSpace: true), PercentEncoding.decodeLeniently(parts[1], plusIsSpace: true))
     }
 }

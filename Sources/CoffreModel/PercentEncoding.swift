@@ -20,18 +20,39 @@ public enum PercentEncoding {
     /// The decoded text, `+` read as a space where asked (forms, query strings); `nil` when an escape is malformed or the
     /// bytes are not UTF-8.
     public static func decode(_ text: some StringProtocol, plusIsSpace: Bool) -> String? {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else { return String(text) }
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
+        guard needsDecoding(text, plusIsSpace: plusIsSpace) else { return String(text) }
+        return decodedBytes(Array(text.utf8), plusIsSpace: plusIsSpace, strict: true).flatMap { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// As `decode`, but a malformed escape stays as written and bytes that are not UTF-8 become U+FFFD (what anyone sends).
+    public static func decodeLeniently(_ text: some StringProtocol, plusIsSpace: Bool) -> String {
+        guard needsDecoding(text, plusIsSpace: plusIsSpace) else { return String(text) }
+        return String(decoding: decodedBytes(Array(text.utf8), plusIsSpace: plusIsSpace, strict: false) ?? [], as: UTF8.self)
+    }
+
+    private static func needsDecoding(_ text: some StringProtocol, plusIsSpace: Bool) -> Bool {
+        text.utf8.contains { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }
+    }
+
+    /// `nil` on a malformed escape when `strict`.
+    private static func decodedBytes(_ utf8: [UInt8], plusIsSpace: Bool, strict: Bool) -> [UInt8]? {
+        var output: [UInt8] = []
+        output.reserveCapacity(utf8.count)
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
-                bytes.append(high << 4 | low)
-            } else {
-                bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+                if index + 2 < utf8.count, let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2]) {
+                    output.append(high << 4 | low)
+                    index += 3
+                    continue
+                }
+                if strict { return nil }
             }
+            output.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            index += 1
         }
-        return String(validating: bytes, as: UTF8.self)
+        return output
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CoffreAuth
+import CoffreBlob
 import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
@@ -44,7 +45,8 @@ public struct CoffreServer: Sendable {
         // for vaults, principals and roles, whose changes every node hears (milliseconds after they commit).
         let records = RecordCache(storage, writers: configuration.postgresURL == nil ? .thisProcess : .shared)
         let addressing = Addressing(
-            vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, publicPort: configuration.effectivePublicPort,
+            vaultZones: configuration.vaultZones, hsmZones: configuration.hsmZones, blobZones: configuration.blobZones,
+            publicPort: configuration.effectivePublicPort,
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)
         self.addressing = addressing
         let principals = PrincipalDirectory(storage: records, clock: clock)
@@ -72,7 +74,8 @@ public struct CoffreServer: Sendable {
             operations: ServerOperations(
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
-                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics)
+                ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
+            blob: BlobService(storage: records, clock: clock))
         self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
@@ -137,7 +140,7 @@ public struct CoffreServer: Sendable {
 
     /// The names the TLS certificate covers.
     public var tlsNames: (dns: [String], ip: [String]) {
-        let zones = configuration.vaultZones + configuration.hsmZones
+        let zones = configuration.vaultZones + configuration.hsmZones + configuration.blobZones
         let dns = ["localhost", configuration.authorityHost] + zones + zones.map { "*.\($0)" }
         var unique: [String] = []
         for name in dns where !unique.contains(name) { unique.append(name) }

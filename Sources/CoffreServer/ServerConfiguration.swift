@@ -12,6 +12,11 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     /// Vaults live at `https://{vault}.{zone}:{port}`; the first zone is the one printed.
     public var vaultZones: [String] = ["vault.localhost"]
     public var hsmZones: [String] = ["managedhsm.localhost"]
+    /// Storage accounts of the Blob service live at `https://{account}.{zone}:{port}`; the first zone is the one printed.
+    /// `blob.core.localhost` also answers by default: the Python client reads the account name from a key credential's
+    /// host only when it has `.blob.core.`, and takes a `localhost` host without `.core.` for the emulator's path-style
+    /// URLs in `BlobClient.from_blob_url`.
+    public var blobZones: [String] = ["blob.localhost", "blob.core.localhost"]
     /// The host of the token service in URLs clients use (`https://{authorityHost}:{port}`).
     public var authorityHost: String = "localhost"
     /// The vault created on first start and reached through the bare host.
@@ -41,7 +46,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case bind, port, publicPort, vaultZones, hsmZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
+        case bind, port, publicPort, vaultZones, hsmZones, blobZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
         case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize, autoUnseal
     }
 
@@ -54,6 +59,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         publicPort = try container.decodeIfPresent(Int.self, forKey: .publicPort)
         vaultZones = try container.decodeIfPresent([String].self, forKey: .vaultZones) ?? defaults.vaultZones
         hsmZones = try container.decodeIfPresent([String].self, forKey: .hsmZones) ?? defaults.hsmZones
+        blobZones = try container.decodeIfPresent([String].self, forKey: .blobZones) ?? defaults.blobZones
         authorityHost = try container.decodeIfPresent(String.self, forKey: .authorityHost) ?? defaults.authorityHost
         defaultVault = try container.decodeIfPresent(String.self, forKey: .defaultVault) ?? defaults.defaultVault
         tenantId = try container.decodeIfPresent(String.self, forKey: .tenantId)
@@ -85,19 +91,27 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         return effectivePublicPort == 443 ? "https://\(host)" : "https://\(host):\(effectivePublicPort)"
     }
 
+    /// The Blob service endpoint of a storage account (`https://{account}.blob.localhost:8443/`).
+    public func blobURL(_ account: String) -> String {
+        let host = "\(account).\(blobZones.first ?? "blob.localhost")"
+        return (effectivePublicPort == 443 ? "https://\(host)" : "https://\(host):\(effectivePublicPort)") + "/"
+    }
+
     /// Validates zones, ports and names before anything is started.
     public func validated() throws -> ServerConfiguration {
         guard (1...65535).contains(port), (1...65535).contains(effectivePublicPort) else {
             throw CoffreError.badParameter("The port must be between 1 and 65535.")
         }
         guard !vaultZones.isEmpty else { throw CoffreError.badParameter("At least one vault zone is needed.") }
-        for zone in vaultZones + hsmZones where zone.isEmpty || zone.hasPrefix(".") || zone.contains("/") || zone.contains(":") {
+        guard !blobZones.isEmpty else { throw CoffreError.badParameter("At least one Blob zone is needed.") }
+        for zone in vaultZones + hsmZones + blobZones where zone.isEmpty || zone.hasPrefix(".") || zone.contains("/") || zone.contains(":") {
             throw CoffreError.badParameter("'\(zone)' is not a DNS zone (write it like vault.example.com).")
         }
         _ = try VaultName(defaultVault)
         var copy = self
         copy.vaultZones = vaultZones.map { $0.lowercased() }
         copy.hsmZones = hsmZones.map { $0.lowercased() }
+        copy.blobZones = blobZones.map { $0.lowercased() }
         return copy
     }
 }

@@ -5,7 +5,10 @@ struct Coffre: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coffre",
         abstract: "A key vault server that speaks the Azure Key Vault API.",
-        subcommands: [Serve.self, Env.self, VaultCommand.self, PrincipalCommand.self, RoleCommand.self, OperatorCommand.self, BackupCommand.self])
+        subcommands: [
+            Serve.self, Env.self, VaultCommand.self, PrincipalCommand.self, RoleCommand.self, StorageCommand.self, OperatorCommand.self,
+            BackupCommand.self,
+        ])
 }
 
 /// `--data DIR`, shared by every command.

@@ -10,7 +10,7 @@ struct EnvironmentSettings {
 
     /// The variables read, for `--help` and the README.
     static let names = [
-        "COFFRE_PORT", "COFFRE_BIND", "COFFRE_PUBLIC_PORT", "COFFRE_VAULT_ZONES", "COFFRE_HSM_ZONES", "COFFRE_AUTHORITY_HOST",
+        "COFFRE_PORT", "COFFRE_BIND", "COFFRE_PUBLIC_PORT", "COFFRE_VAULT_ZONES", "COFFRE_HSM_ZONES", "COFFRE_BLOB_ZONES", "COFFRE_AUTHORITY_HOST",
         "COFFRE_DEFAULT_VAULT", "COFFRE_AUDIT_LOG", "COFFRE_STORAGE", "COFFRE_STORAGE_POOL_SIZE", "COFFRE_TLS_CERTIFICATE",
         "COFFRE_TLS_KEY", "COFFRE_NOTIFICATION_WEBHOOK",
     ]
@@ -22,6 +22,7 @@ struct EnvironmentSettings {
         if let bind = environment["COFFRE_BIND"] { configuration.bind = bind }
         if let zones = list("COFFRE_VAULT_ZONES") { configuration.vaultZones = zones }
         if let zones = list("COFFRE_HSM_ZONES") { configuration.hsmZones = zones }
+        if let zones = list("COFFRE_BLOB_ZONES") { configuration.blobZones = zones }
         if let host = environment["COFFRE_AUTHORITY_HOST"] { configuration.authorityHost = host }
         if let vault = environment["COFFRE_DEFAULT_VAULT"] { configuration.defaultVault = vault }
         if let audit = environment["COFFRE_AUDIT_LOG"] { configuration.auditLog = audit }

@@ -18,6 +18,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("vault-zone"), help: "A DNS zone for vaults (repeatable; default vault.localhost).")
     var vaultZones: [String] = []
     @Option(name: .customLong("hsm-zone"), help: "A DNS zone for Managed HSM pools (repeatable).") var hsmZones: [String] = []
+    @Option(
+        name: .customLong("blob-zone"),
+        help: "A DNS zone for the Blob service's storage accounts (repeatable; default blob.localhost and blob.core.localhost).")
+    var blobZones: [String] = []
     @Option(help: "The host name of the token service in URLs (default localhost).") var authorityHost: String?
     @Option(help: "The vault created on first start and served on the bare host (default 'default').") var defaultVault: String?
     @Option(help: "Where audit records go: a file (default DATA/audit.log) or - for standard output.") var auditLog: String?
@@ -47,6 +51,7 @@ struct Serve: AsyncParsableCommand {
         if let publicPort { configuration.publicPort = publicPort }
         if !vaultZones.isEmpty { configuration.vaultZones = vaultZones }
         if !hsmZones.isEmpty { configuration.hsmZones = hsmZones }
+        if !blobZones.isEmpty { configuration.blobZones = blobZones }
         if let authorityHost { configuration.authorityHost = authorityHost }
         if let defaultVault { configuration.defaultVault = defaultVault }
         if let auditLog { configuration.auditLog = auditLog }
@@ -102,6 +107,7 @@ enum Banner {
                 + (sealed ? ", SEALED: give it \(configuration.seal?.threshold ?? 0) key shares with `coffre operator unseal`." : "."),
             "",
             "  Vault URL      \(vault)",
+            "  Blob service   \(configuration.blobURL("{account}"))  (coffre storage account create --name NAME)",
             "  CA file        \(directory.caFile)",
             "  Token service  \(configuration.authority)/\(configuration.tenantId ?? "")",
             "",

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct HostAddressingTests {
     let addressing = Addressing(
-        vaultZones: ["vault.localhost", "Vault.Example.org"], hsmZones: ["managedhsm.localhost"], publicPort: 8443,
+        vaultZones: ["vault.localhost", "Vault.Example.org"], hsmZones: ["managedhsm.localhost"], blobZones: ["blob.localhost"], publicPort: 8443,
         defaultVault: try! VaultName("default"), authority: "https://localhost:8443")
 
     @Test(arguments: [
@@ -13,6 +13,8 @@ import Testing
         ("MyVault.VAULT.localhost", .vault("myvault", zone: "vault.localhost")),
         ("kv-1.vault.example.org:443", .vault("kv-1", zone: "vault.example.org")),
         ("pool.managedhsm.localhost:8443", .hsm("pool", zone: "managedhsm.localhost")),
+        ("acct.blob.localhost:8443", .blob("acct", zone: "blob.localhost")),
+        ("x.acct.blob.localhost", .server),
         ("localhost:8443", .server),
         ("vault.localhost", .server),
         (".vault.localhost", .server),
@@ -24,6 +26,10 @@ import Testing
     ])
     func hostsNameTheirTarget(_ host: String, _ target: Addressing.Target) {
         #expect(addressing.target(forHost: host) == target)
+    }
+
+    @Test func blobEndpointsEchoTheZoneAndPort() {
+        #expect(addressing.blobURL("acct") == "https://acct.blob.localhost:8443/")
     }
 
     @Test func vaultNamesRefuseDoubleHyphensAndBadEnds() throws {

@@ -43,6 +43,17 @@ import Testing
         #expect(parameters["other"] == nil)
     }
 
+    @Test func aRestParameterTakesTheRestOfThePath() {
+        let any = RoutePattern("{path*}")
+        #expect(any.takesRest && any.matches([""]) && any.matches(["c"]) && any.matches(["c", "d", "", "e"]))
+        let under = RoutePattern("files/{rest*}")
+        #expect(under.matches(["Files"]) && under.matches(["files", "a", "b"]))
+        #expect(!under.matches(["other", "a"]))
+        #expect(RouteParameters(pattern: under, segments: ["files", "a", "", "b"])["rest"] == "a//b")
+        #expect(RouteParameters(pattern: any, segments: ["c", "d"])["path"] == "c/d")
+        #expect(!RoutePattern("files/{name}").takesRest)
+    }
+
     @Test func prefixesMatchTheStartOfAPath() {
         let prefix = RoutePattern("coffre/v1")
         #expect(prefix.isPrefix(of: ["Coffre", "v1", "vaults"]))
@@ -123,6 +134,32 @@ import Testing
         try await response.body.write(collected)
         let json = (try? JSONSerialization.jsonObject(with: Data(collected.bytes.withLock { $0 }))) as? [String: Any] ?? [:]
         return Reply(status: response.status, headers: response.headers, json: json)
+    }
+
+    @Test func restRoutesComeAfterRoutesOfTheRequestsShapeAndServeTheirHostsOnly() async throws {
+        let addressing = Addressing(
+            vaultZones: ["vault.localhost"], hsmZones: [], blobZones: ["blob.localhost"], publicPort: 8443, defaultVault: try VaultName("default"),
+            authority: "https://localhost:8443")
+        let table = RouteTable(
+            addressing: addressing,
+            groups: [
+                Self.group("health", hosts: HostKind.keyVault, routes: [(.get, "healthz")]),
+                Self.group("blob", hosts: [.blob], routes: [(.get, "{path*}")]),
+                Self.group("files", routes: [(.get, "files/{name}"), (.get, "files/{rest*}")]),
+            ])
+        func route(_ path: String, host: String) -> (group: Int, route: Int?)? {
+            let request = Request(
+                head: HTTPRequest(method: .get, scheme: "https", authority: host, path: path, headerFields: [:]),
+                body: RequestBody(buffer: ByteBuffer()))
+            return table.match(IncomingRequest(request, addressing: addressing)).map { ($0.group, $0.route) }
+        }
+        #expect(route("/healthz", host: "acct.blob.localhost:8443")?.group == 1)
+        #expect(route("/c/d/e/", host: "acct.blob.localhost:8443")?.group == 1)
+        #expect(route("/", host: "acct.blob.localhost")?.group == 1)
+        #expect(route("/healthz", host: "default.vault.localhost")?.group == 0)
+        #expect(route("/files/a", host: "localhost")?.route == 0)
+        #expect(route("/files/a/b", host: "localhost")?.route == 1)
+        #expect(route("/c/d", host: "localhost") == nil)
     }
 
     @Test func routesAreFoundByMethodPathAndCaseInsensitiveLiterals() async throws {

@@ -6,11 +6,13 @@
 /// - An empty segment is a literal empty segment: `"/providers/x"` matches `//providers/x`, `"keys/{name}//release"`
 ///   matches an empty version segment.
 /// - A parameter may be narrowed by a predicate (`accepting:`), so that a path it refuses goes on to the next route.
+/// - A last segment `{name*}` takes the rest of the path, any number of segments (a blob's name, slashes included).
 struct RoutePattern: Sendable {
     enum Segment: Sendable {
         /// Lower-case ASCII.
         case literal(String)
         case parameter(String, optional: Bool, accepts: (@Sendable (String) -> Bool)?)
+        case rest(String)
     }
 
     let segments: [Segment]
@@ -22,6 +24,7 @@ struct RoutePattern: Sendable {
         segments = text.split(separator: "/", omittingEmptySubsequences: false).map { segment in
             guard segment.hasPrefix("{"), segment.hasSuffix("}") else { return .literal(segment.lowercased()) }
             let inner = segment.dropFirst().dropLast()
+            if inner.hasSuffix("*") { return .rest(String(inner.dropLast())) }
             let optional = inner.hasSuffix("?")
             let name = String(optional ? inner.dropLast() : inner)
             return .parameter(name, optional: optional, accepts: predicates[name])
@@ -30,9 +33,16 @@ struct RoutePattern: Sendable {
 
     var count: Int { segments.count }
 
+    /// Whether the last segment takes the rest of the path (`{name*}`): such a pattern matches paths of any length.
+    var takesRest: Bool {
+        if case .rest = segments.last { return true }
+        return false
+    }
+
     /// Whether the request's path segments (already percent-decoded) match, segment for segment.
     func matches(_ path: [String]) -> Bool {
-        path.count == segments.count && matchesSegments(path)
+        guard takesRest else { return path.count == segments.count && matchesSegments(path) }
+        return path.count >= segments.count - 1 && matchesSegments(path.prefix(segments.count - 1))
     }
 
     /// Whether `path` starts with this pattern's segments (a route group's prefix).
@@ -48,6 +58,8 @@ struct RoutePattern: Sendable {
             case .parameter(_, let optional, let accepts):
                 guard optional || !segment.isEmpty else { return false }
                 if let accepts, !accepts(segment) { return false }
+            case .rest:
+                return true
             }
         }
         return true
@@ -66,8 +78,10 @@ struct RoutePattern: Sendable {
     /// The index of the parameter `name`.
     func index(of name: String) -> Int? {
         segments.firstIndex { segment in
-            if case .parameter(let parameter, _, _) = segment { return parameter == name }
-            return false
+            switch segment {
+            case .parameter(let parameter, _, _), .rest(let parameter): parameter == name
+            case .literal: false
+            }
         }
     }
 
@@ -86,8 +100,9 @@ struct RouteParameters: Sendable {
 
     static let none = RouteParameters(pattern: nil, segments: [])
 
-    /// The segment bound to `{name}`, if the pattern has that parameter.
+    /// The segment bound to `{name}` (the segments taken by `{name*}`, joined by slashes), if the pattern has that parameter.
     subscript(_ name: String) -> String? {
-        pattern?.index(of: name).map { segments[$0] }
+        guard let pattern, let index = pattern.index(of: name) else { return nil }
+        return pattern.takesRest && index == pattern.count - 1 ? segments[index...].joined(separator: "/") : segments[index]
     }
 }

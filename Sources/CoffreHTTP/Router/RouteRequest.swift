@@ -12,6 +12,8 @@ struct IncomingRequest: Sendable {
     var path: String
     var segments: [String]
     var query: [String: String]
+    /// The query string as received (still percent-encoded).
+    var rawQuery: String
     /// The method, after `X-HTTP-Method` tunnelling.
     var method: HTTPRequest.Method
 
@@ -20,9 +22,10 @@ struct IncomingRequest: Sendable {
         target = addressing?.target(forHost: host) ?? .server
         path = request.uri.path
         segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
-            Forms.percentDecoded(Substring($0))
+            PercentEncoding.decodeLeniently(Substring($0), plusIsSpace: false)
         }
-        query = Forms.parse(request.uri.query ?? "", plusIsSpace: false)
+        rawQuery = request.uri.query ?? ""
+        query = Forms.parse(rawQuery, plusIsSpace: false)
         method = Self.effectiveMethod(request)
     }
 

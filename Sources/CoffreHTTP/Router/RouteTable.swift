@@ -31,6 +31,8 @@ final class RouteTable: Sendable {
     private struct Table: Sendable {
         /// The routes of each method and path length, in order: a request tries only the few routes of its shape.
         var byShape: [Shape: [Entry]] = [:]
+        /// The routes whose pattern takes the rest of the path (`{name*}`), by method: tried after those of the shape.
+        var takingRest: [HTTPRequest.Method: [Entry]] = [:]
         /// The groups that refuse unmatched requests under their prefix, longest prefix first.
         var claimants: [Int] = []
     }
@@ -48,8 +50,12 @@ final class RouteTable: Sendable {
             var table = Table()
             for (index, group) in groups.enumerated() where group.hosts.contains(kind) {
                 for (route, endpoint) in group.endpoints.enumerated() {
-                    table.byShape[Shape(method: endpoint.method, segments: endpoint.pattern.count), default: []].append(
-                        Entry(pattern: endpoint.pattern, group: index, route: route))
+                    let entry = Entry(pattern: endpoint.pattern, group: index, route: route)
+                    if endpoint.pattern.takesRest {
+                        table.takingRest[endpoint.method, default: []].append(entry)
+                    } else {
+                        table.byShape[Shape(method: endpoint.method, segments: endpoint.pattern.count), default: []].append(entry)
+                    }
                 }
             }
             let claimants = groups.indices.filter { groups[$0].claimsUnmatched && groups[$0].hosts.contains(kind) }
@@ -78,6 +84,9 @@ final class RouteTable: Sendable {
             }
             guard segments.count > 1, segments.last == "" else { break }
             segments.removeLast()
+        }
+        for entry in table.takingRest[incoming.method] ?? [] where entry.pattern.matches(incoming.segments) {
+            return Match(group: entry.group, route: entry.route, parameters: RouteParameters(pattern: entry.pattern, segments: incoming.segments))
         }
         let claimant = table.claimants.first { groups[$0].prefix.isPrefix(of: incoming.segments) }
         return claimant.map { Match(group: $0, route: nil, parameters: .none) }
@@ -110,6 +119,12 @@ enum HostKind: Int, CaseIterable, Sendable {
     case hsm
     /// The server's own host (the token service's authority, `localhost`, an IP address): the default vault.
     case server
+    /// `{account}.{blob-zone}`: Coffre's Blob service.
+    case blob
+
+    /// The hosts of the Key Vault API and the server's own endpoints: every kind but the Blob service's, whose paths
+    /// are all its own (a container may be named `healthz`).
+    static let keyVault: Set<HostKind> = [.vault, .hsm, .server]
 }
 
 extension Addressing.Target {
@@ -118,6 +133,7 @@ extension Addressing.Target {
         case .vault: .vault
         case .hsm: .hsm
         case .server: .server
+        case .blob: .blob
         }
     }
 }
