@@ -90,10 +90,12 @@ public struct KeyService: Sendable {
         }
         var properties = properties
         if properties.keyOps == nil, let ops = jwk.keyOps { properties.keyOps = ops }
-        return try await addVersion(in: vault, name: name, material: material, properties: properties)
+        return try await addVersion(in: vault, name: name, material: material, properties: properties, imported: true)
     }
 
-    func addVersion(in vault: VaultName, name: ObjectName, material: KeyMaterial, properties: Properties) async throws -> Versioned<KeyVersion> {
+    func addVersion(in vault: VaultName, name: ObjectName, material: KeyMaterial, properties: Properties, imported: Bool = false) async throws
+        -> Versioned<KeyVersion>
+    {
         let keyOps = try Self.validatedKeyOps(properties.keyOps, for: material)
         let exportable = properties.exportable
         let releasePolicy = properties.releasePolicy ?? nil
@@ -109,7 +111,7 @@ public struct KeyService: Sendable {
                 version: version, keyType: material.keyType, material: stored, publicKey: publicKey, keyOps: keyOps,
                 attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
                 exportable: exportable, tags: properties.tags ?? nil, releasePolicy: releasePolicy, managed: nil,
-                size: material.keyType.family == .ec ? nil : material.sizeInBits, curve: material.curve)
+                size: material.keyType.family == .ec ? nil : material.sizeInBits, curve: material.curve, imported: imported ? true : nil)
         }
     }
 

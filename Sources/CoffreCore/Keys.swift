@@ -20,6 +20,8 @@ public struct KeyVersion: Codable, JSONFieldsEncodable, Sendable {
     /// Size (RSA/oct bits) and curve, kept for rotation.
     public var size: Int?
     public var curve: CurveName?
+    /// `true` when the material was imported rather than generated here (what key attestation states).
+    public var imported: Bool?
 
     public func writeFields(_ object: inout JSONObjectWriter) throws {
         try object.field("version", version)
@@ -34,6 +36,7 @@ public struct KeyVersion: Codable, JSONFieldsEncodable, Sendable {
         try object.field("managed", managed)
         try object.field("size", size)
         try object.field("curve", curve?.rawValue)
+        try object.field("imported", imported)
     }
 }
 

@@ -28,7 +28,7 @@ public struct ServerOperations: Sendable {
 }
 
 /// The server's own administration (what `coffre` drives through `/coffre/v1`): vaults and their access policies,
-/// role assignments, principals and their credentials, the storage keyring, token-signing keys and whole-server
+/// Managed HSM pools, role assignments, principals and their credentials, the storage keyring, token-signing keys and whole-server
 /// backups. Only administrator principals may use it (``checkAdministrator(_:)``).
 public struct ServerAdministration: Sendable {
     let vaults: VaultDirectory
@@ -36,19 +36,21 @@ public struct ServerAdministration: Sendable {
     let principals: PrincipalDirectory
     let signingKeys: SigningKeyring
     let operations: ServerOperations
+    let managedHSMs: ManagedHSMDirectory
     /// The server's tenant: access policies name it unless told otherwise.
     let tenantId: String
     let clock: any WallClock
 
     public init(
         vaults: VaultDirectory, roleAssignments: RoleAssignments, principals: PrincipalDirectory, signingKeys: SigningKeyring,
-        operations: ServerOperations, tenantId: String, clock: any WallClock
+        operations: ServerOperations, managedHSMs: ManagedHSMDirectory, tenantId: String, clock: any WallClock
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
         self.principals = principals
         self.signingKeys = signingKeys
         self.operations = operations
+        self.managedHSMs = managedHSMs
         self.tenantId = tenantId
         self.clock = clock
     }
@@ -103,6 +105,28 @@ public struct ServerAdministration: Sendable {
     public func deleteAccessPolicy(on vault: VaultName, for principal: String) async throws -> VaultRecord {
         try await vaults.deletePolicy(objectId: try await objectId(of: principal), on: vault)
     }
+
+    // MARK: - Managed HSM pools
+
+    public func listManagedHSMs() async throws -> [ManagedHSMPool] { try await managedHSMs.list() }
+
+    public func managedHSM(_ name: ManagedHSMName) async throws -> ManagedHSMPool { try await managedHSMs.get(name) }
+
+    /// Creates a pool whose administrators (object ids, client ids or names; the creator when none is given) hold
+    /// Managed HSM Administrator at `/`; `activated` skips the security domain download (tests, development).
+    public func createManagedHSM(
+        _ name: ManagedHSMName, administrators: [String], retentionDays: Int, purgeProtection: Bool, activated: Bool, by creator: Caller
+    ) async throws -> ManagedHSMPool {
+        var objectIds: [String] = []
+        for reference in administrators { objectIds.append(try await objectId(of: reference)) }
+        let settings = ManagedHSMDirectory.Settings(
+            tenantId: tenantId, administrators: objectIds.isEmpty ? [creator.objectId] : objectIds, retentionDays: retentionDays,
+            purgeProtection: purgeProtection)
+        return try await managedHSMs.create(name, settings: settings, activated: activated)
+    }
+
+    /// Deletes a pool with its keys, roles and settings.
+    public func deleteManagedHSM(_ name: ManagedHSMName) async throws { try await managedHSMs.delete(name) }
 
     // MARK: - Roles
 

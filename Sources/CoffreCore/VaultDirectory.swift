@@ -39,6 +39,10 @@ public struct VaultDirectory: Sendable {
             guard try await transaction.get(Self.key(name)) == nil else {
                 throw CoffreError.conflict("A vault named \(name) already exists.")
             }
+            // Pools keep their keys where a vault of their name would (ManagedHSMPaths): the names must stay apart.
+            guard try await transaction.get(ManagedHSMPaths.poolsPrefix + name.value) == nil else {
+                throw CoffreError.conflict("A Managed HSM is named \(name): a vault cannot take its name.")
+            }
             try await transaction.write(record, at: Self.key(name))
             return record
         }

@@ -1,3 +1,4 @@
+import CoffreCore
 import CoffreModel
 
 /// Where a request is addressed, from its `Host` header: a vault under a vault zone, a Managed HSM under an HSM zone,
@@ -85,6 +86,12 @@ public struct Addressing: Sendable {
     public func blobURL(_ account: String) -> String {
         let host = "\(account).\(blobZones.first ?? "blob.localhost")"
         return (publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)") + "/"
+    }
+
+    /// The URL of a Managed HSM pool as clients should write it.
+    public func managedHSMURL(_ pool: ManagedHSMName) -> String {
+        let host = "\(pool).\(hsmZones.first ?? "managedhsm.localhost")"
+        return publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)"
     }
 
     /// `host` without its port; IPv6 literals keep their brackets.

@@ -8,10 +8,18 @@ import Hummingbird
 import NIOCore
 
 /// What the data plane's admission established: the vault the host names (the default vault on the server's own
-/// host) and the URL objects are named under (the host the client used).
+/// host) and the URL objects are named under (the host the client used). On a Managed HSM host, `vault` is the pool's
+/// view as a vault (``ManagedHSMPool/keyVault``) and `managedHSM` the pool, whose keys follow HSM rules.
 struct VaultScope: Sendable {
     let vault: VaultRecord
     let url: VaultURL
+    let managedHSM: ManagedHSMPool?
+
+    init(vault: VaultRecord, url: VaultURL, managedHSM: ManagedHSMPool? = nil) {
+        self.vault = vault
+        self.url = url
+        self.managedHSM = managedHSM
+    }
 }
 
 /// One authenticated, authorised data-plane request, as a route handler sees it.
@@ -31,11 +39,10 @@ struct DataPlane: Sendable {
         access = VaultAccess(roleAssignments: services.roleAssignments, authorizer: services.authorizer)
     }
 
-    /// The Secrets, Keys and Certificates APIs on vault hosts and the server's own host. Managed HSM hosts reach it too
-    /// (their requests are refused: Coffre serves no pool yet).
+    /// The Secrets, Keys and Certificates APIs on vault hosts and the server's own host (pools: ``ManagedHSMRoutes``).
     func group(routes: [DataPlaneRoute]) -> RouteGroup<VaultOperation, VaultScope> {
         RouteGroup(
-            hosts: HostKind.keyVault, claimsUnmatched: true,
+            hosts: [.vault, .server], claimsUnmatched: true,
             policy: .keyVault(services, addressing, audience: .targetZone, requiresApiVersion: true),
             routes: routes, admit: admit)
     }
@@ -75,7 +82,8 @@ struct DataPlane: Sendable {
         switch target {
         case .vault(let name, _): try VaultName(name)
         case .server: addressing.defaultVault
-        case .hsm(let name, _), .blob(let name, _): throw CoffreError.vaultNotFound(name)
+        case .hsm(let name, _): throw ManagedHSMError.poolNotFound(name)
+        case .blob(let name, _): throw CoffreError.vaultNotFound(name)
         }
     }
 }

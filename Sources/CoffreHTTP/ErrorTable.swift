@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreBlob
 import CoffreCore
+import CoffreCrypto
 import CoffreModel
 import CoffreStorage
 import HTTPTypes
@@ -23,6 +24,8 @@ public struct ErrorResponse: Sendable, Equatable {
         switch error {
         case let error as CoffreError: from(error)
         case let error as StorageError: from(error)
+        case let error as ManagedHSMError: from(error)
+        case let error as SecurityDomainFailure: ErrorResponse(status: .badRequest, code: "BadParameter", message: error.description)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
@@ -62,6 +65,19 @@ public struct ErrorResponse: Sendable, Equatable {
         case .unauthorized: ErrorResponse(status: .unauthorized, code: "Unauthorized", message: message)
         case .sealed: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 5)
         case .unavailable: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 1)
+        }
+    }
+
+    static func from(_ error: ManagedHSMError) -> ErrorResponse {
+        let message = error.description
+        return switch error {
+        case .poolNotFound: ErrorResponse(status: .notFound, code: "ManagedHsmNotFound", message: message)
+        case .notActivated: ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "ManagedHsmNotActivated", message: message)
+        case .alreadyActivated: ErrorResponse(status: .conflict, code: "Conflict", message: message)
+        case .roleDefinitionNotFound: ErrorResponse(status: .notFound, code: "RoleDefinitionNotFound", message: message)
+        case .roleAssignmentNotFound: ErrorResponse(status: .notFound, code: "RoleAssignmentNotFound", message: message)
+        case .settingNotFound: ErrorResponse(status: .notFound, code: "SettingNotFound", message: message)
+        case .accessDenied: ErrorResponse(status: .forbidden, code: "AccessDenied", message: message)
         }
     }
 

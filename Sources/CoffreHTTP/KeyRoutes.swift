@@ -39,6 +39,11 @@ struct KeyRoutes: Sendable {
         ]
     }
 
+    /// The routes on a pool: the Keys API under HSM rules (see ``ManagedHSMKeyRules``), and key attestation.
+    func managedHSMRoutes(attestation: ManagedHSMKeyAttestation) -> [DataPlaneRoute] {
+        [Route(.get, "keys/{name}/{version?}/attestation", .keyAttestation) { try await attest($0, attestation) }] + routes
+    }
+
     // MARK: - Management
 
     func create(_ request: DataPlaneRequest) async throws -> Response {
@@ -53,7 +58,9 @@ struct KeyRoutes: Sendable {
             }
             return curve
         }
-        let spec = KeyService.Spec(type: type, size: parameters.key_size, curve: curve, publicExponent: parameters.public_exponent)
+        let spec = KeyService.Spec(
+            type: request.managedHSM == nil ? type : ManagedHSMKeyRules.hsmType(type), size: parameters.key_size, curve: curve,
+            publicExponent: parameters.public_exponent)
         let key = try await keys.create(
             in: request.vault.name, name: request.parameter("name"), spec: spec,
             properties: properties(parameters.key_ops, parameters.attributes, parameters.tags, parameters.release_policy))
@@ -64,7 +71,7 @@ struct KeyRoutes: Sendable {
         let parameters = try request.decode(KeyImportParameters.self)
         guard let jwk = parameters.key else { throw CoffreError.badParameter("The request body is missing 'key': the JSON Web Key to import.") }
         let key = try await keys.importKey(
-            in: request.vault.name, name: request.parameter("name"), jwk: jwk, hsm: parameters.Hsm ?? false,
+            in: request.vault.name, name: request.parameter("name"), jwk: jwk, hsm: request.managedHSM != nil || parameters.Hsm == true,
             properties: properties(nil, parameters.attributes, parameters.tags, parameters.release_policy))
         return try bundle(key, request)
     }
@@ -149,7 +156,9 @@ struct KeyRoutes: Sendable {
 
     func setRotationPolicy(_ request: DataPlaneRequest) async throws -> Response {
         let name = request.parameter("name")
-        let policy = try await keys.setRotationPolicy(in: request.vault.name, name: name, policy: try request.decode(WireRotationPolicy.self).model)
+        let requested = try request.decode(WireRotationPolicy.self).model
+        if request.managedHSM != nil { try ManagedHSMKeyRules.checkRotationPolicy(requested) }
+        let policy = try await keys.setRotationPolicy(in: request.vault.name, name: name, policy: requested)
         return try JSON.response(WireRotationPolicy(policy, id: request.url.object(.key, name) + "/rotationpolicy"))
     }
 
@@ -176,7 +185,9 @@ struct KeyRoutes: Sendable {
 
     func encrypt(_ request: DataPlaneRequest) async throws -> Response {
         let (parameters, input) = try cipherInput(request)
-        let output = try await keys.encrypt(in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"], input)
+        let output = try await keys.encrypt(
+            in: request.vault.name, name: request.parameter("name"), version: request.parameters["version"],
+            request.managedHSM == nil ? input : ManagedHSMKeyRules.encryption(input))
         return try result(output, request, aad: parameters.aad)
     }
 
@@ -235,6 +246,18 @@ struct KeyRoutes: Sendable {
             in: request.vault, name: request.parameter("name"), version: request.parameters["version"], attestation: target,
             encryption: parameters.enc, nonce: parameters.nonce, vaultURL: request.url.base, apiVersion: request.apiVersion)
         return try JSON.response(["value": statement])
+    }
+
+    // MARK: - Attestation
+
+    /// The key bundle with `attributes.attestation`: Coffre's statements about the version (see ``KeyAttestation``).
+    func attest(_ request: DataPlaneRequest, _ attestation: ManagedHSMKeyAttestation) async throws -> Response {
+        guard let pool = request.managedHSM else { throw CoffreError.badParameter("Key attestation is served on Managed HSM pools.") }
+        let (key, statements) = try await attestation.attest(
+            keys, name: request.parameter("name"), version: request.parameters["version"], in: pool.name, url: request.url.base)
+        var bundle = KeyBundle(key, vault: request.vault, url: request.url)
+        bundle.attributes.attestation = WireKeyAttestation(statements)
+        return try JSON.response(bundle)
     }
 
     // MARK: - Helpers

@@ -20,7 +20,8 @@ struct ManagementRoutes: Sendable {
         self.addressing = addressing
         administration = ServerAdministration(
             vaults: services.vaults, roleAssignments: services.roleAssignments, principals: services.principals,
-            signingKeys: services.tokens.keyring, operations: services.operations, tenantId: services.tokens.tenantId, clock: services.clock)
+            signingKeys: services.tokens.keyring, operations: services.operations, managedHSMs: services.managedHSM.pools,
+            tenantId: services.tokens.tenantId, clock: services.clock)
     }
 
     var tenantId: String { services.tokens.tenantId }
@@ -125,6 +126,29 @@ struct ManagementRoutes: Sendable {
         var notDataActions: [String]
     }
 
+    struct ManagedHSMView: Encodable {
+        var name: String
+        var url: String
+        var tenantId: String
+        var created: Int64
+        var retentionDays: Int
+        var purgeProtection: Bool
+        var recoveryLevel: String
+        var administrators: [String]
+        /// `NotActivated`, `Activating`, `Active` or `Failed`.
+        var activation: String
+    }
+
+    struct CreateManagedHSM: Decodable {
+        var name: String
+        /// Object ids, client ids or principal names; the caller when none is given.
+        var administrators: [String]?
+        var retentionDays: Int?
+        var purgeProtection: Bool?
+        /// Activates the pool at once (tests, development): no security domain download needed.
+        var activated: Bool?
+    }
+
     struct KeyringView: Encodable {
         var activeTerm: UInt32
         var terms: [UInt32]
@@ -181,6 +205,13 @@ struct ManagementRoutes: Sendable {
                 let create = try $0.decode(CreateAssignment.self)
                 let assignment = try await administration.assignRole(create.role, to: create.assignee, scope: create.scope)
                 return try JSON.response(view(assignment), status: .created)
+            },
+            Route(.get, "hsms", "ManagedHsmGet") { _ in try JSON.response(try await administration.listManagedHSMs().map(view)) },
+            Route(.post, "hsms", "ManagedHsmCreate", createManagedHSM),
+            Route(.get, "hsms/{hsm}", "ManagedHsmGet") { try JSON.response(view(try await administration.managedHSM(hsmName($0)))) },
+            Route(.delete, "hsms/{hsm}", "ManagedHsmDelete") {
+                try await administration.deleteManagedHSM(hsmName($0))
+                return Response(status: .noContent)
             },
             Route(.get, "roledefinitions", "RoleDefinitionGet") { _ in
                 try JSON.response(
@@ -256,6 +287,32 @@ struct ManagementRoutes: Sendable {
             name: create.name, managedIdentity: create.managedIdentity ?? false, certificate: create.certificate.map(Self.certificateBytes),
             withSecret: create.secret ?? true)
         return try JSON.response(created(principal, secret: secret), status: .created)
+    }
+
+    private func hsmName(_ request: ManagementRequest) throws -> ManagedHSMName { try ManagedHSMName(request.parameter("hsm")) }
+
+    private func createManagedHSM(_ request: ManagementRequest) async throws -> Response {
+        let create = try request.decode(CreateManagedHSM.self)
+        let name = try ManagedHSMName(create.name)
+        request.audit?.note { $0.managedHSM = name }
+        let pool = try await administration.createManagedHSM(
+            name, administrators: create.administrators ?? [], retentionDays: create.retentionDays ?? 90,
+            purgeProtection: create.purgeProtection ?? false, activated: create.activated ?? false, by: request.administrator)
+        return try JSON.response(view(pool), status: .created)
+    }
+
+    private func view(_ pool: ManagedHSMPool) -> ManagedHSMView {
+        let activation =
+            switch pool.activation {
+            case .notActivated: "NotActivated"
+            case .activating: "Activating"
+            case .active: "Active"
+            case .failed: "Failed"
+            }
+        return ManagedHSMView(
+            name: pool.name.value, url: addressing.managedHSMURL(pool.name), tenantId: pool.tenantId, created: pool.created,
+            retentionDays: pool.retentionDays, purgeProtection: pool.purgeProtection, recoveryLevel: pool.recoveryLevel.rawValue,
+            administrators: pool.administrators, activation: activation)
     }
 
     private func keyring(_ terms: [UInt32], rewrapped: Int? = nil) throws -> Response {

@@ -28,13 +28,15 @@ public struct CoffreServices: Sendable {
     public var metrics: MetricsRegistry
     /// The Blob service and its storage accounts.
     public var blob: BlobService
+    /// Managed HSM pools: their directory, local RBAC, settings and security domains.
+    public var managedHSM: ManagedHSMServices
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
-        blob: BlobService
+        blob: BlobService, managedHSM: ManagedHSMServices
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -51,11 +53,13 @@ public struct CoffreServices: Sendable {
         self.operations = operations
         self.metrics = metrics
         self.blob = blob
+        self.managedHSM = managedHSM
     }
 }
 
 /// The HTTP entry point of an unsealed server: every route group of the one route table (health, token service,
-/// management API, the Key Vault data plane, the Blob service), with the vault or storage account chosen by host. A class: it is shared by every request.
+/// management API, the Key Vault data plane, the Managed HSM fronts, the Blob service), with the vault, pool or storage account
+/// chosen by host. A class: it is shared by every request.
 public final class CoffreResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
 
@@ -68,6 +72,8 @@ public final class CoffreResponder: HTTPResponder {
         self.addressing = addressing
         let tokens = TokenRoutes(tokens: services.tokens, authority: addressing.authority, managedIdentity: services.managedIdentity)
         let dataPlane = DataPlane(services: services, addressing: addressing)
+        let managedHSM = ManagedHSMRoutes(services: services, addressing: addressing)
+        let keys = KeyRoutes(keys: services.keys)
         // In priority order: a request tries the groups' routes in this order (then the claiming group refuses it).
         table = RouteTable(
             addressing: addressing,
@@ -77,9 +83,11 @@ public final class CoffreResponder: HTTPResponder {
                 tokens.managedIdentities,
                 ManagementRoutes(services: services, addressing: addressing).group,
                 dataPlane.group(
-                    routes: SecretRoutes(secrets: services.secrets).routes
-                        + KeyRoutes(keys: services.keys).routes
+                    routes: SecretRoutes(secrets: services.secrets).routes + keys.routes
                         + CertificateRoutes(certificates: services.certificates).routes),
+                managedHSM.administration,
+                managedHSM.status,
+                managedHSM.keys(keys.managedHSMRoutes(attestation: services.managedHSM.attestation)),
                 BlobRoutes(service: services.blob, auditor: Auditor(sink: services.audit, metrics: services.metrics)).group,
             ])
     }

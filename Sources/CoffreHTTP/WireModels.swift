@@ -13,6 +13,8 @@ struct WireAttributes: Codable, JSONFieldsEncodable, Sendable {
     /// Keys only.
     var exportable: Bool?
     var hsmPlatform: String?
+    /// Keys of a pool, from `GET /keys/{name}/{version}/attestation` only.
+    var attestation: WireKeyAttestation?
 
     init(_ attributes: ObjectAttributes, vault: VaultRecord) {
         enabled = attributes.enabled
@@ -34,6 +36,7 @@ struct WireAttributes: Codable, JSONFieldsEncodable, Sendable {
         try object.field("recoveryLevel", recoveryLevel)
         try object.field("exportable", exportable)
         try object.field("hsmPlatform", hsmPlatform)
+        try object.field("attestation", attestation)
     }
 
     /// What a request asks to change; read-only fields are ignored.

@@ -29,6 +29,8 @@ public struct CoffreServer: Sendable {
     public let sweeper: PurgeSweeper
     public let rotation: KeyRotationService
     public let lifecycle: CertificateLifecycleService
+    /// The jobs completing Managed HSM activations: run them (``JobStore/run()``) once the server is unsealed.
+    public let managedHSMJobs: JobStore<ManagedHSMActivations.Outcome>
 
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
@@ -66,6 +68,11 @@ public struct CoffreServer: Sendable {
                 attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
+        let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
+        self.managedHSMJobs = managedHSMJobs
+        let authority = state.certificateAuthority
+        let issuer = try CertificateIssuer(
+            certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
         self.services = CoffreServices(
             vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
             roleAssignments: RoleAssignments(storage: records, clock: clock), tokens: tokens,
@@ -75,7 +82,8 @@ public struct CoffreServer: Sendable {
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
-            blob: BlobService(storage: records, clock: clock))
+            blob: BlobService(storage: records, clock: clock),
+            managedHSM: ManagedHSMServices(storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs))
         self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.

@@ -129,10 +129,28 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },
+                JobRunnerService { [self] in current?.managedHSMJobs },
             ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService()
+    }
+}
+
+/// Runs a job store once the server is unsealed (the store exists from then on), until the service group stops.
+struct JobRunnerService<Output: Codable & Sendable & Equatable>: Service {
+    let store: @Sendable () -> JobStore<Output>?
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if let jobs = store() {
+                    await jobs.run()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ struct Env: ParsableCommand {
 
     @OptionGroup var data: DataOption
     @Option(help: "The vault to point AZURE_KEYVAULT_URL at (default: the default vault).") var vault: String?
+    @Option(help: "A Managed HSM pool to point AZURE_MANAGEDHSM_URL at.") var hsm: String?
 
     func run() throws {
         let directory = DataDirectory(path: data.data)
@@ -22,6 +23,7 @@ struct Env: ParsableCommand {
             ("AZURE_AUTHORITY_HOST", configuration.authority),
             ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
         ]
+        if let hsm { variables.append(("AZURE_MANAGEDHSM_URL", configuration.managedHSMURL(hsm))) }
         if let rootKey {
             variables += [
                 ("IDENTITY_ENDPOINT", "\(configuration.authority)/msi/token"),

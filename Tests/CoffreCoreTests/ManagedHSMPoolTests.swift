@@ -100,12 +100,12 @@ import Testing
         let pool = try await fixture.pool("gone")
         _ = try await fixture.settings.update("AllowKeyManagementOperationsThroughARM", value: "true", in: pool.name)
         _ = try await fixture.access.setDefinition(named: "11111111-1111-4111-8111-111111111111", .init(roleName: "r"), in: pool.name)
-        try await fixture.storage.transaction { try await $0.put("h/gone/keys/k", [1]) }
+        try await fixture.storage.transaction { try await $0.put("v/gone/key/k", [1]) }
 
         try await fixture.directory.delete(pool.name)
         #expect(try await fixture.directory.list().map(\.name) == [keep.name])
         #expect(try await fixture.storage.scan(prefix: "sys/hsm/gone/", after: nil, limit: 10).isEmpty)
-        #expect(try await fixture.storage.scan(prefix: "h/gone/", after: nil, limit: 10).isEmpty)
+        #expect(try await fixture.storage.scan(prefix: "v/gone/", after: nil, limit: 10).isEmpty)
         #expect(try await fixture.access.assignments(in: keep.name).count == 1)
         await #expect(throws: ManagedHSMError.poolNotFound("gone")) { try await fixture.directory.get(pool.name) }
         await #expect(throws: ManagedHSMError.poolNotFound("gone")) { try await fixture.directory.delete(pool.name) }

@@ -91,6 +91,9 @@ class Coffre:
     def vault_url(self, name="default"):
         return f"https://{name}.vault.localhost:{self.port}"
 
+    def hsm_url(self, name):
+        return f"https://{name}.managedhsm.localhost:{self.port}"
+
     def cli(self, *args, check=True):
         """Runs `coffre ARGS --data DIR`; returns the completed process."""
         result = subprocess.run([BINARY, *args, "--data", self.data], capture_output=True, text=True, timeout=60)
@@ -101,10 +104,10 @@ class Coffre:
     def cli_json(self, *args):
         return json.loads(self.cli(*args).stdout)
 
-    def env(self):
-        """The variables `coffre env` exports, as a dict."""
+    def env(self, *args):
+        """The variables `coffre env ARGS` exports, as a dict."""
         variables = {}
-        for line in self.cli("env").stdout.splitlines():
+        for line in self.cli("env", *args).stdout.splitlines():
             assert line.startswith("export ")
             name, _, value = line[len("export "):].partition("=")
             assert value.startswith("'") and value.endswith("'")

@@ -136,6 +136,20 @@ public struct ManagedHSMKeyAttestation: Sendable {
             version: KeyAttestation.formatVersion)
     }
 
+    /// A key version of the pool (its latest version when `version` is nil or empty) with the statements about it;
+    /// `url` is the pool's URL as the client wrote it, which names the version (`{url}/keys/{name}/{version}`).
+    public func attest(_ keys: KeyService, name: String, version: String?, in pool: ManagedHSMName, url: String) async throws
+        -> (key: Versioned<KeyVersion>, attestation: KeyAttestation)
+    {
+        let key = try await keys.get(in: try VaultName(pool.value), name: name, version: version)
+        let record = key.record
+        let subject = KeyAttestation.Subject(
+            keyIdentifier: "\(url)/keys/\(key.name)/\(record.version)", keyType: record.keyType,
+            origin: record.imported == true ? .imported : .generated, publicKey: record.keyType.family == .oct ? nil : record.publicKey,
+            exportable: record.exportable ?? false, created: record.attributes.created)
+        return (key, try await attest(subject, in: pool))
+    }
+
     /// The compact JWS of `payload`, as bytes of its text.
     static func sign(_ payload: some Encodable, header: KeyAttestation.Header, with key: KeyMaterial) throws -> [UInt8] {
         let signingInput = [try StreamingJSONEncoder.encode(header), try StreamingJSONEncoder.encode(payload)]

@@ -151,6 +151,15 @@ public struct ManagedHSMPool: Codable, Sendable, Equatable {
         RecoveryLevel(retentionDays: retentionDays, purgeProtection: purgeProtection)
     }
 
+    /// The pool as the key service sees a vault: its keys' namespace, retention and purge protection (local RBAC
+    /// authorises its requests, never access policies).
+    public var keyVault: VaultRecord {
+        // Pool names follow the vault names' rules (ManagedHSMName checks them with VaultName).
+        VaultRecord(
+            name: try! VaultName(name.value), created: created, retentionDays: retentionDays, purgeProtection: purgeProtection,
+            rbacAuthorization: true)
+    }
+
     /// The pool's root when the pool is active; ``ManagedHSMError/notActivated`` otherwise.
     public func requireActive() throws -> SecurityDomainRoot {
         guard activation.isActive, let securityDomain else { throw ManagedHSMError.notActivated(name.value) }

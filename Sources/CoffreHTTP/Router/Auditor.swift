@@ -10,6 +10,7 @@ struct AuditDraft: Sendable {
     var operationName: String
     var caller: Caller?
     var vault: VaultName?
+    var managedHSM: ManagedHSMName?
     var objectId: String?
     var apiVersion: String?
     var accessPolicyMatch: Bool?
@@ -51,7 +52,8 @@ struct Auditor: Sendable {
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         let host = request.incoming.host
         let event = AuditEvent(
-            time: Date(), resourceId: draft.vault.map { "/vaults/\($0)" } ?? "/server", operationName: draft.operationName,
+            time: Date(), resourceId: draft.managedHSM.map { "/managedHSMs/\($0)" } ?? draft.vault.map { "/vaults/\($0)" } ?? "/server",
+            operationName: draft.operationName,
             operationVersion: draft.apiVersion, status: Int(response.status.code), reason: response.status.reasonPhrase,
             description: "", durationMs: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
             callerIpAddress: request.context.remoteAddress?.ipAddress, correlationId: request.headers[.msClientRequestId],
