@@ -132,6 +132,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzzing (scripts/fuzz): the parsers of untrusted input as libFuzzer targets, one small file each, and their driver:
+        // libFuzzer's entry points when built with -sanitize=fuzzer -DCOFFRE_LIBFUZZER, a seed writer otherwise.
+        .target(
+            name: "CoffreFuzzTargets",
+            dependencies: [
+                "CoffreAuth", "CoffreCore", "CoffreCertificates", "CoffreCrypto", "CoffreStorage", "CoffreModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Fuzz/Targets", swiftSettings: swiftSettings),
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "coffre-fuzz", dependencies: ["CoffreFuzzTargets", "CLibFuzzer"], path: "Fuzz/Driver", swiftSettings: swiftSettings),
+        .testTarget(name: "CoffreFuzzTargetsTests", dependencies: ["CoffreFuzzTargets"], path: "Fuzz/Tests", swiftSettings: swiftSettings),
         .target(
             name: "CoffreStorageConformance", dependencies: ["CoffreStorage"], path: "Tests/CoffreStorageConformance", swiftSettings: swiftSettings),
         .testTarget(name: "CoffreModelTests", dependencies: ["CoffreModel"], swiftSettings: swiftSettings),
