@@ -20,9 +20,9 @@ public struct PostgresConfiguration: Sendable {
     public var maxAttempts: Int = 30
     /// How often the chosen server is checked: that it answers, and is still of the kind `targetSessionAttributes` asks.
     public var healthCheckInterval: Duration = .seconds(1)
-    /// How long a check may go unanswered before the server counts as gone. A server whose host vanished without
-    /// closing its connections (power loss, a network partition) answers nothing, and TCP alone would wait for many
-    /// minutes; the connections of a server found gone are closed, failing what waits on them.
+    /// How long a check may go unanswered; two such checks in a row and the server counts as gone. A server whose host
+    /// vanished without closing its connections (power loss, a network partition) answers nothing, and TCP alone would
+    /// wait for many minutes; the connections of a server found gone are closed, failing what waits on them.
     public var healthCheckTimeout: Duration = .seconds(5)
 
     enum TLSMode: Sendable {

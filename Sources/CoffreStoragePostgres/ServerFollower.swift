@@ -10,9 +10,9 @@ import Synchronization
 /// `target_session_attrs`), runs a connection pool to it, and moves on when that server stops answering or stops
 /// fitting: after the primary dies and a standby is promoted, the node finds the new primary by itself.
 ///
-/// The chosen server is checked every `healthCheckInterval` on a connection of its own. A check that fails, or that is
-/// not answered within `healthCheckTimeout` (a host gone without closing its connections answers nothing, and TCP would
-/// wait for many minutes), withdraws the pool: its connections are closed, failing what waits on them (a lost
+/// The chosen server is checked every `healthCheckInterval` on a connection of its own. A check that fails, or two in a
+/// row not answered within `healthCheckTimeout` (a host gone without closing its connections answers nothing, and TCP
+/// would wait for many minutes), withdraw the pool: its connections are closed, failing what waits on them (a lost
 /// connection before `COMMIT` is retried, one during `COMMIT` is reported as unknown; nothing unacknowledged is ever
 /// reported done), and every host is asked again. Operations wait for a pool in `clients` meanwhile, up to their
 /// lease deadline, then fail with `.unavailable` (503 with `Retry-After`).
@@ -35,7 +35,10 @@ final class ServerFollower: Sendable {
             let hosts = configuration.hosts
             let answers = await withTaskGroup(of: (Int, (role: ServerRole, connection: PostgresConnection)?).self) { group in
                 for (index, host) in hosts.enumerated() {
-                    group.addTask { (index, await self.check(host, on: nil)) }
+                    group.addTask {
+                        guard case .answered(let role, let connection) = await self.check(host, on: nil) else { return (index, nil) }
+                        return (index, (role, connection))
+                    }
                 }
                 var answers = [(role: ServerRole, connection: PostgresConnection)?](repeating: nil, count: hosts.count)
                 for await (index, answer) in group { answers[index] = answer }
@@ -84,44 +87,69 @@ final class ServerFollower: Sendable {
         }
     }
 
-    /// Checks `host` every `healthCheckInterval` on one kept connection (first `first`); returns why it was left, or nil if cancelled.
+    /// What one check of a server found.
+    private enum Check: Sendable {
+        case answered(ServerRole, PostgresConnection)
+        /// The server refused the connection, closed it, or failed the query.
+        case failed
+        /// No answer within `healthCheckTimeout`.
+        case unanswered
+    }
+
+    /// How many checks in a row may go unanswered before the server is left: one slow answer on a loaded machine is
+    /// not a vanished server.
+    static let unansweredChecksTolerated = 1
+
+    /// Checks `host` every `healthCheckInterval` on one kept connection (first `first`); returns why it was left, or nil
+    /// if cancelled.
     private func watch(_ host: PostgresHost, on first: PostgresConnection?) async -> String? {
         var connection = first
         defer { if let connection { Self.close(connection) } }
+        var unanswered = 0
         while true {
             do { try await Task.sleep(for: configuration.healthCheckInterval) } catch { return nil }
-            guard let (role, checked) = await check(host, on: connection) else {
+            switch await check(host, on: connection) {
+            case .answered(let role, let checked):
+                connection = checked
+                unanswered = 0
+                guard configuration.targetSessionAttributes.fits(role) else {
+                    return "it no longer fits target_session_attrs=\(configuration.targetSessionAttributes.rawValue)"
+                }
+            case .failed:
+                return "it refused or closed the connection, or failed the check"
+            case .unanswered:
+                // The connection may be the half-open one: the next check opens another.
                 if let connection { Self.close(connection) }
-                return "no answer within \(configuration.healthCheckTimeout)"
-            }
-            connection = checked
-            guard configuration.targetSessionAttributes.fits(role) else {
-                return "it no longer fits target_session_attrs=\(configuration.targetSessionAttributes.rawValue)"
+                connection = nil
+                unanswered += 1
+                if unanswered > Self.unansweredChecksTolerated {
+                    return "\(unanswered) checks in a row went unanswered for \(configuration.healthCheckTimeout)"
+                }
             }
         }
     }
 
-    /// The role of `host`'s server, asked on `connection` if it is open, else on a new one (returned for the next
-    /// check); nil when it failed or did not answer within `healthCheckTimeout`.
-    private func check(_ host: PostgresHost, on connection: PostgresConnection?) async -> (role: ServerRole, connection: PostgresConnection)? {
-        await valueWithin(configuration.healthCheckTimeout) {
-            let connection = try await {
-                if let connection, !connection.isClosed { return connection } else { return try await self.connect(host) }
-            }()
+    /// The role of `host`'s server, asked on `connection` if it is open, else on a new one (returned for the next check).
+    private func check(_ host: PostgresHost, on connection: PostgresConnection?) async -> Check {
+        let answer = await valueWithin(configuration.healthCheckTimeout) { () async -> Check in
+            guard
+                let connection = try? await { () async throws -> PostgresConnection in
+                    if let connection, !connection.isClosed { return connection } else { return try await self.connect(host) }
+                }()
+            else { return .failed }
             do {
                 let rows = try await connection.query(
                     "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only') = 'on'", logger: self.logger)
                 for try await (inRecovery, readOnly) in rows.decode((Bool, Bool).self) {
-                    return (ServerRole(inRecovery: inRecovery, readOnlyByDefault: readOnly), connection)
+                    return .answered(ServerRole(inRecovery: inRecovery, readOnlyByDefault: readOnly), connection)
                 }
-                throw PostgresFailure(.final, .corrupt("PostgreSQL answered the role query with no row"))
-            } catch {
-                Self.close(connection)
-                throw error
-            }
+            } catch {}
+            Self.close(connection)
+            return .failed
         } discarding: { late in
-            Self.close(late.connection)
+            if case .answered(_, let connection) = late { Self.close(connection) }
         }
+        return answer ?? .unanswered
     }
 
     private func connect(_ host: PostgresHost) async throws -> PostgresConnection {

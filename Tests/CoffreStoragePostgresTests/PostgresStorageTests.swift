@@ -225,8 +225,9 @@ import Testing
                 async let writeFailed = failsUnavailable { try await storage.transaction { try await $0.put("during", [2]) } }
                 #expect(await readFailed)
                 #expect(await writeFailed)
-                // They fail rather than hang: one lease wait (3 s), or a few if a pooled connection died under them.
-                #expect(ContinuousClock.now - outageStart < .seconds(10))
+                // They fail rather than hang: one lease wait (3 s), or a few if a pooled connection died under them
+                // (generous: a loaded test machine stretches each).
+                #expect(ContinuousClock.now - outageStart < .seconds(30))
 
                 try await server.startServer()
                 #expect(try await storage.get("before") == [1])
