@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "CProcessHardening"),
         // PKCS#11 declarations only: the module is loaded at run time (dlopen), so nothing is linked.
         .systemLibrary(name: "CPKCS11", path: "Sources/CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
-        .target(name: "CoffreModel", swiftSettings: swiftSettings),
+        // JSON written once: the streaming encoder, field writers and JSONValue (wire models, stored records, audit lines).
+        .target(name: "CoffreJSON", swiftSettings: swiftSettings),
+        .target(name: "CoffreModel", dependencies: ["CoffreJSON"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreCrypto",
             dependencies: [
@@ -147,6 +149,7 @@ let package = Package(
         .testTarget(name: "CoffreFuzzTargetsTests", dependencies: ["CoffreFuzzTargets"], path: "Fuzz/Tests", swiftSettings: swiftSettings),
         .target(
             name: "CoffreStorageConformance", dependencies: ["CoffreStorage"], path: "Tests/CoffreStorageConformance", swiftSettings: swiftSettings),
+        .testTarget(name: "CoffreJSONTests", dependencies: ["CoffreJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "CoffreModelTests", dependencies: ["CoffreModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreCryptoTests",

@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import Foundation
 import Synchronization
@@ -27,7 +28,7 @@ public final class AttestationVerifier: Sendable {
         let authority = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         guard authorities.contains(authority) else {
             throw CoffreError.forbidden(
-                innerCode: "KeyReleasePolicyNotSatisfied", message: "The attestation token's issuer is not an authority of the release policy.")
+                .releasePolicyNotSatisfied, message: "The attestation token's issuer is not an authority of the release policy.")
         }
         guard authority.hasPrefix("https://") || Self.isLoopback(authority) else {
             throw CoffreError.badParameter("Release policy authorities must be https URLs.")

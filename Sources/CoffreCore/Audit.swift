@@ -1,3 +1,4 @@
+import CoffreJSON
 import CoffreModel
 import Foundation
 import Synchronization
@@ -134,89 +135,44 @@ public struct AuditUnavailable: Error, Sendable {
     public init() {}
 }
 
-extension AuditEvent {
-    /// The record as one JSON line, written by hand: this runs on every request, and `JSONEncoder` costs several
-    /// times more. Decodes back to the same event (tested).
-    public func jsonLine() -> [UInt8] {
-        var out = JSONLine()
-        out.open()
-        if let callerIpAddress { out.field("callerIpAddress", callerIpAddress) }
-        out.field("category", category)
-        if let correlationId { out.field("correlationId", correlationId) }
-        out.field("durationMs", durationMs)
-        if let identity {
-            out.key("identity")
-            out.open()
-            out.key("claim")
-            out.open()
-            for (name, value) in identity.claim.sorted(by: { $0.key < $1.key }) { out.field(name, value) }
-            out.close()
-            out.close()
-        }
-        out.field("operationName", operationName)
-        if let operationVersion { out.field("operationVersion", operationVersion) }
-        out.key("properties")
-        out.open()
-        if let clientInfo = properties.clientInfo { out.field("clientInfo", clientInfo) }
-        out.field("httpStatusCode", properties.httpStatusCode)
-        out.field("id", properties.id)
-        if let match = properties.isAccessPolicyMatch { out.field("isAccessPolicyMatch", match) }
-        if let rbac = properties.isRbacAuthorized { out.field("isRbacAuthorized", rbac) }
-        out.field("requestId", properties.requestId)
-        out.field("requestUri", properties.requestUri)
-        out.close()
-        out.field("resourceId", resourceId)
-        out.field("resultDescription", resultDescription)
-        out.field("resultSignature", resultSignature)
-        out.field("resultType", resultType)
-        out.field("time", time)
-        out.close()
-        out.bytes.append(UInt8(ascii: "\n"))
-        return out.bytes
+extension AuditEvent: JSONFieldsEncodable {
+    /// The record as one JSON line (keys in alphabetical order): this runs on every request, so it is streamed
+    /// field by field. Decodes back to the same event (tested).
+    public func jsonLine() throws -> [UInt8] {
+        try StreamingJSONEncoder.encode(self) + [UInt8(ascii: "\n")]
+    }
+
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("callerIpAddress", callerIpAddress)
+        try object.field("category", category)
+        try object.field("correlationId", correlationId)
+        try object.field("durationMs", durationMs)
+        try object.field("identity", identity)
+        try object.field("operationName", operationName)
+        try object.field("operationVersion", operationVersion)
+        try object.field("properties", properties)
+        try object.field("resourceId", resourceId)
+        try object.field("resultDescription", resultDescription)
+        try object.field("resultSignature", resultSignature)
+        try object.field("resultType", resultType)
+        try object.field("time", time)
     }
 }
 
-/// A minimal JSON object writer (strings through `JSONString`).
-struct JSONLine {
-    var bytes: [UInt8] = []
-    private var needsComma = false
-
-    init() { bytes.reserveCapacity(512) }
-
-    mutating func open() {
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
+extension AuditEvent.Identity: JSONFieldsEncodable {
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("claim", sortingKeysOf: claim)
     }
+}
 
-    mutating func close() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
+extension AuditEvent.Properties: JSONFieldsEncodable {
+    public func writeFields(_ object: inout JSONObjectWriter) throws {
+        try object.field("clientInfo", clientInfo)
+        try object.field("httpStatusCode", httpStatusCode)
+        try object.field("id", id)
+        try object.field("isAccessPolicyMatch", isAccessPolicyMatch)
+        try object.field("isRbacAuthorized", isRbacAuthorized)
+        try object.field("requestId", requestId)
+        try object.field("requestUri", requestUri)
     }
-
-    mutating func key(_ name: String) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        string(name)
-        bytes.append(UInt8(ascii: ":"))
-        needsComma = false
-    }
-
-    mutating func field(_ name: String, _ value: String) {
-        key(name)
-        string(value)
-        needsComma = true
-    }
-
-    mutating func field(_ name: String, _ value: Int) {
-        key(name)
-        bytes.append(contentsOf: String(value).utf8)
-        needsComma = true
-    }
-
-    mutating func field(_ name: String, _ value: Bool) {
-        key(name)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
-        needsComma = true
-    }
-
-    private mutating func string(_ value: String) { JSONString.append(value, to: &bytes) }
 }

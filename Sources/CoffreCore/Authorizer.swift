@@ -24,7 +24,7 @@ public struct Authorizer: Sendable {
         }
         guard allowed else {
             throw CoffreError.forbidden(
-                innerCode: "ForbiddenByPolicy",
+                .accessPolicy,
                 message: "The user, group or application '\(caller.summary)' does not have \(operation.area.rawValue) "
                     + "\(operation.permission) permission on key vault '\(vault.name);location=local'. For help resolving "
                     + "this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287")
@@ -41,7 +41,7 @@ public struct Authorizer: Sendable {
         guard granted else {
             let resource = "/vaults/\(vault.name)" + (object.map { "/\($0.kind.collection)/\($0.name)" } ?? "")
             throw CoffreError.forbidden(
-                innerCode: "ForbiddenByRbac",
+                .roleAssignments,
                 message: [
                     "Caller is not authorized to perform action on resource.",
                     "If role assignments were recently changed, please wait several minutes for role assignments to become effective.",

@@ -217,7 +217,7 @@ public struct CertificateService: Sendable {
         }
         guard pending.issuerName.lowercased() == "unknown" else {
             throw CoffreError.forbidden(
-                innerCode: "Forbidden",
+                .notAllowed,
                 message: "Merge is forbidden on pending object created with issuer : \(pending.issuerName) while it is in progress.")
         }
         let material = try KeyMaterial(storedRepresentation: stored)

@@ -105,12 +105,12 @@ extension KeyService {
         if !operation.allowedOutsideWindow, !record.attributes.isActive(at: clock.now) {
             let expired = record.attributes.expires.map { clock.now >= $0 } ?? false
             throw CoffreError.forbidden(
-                innerCode: expired ? "KeyExpired" : "KeyNotYetValid",
+                expired ? .keyExpired : .keyNotYetValid,
                 message: "Operation \(operation.rawValue) is not allowed on a key that is \(expired ? "expired" : "not yet valid").")
         }
         guard record.keyOps.contains(operation.rawValue) else {
             throw CoffreError.forbidden(
-                innerCode: "KeyOperationForbidden", message: "Operation \(operation.rawValue) is not permitted on this key.")
+                .keyOperationNotPermitted, message: "Operation \(operation.rawValue) is not permitted on this key.")
         }
         return (key, try material(of: key, in: vault))
     }

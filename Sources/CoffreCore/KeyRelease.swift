@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import Foundation
 
@@ -130,19 +131,19 @@ extension KeyService {
         apiVersion: String
     ) async throws -> String {
         guard let authority = releaseAuthority else {
-            throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "This server releases no keys.")
+            throw CoffreError.forbidden(.keyNotExportable, message: "This server releases no keys.")
         }
         let key = try await get(in: vault.name, name: name, version: version)
         let record = key.record
         guard record.exportable == true, let data = record.releasePolicy?.data.flatMap({ Base64.decode($0) }) else {
-            throw CoffreError.forbidden(innerCode: "KeyNotExportable", message: "Only exportable keys with a release policy can be released.")
+            throw CoffreError.forbidden(.keyNotExportable, message: "Only exportable keys with a release policy can be released.")
         }
         let policy = try ReleasePolicyDocument(data: data)
         let (issuer, claims) = try await authority.attestation.verify(attestation, authorities: policy.authorities)
         guard record.attributes.enabled else { throw CoffreError.disabled(.key, operation: "release") }
         guard policy.allows(issuer: issuer, claims: claims) else {
             throw CoffreError.forbidden(
-                innerCode: "KeyReleasePolicyNotSatisfied", message: "The attestation does not satisfy the key's release policy.")
+                .releasePolicyNotSatisfied, message: "The attestation does not satisfy the key's release policy.")
         }
         let encryption = encryption ?? "CKM_RSA_AES_KEY_WRAP"
         let oaep: String =

@@ -1,5 +1,6 @@
 import CoffreCertificates
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import CoffreStorage
 
@@ -73,7 +74,7 @@ public struct SecretService: Sendable {
         var secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
         guard secret.record.attributes.enabled else { throw CoffreError.disabled(.secret, operation: "get") }
         if secret.record.managed == true, let expires = secret.record.attributes.expires, clock.now >= expires {
-            throw CoffreError.forbidden(innerCode: "SecretExpired", message: "Operation get is not allowed on an expired certificate's secret.")
+            throw CoffreError.forbidden(.secretExpired, message: "Operation get is not allowed on an expired certificate's secret.")
         }
         if let outContentType, !outContentType.isEmpty, outContentType != secret.record.contentType {
             secret.record.value = try Self.convert(secret.record, to: outContentType)

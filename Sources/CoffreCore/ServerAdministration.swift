@@ -60,7 +60,7 @@ public struct ServerAdministration: Sendable {
         guard let principal = try? await principals.find(caller.appId ?? caller.objectId), principal.administrator,
             principal.objectId == caller.objectId
         else {
-            throw CoffreError.forbidden(innerCode: "ForbiddenByPolicy", message: "Only Coffre administrators may manage the server.")
+            throw CoffreError.forbidden(.accessPolicy, message: "Only Coffre administrators may manage the server.")
         }
     }
 

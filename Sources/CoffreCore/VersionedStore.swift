@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import CoffreStorage
 

@@ -1,3 +1,4 @@
+import CoffreJSON
 import CoffreModel
 
 /// Key Vault's `JsonWebKey`, as it travels on the wire.

@@ -1,4 +1,5 @@
 import CoffreCore
+import CoffreJSON
 import CoffreModel
 
 /// Key Vault's `CertificatePolicy` on the wire (snake_case members, as the service writes them).

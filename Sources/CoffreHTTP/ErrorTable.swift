@@ -53,7 +53,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case .conflict: ErrorResponse(status: .conflict, code: "Conflict", message: message)
         case .disabled(let kind, _):
             ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: kind.title + "Disabled", message: message)
-        case .forbidden(let inner, _): ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: inner, message: message)
+        case .forbidden(let reason, _): ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: reason.innerCode, message: message)
         case .purgeProtected: ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "PurgeProtected", message: message)
         case .pendingCertificateNotFound: ErrorResponse(status: .notFound, code: "PendingCertificateNotFound", message: message)
         case .issuerNotFound: ErrorResponse(status: .notFound, code: "CertificateIssuerNotFound", message: message)
@@ -135,6 +135,28 @@ public struct ErrorResponse: Sendable, Equatable {
     var envelope: Envelope {
         Envelope(error: .init(code: code, message: message, innererror: innerCode.map { .init(code: $0) }))
     }
+}
+
+extension ForbiddenReason {
+    /// Key Vault's inner error code of a 403.
+    var innerCode: String {
+        switch self {
+        case .accessPolicy: "ForbiddenByPolicy"
+        case .roleAssignments: "ForbiddenByRbac"
+        case .keyOperationNotPermitted: "KeyOperationForbidden"
+        case .keyExpired: "KeyExpired"
+        case .keyNotYetValid: "KeyNotYetValid"
+        case .secretExpired: "SecretExpired"
+        case .keyNotExportable: "KeyNotExportable"
+        case .releasePolicyNotSatisfied: "KeyReleasePolicyNotSatisfied"
+        case .notAllowed: "Forbidden"
+        }
+    }
+}
+
+extension ObjectKind {
+    /// The Key Vault error code for a missing object (`SecretNotFound`).
+    var notFoundCode: String { title + "NotFound" }
 }
 
 /// Key Vault's error envelope, `{"error": {"code", "message", "innererror"}}`: the data plane, the management API and

@@ -91,7 +91,7 @@ final class SealEndpoints: Sendable {
     /// Metrics hold operation names and counts only, yet they describe usage: loopback scrapers only.
     @Sendable func metricsText(_ request: RouteRequest<Void>) throws -> Response {
         guard request.context.isLoopback else {
-            throw CoffreError.forbidden(innerCode: "Forbidden", message: "Metrics are served to loopback callers only.")
+            throw CoffreError.forbidden(.notAllowed, message: "Metrics are served to loopback callers only.")
         }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -1,5 +1,6 @@
 import CoffreCore
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 
 struct WireReleasePolicy: Codable, JSONFieldsEncodable, Sendable {

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreCore
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import Foundation
 import HTTPTypes

@@ -1,5 +1,6 @@
 import CoffreCore
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 
 // Wire shapes of the Managed HSM administration APIs (rbac.json, settings.json, securitydomain.json), as the

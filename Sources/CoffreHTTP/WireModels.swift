@@ -1,4 +1,5 @@
 import CoffreCore
+import CoffreJSON
 import CoffreModel
 
 /// Key Vault's `Attributes` on the wire; output carries `recoverableDays` and `recoveryLevel` from the vault.

@@ -1,3 +1,5 @@
+import CoffreJSON
+
 /// The attributes every versioned object carries (`enabled`, `nbf`, `exp`, `created`, `updated`).
 ///
 /// `recoverableDays` and `recoveryLevel` are not stored: they follow from the vault's settings when a response

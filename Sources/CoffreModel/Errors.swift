@@ -17,8 +17,8 @@ public enum CoffreError: Error, Equatable, Sendable {
     case conflict(String)
     /// The object is disabled and the operation needs it enabled (403 `Forbidden` / `SecretDisabled`, …).
     case disabled(ObjectKind, operation: String)
-    /// The caller lacks a permission (403 `Forbidden` with the given inner code).
-    case forbidden(innerCode: String, message: String)
+    /// The operation is refused, for `reason` (403 `Forbidden`; the error table names the reason's inner code).
+    case forbidden(ForbiddenReason, message: String)
     /// Purge is refused because the vault has purge protection (403 `Forbidden`).
     case purgeProtected(vault: String)
     /// No pending certificate operation of that name (404 `PendingCertificateNotFound`).
@@ -41,6 +41,28 @@ public enum CoffreError: Error, Equatable, Sendable {
     case sealed
     /// A dependency (storage) failed in a way worth retrying (503 with `Retry-After`).
     case unavailable(String)
+}
+
+/// Why an operation is refused (403): the HTTP error table gives each reason Key Vault's inner error code.
+public enum ForbiddenReason: Sendable, Equatable {
+    /// The vault's access policies do not grant the permission (`ForbiddenByPolicy`); also a non-administrator
+    /// calling the management API.
+    case accessPolicy
+    /// The caller's role assignments do not grant the data action (`ForbiddenByRbac`).
+    case roleAssignments
+    /// The key's `key_ops` do not include the operation (`KeyOperationForbidden`).
+    case keyOperationNotPermitted
+    /// The key is past its `exp` (`KeyExpired`) or before its `nbf` (`KeyNotYetValid`).
+    case keyExpired
+    case keyNotYetValid
+    /// A certificate's secret past its expiry (`SecretExpired`).
+    case secretExpired
+    /// Key release of a key that is not exportable or has no release policy (`KeyNotExportable`).
+    case keyNotExportable
+    /// The attestation does not satisfy the key's release policy (`KeyReleasePolicyNotSatisfied`).
+    case releasePolicyNotSatisfied
+    /// Any other refusal (inner code `Forbidden`).
+    case notAllowed
 }
 
 extension CoffreError: CustomStringConvertible {

@@ -8,8 +8,6 @@ public enum ObjectKind: String, Sendable, Codable, CaseIterable {
     public var noun: String { rawValue }
     /// Capitalised noun used in messages and error codes ("Secret").
     public var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
-    /// The Key Vault error code for a missing object (`SecretNotFound`).
-    public var notFoundCode: String { title + "NotFound" }
     /// The path segment of live objects (`secrets`).
     public var collection: String { rawValue + "s" }
     /// The path segment of soft-deleted objects (`deletedsecrets`).

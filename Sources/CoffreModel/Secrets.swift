@@ -1,3 +1,5 @@
+import CoffreJSON
+
 /// One version of a secret as stored (inside the barrier).
 public struct SecretVersion: Codable, JSONFieldsEncodable, Sendable, Equatable {
     public var version: String

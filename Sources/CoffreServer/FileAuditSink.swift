@@ -32,7 +32,7 @@ public final class FileAuditSink: AuditSink {
 
     /// One `write(2)` per record, under the lock so that lines never interleave.
     public func record(_ event: AuditEvent) throws {
-        let line = event.jsonLine()
+        let line = try event.jsonLine()
         try healthy.withLock { healthy in
             let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             healthy = written == line.count

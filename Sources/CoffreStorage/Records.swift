@@ -1,3 +1,4 @@
+import CoffreJSON
 import CoffreModel
 import Foundation
 

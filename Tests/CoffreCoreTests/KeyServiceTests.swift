@@ -1,5 +1,6 @@
 import CoffreCore
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import CoffreStorage
 import Foundation

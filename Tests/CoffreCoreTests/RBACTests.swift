@@ -58,7 +58,7 @@ import Testing
             try Authorizer().authorize(caller, .secretGet, in: vault, assignments: [])
         } throws: { error in
             guard case .forbidden(let inner, let message) = error as? CoffreError else { return false }
-            return inner == "ForbiddenByRbac" && message.contains("Microsoft.KeyVault/vaults/secrets/getSecret/action")
+            return inner == .roleAssignments && message.contains("Microsoft.KeyVault/vaults/secrets/getSecret/action")
         }
     }
 
@@ -102,7 +102,7 @@ import Testing
             properties: .init(
                 id: "https://v.vault.localhost:8443/secrets/x", requestUri: "https://v/secrets/x", httpStatusCode: 403, clientInfo: "ua",
                 requestId: "r", isAccessPolicyMatch: false, isRbacAuthorized: nil))
-        let line = event.jsonLine()
+        let line = try event.jsonLine()
         #expect(line.last == UInt8(ascii: "\n"))
         #expect(try JSONDecoder().decode(AuditEvent.self, from: Data(line)) == event)
     }

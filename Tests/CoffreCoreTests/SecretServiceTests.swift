@@ -202,7 +202,7 @@ struct SecretFixture {
             try Authorizer().authorize(caller, .secretGet, in: vault)
         } throws: { error in
             guard case .forbidden(let inner, let message) = error as? CoffreError else { return false }
-            return inner == "ForbiddenByPolicy" && message.contains("secrets get permission")
+            return inner == .accessPolicy && message.contains("secrets get permission")
         }
     }
 }

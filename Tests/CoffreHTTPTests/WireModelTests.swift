@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import Foundation
 import Testing
@@ -22,6 +23,11 @@ import Testing
     static func vault() throws -> VaultRecord { VaultRecord(name: try VaultName("default"), created: 1, retentionDays: 7) }
 
     static func text(_ value: some Encodable) throws -> String { String(decoding: try StreamingJSONEncoder.encode(value), as: UTF8.self) }
+
+    @Test func listPagesAlwaysWriteTheirNextLink() throws {
+        #expect(try Self.text(ListResult<Int>(value: [], nextLink: nil)) == #"{"value":[],"nextLink":null}"#)
+        #expect(try Self.text(ListResult(value: [1, 2], nextLink: "https://n")) == #"{"value":[1,2],"nextLink":"https://n"}"#)
+    }
 
     @Test func keyBundles() throws {
         let deleted = Versioned(name: "k", record: Self.record, deletion: Deletion(deletedDate: 5, scheduledPurgeDate: 6), isLatest: true)

@@ -89,6 +89,17 @@ final class JSONStreamWriter {
     }
 
     func string(_ value: String) { JSONString.append(value, to: &bytes) }
+
+    /// An object of string members, in the order given.
+    func object(_ members: some Sequence<(key: String, value: String)>) {
+        raw("{")
+        for (index, (key, text)) in members.enumerated() {
+            if index > 0 { raw(",") }
+            self.key(key)
+            string(text)
+        }
+        raw("}")
+    }
 }
 
 /// JSON string literals (RFC 8259), for every JSON Coffre writes by hand or streams.

@@ -52,15 +52,18 @@ public struct JSONObjectWriter {
     }
 
     public mutating func field(_ name: String, _ value: [String: String]?) throws {
+        try strings(name, value, sorted: false)
+    }
+
+    /// An object of strings written in key order (one that must read the same every time: the audit log's claims).
+    public mutating func field(_ name: String, sortingKeysOf value: [String: String]?) throws {
+        try strings(name, value, sorted: true)
+    }
+
+    private mutating func strings(_ name: String, _ value: [String: String]?, sorted: Bool) throws {
         guard let value else { return }
         guard let stream = begin(name) else { return try container?.encode(value, forKey: FieldName(name)) ?? () }
-        stream.raw("{")
-        for (index, (key, text)) in value.enumerated() {
-            if index > 0 { stream.raw(",") }
-            stream.key(key)
-            stream.string(text)
-        }
-        stream.raw("}")
+        if sorted { stream.object(value.sorted { $0.key < $1.key }) } else { stream.object(value) }
     }
 
     /// A nested object that writes its own fields.
