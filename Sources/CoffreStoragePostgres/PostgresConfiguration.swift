@@ -18,6 +18,10 @@ public struct PostgresConfiguration: Sendable {
     public var acquireTimeout: Duration = .seconds(10)
     /// How many times a transaction body may run before a persistent serialisation conflict is reported.
     public var maxAttempts: Int = 30
+    /// How long an operation may hold a connection without an answer before the connection is closed (failing the
+    /// operation: retried when nothing was committed, else reported as of unknown outcome). Coffre's statements take
+    /// milliseconds; this only ends waits on a connection that died silently.
+    public var statementTimeout: Duration = .seconds(30)
     /// How often the chosen server is checked: that it answers, and is still of the kind `targetSessionAttributes` asks.
     public var healthCheckInterval: Duration = .seconds(1)
     /// How long a check may go unanswered; two such checks in a row and the server counts as gone. A server whose host

@@ -337,6 +337,12 @@ public final class PostgresStorage: StorageBackend, Service {
             if afterMigrations { try await self.gate.wait() }
             return try await self.servers.clients.wait().withConnection { connection in
                 guard lease.settle(.acquired) else { throw CancellationError() }
+                // A statement unanswered for `statementTimeout` (one connection gone half-open while the server still
+                // answers the follower's checks, e.g. behind a NAT that forgot it) closes its connection, which fails it.
+                let statements = Lease(deadline: .now + self.configuration.statementTimeout)
+                statements.onExpiry { Task { try? await connection.close() } }
+                self.leases.watch(statements)
+                defer { _ = statements.settle(.abandoned) }
                 return try await Self.use(connection, for: work)
             }
         }

@@ -89,6 +89,27 @@ import Testing
             }
         }
     }
+
+    /// One connection gone silent while the server still answers its checks (here every connection, with checks that
+    /// wait a minute): the statement deadline closes it, so the operation fails instead of waiting for ever.
+    @Test func aStatementUnansweredOnItsConnectionFailsInsteadOfWaiting() async throws {
+        try await TemporaryPostgres.with { server in
+            let proxy = try FreezableProxy(forwardingTo: server.port)
+            defer { proxy.stop() }
+            let database = try await server.createDatabase()
+            var configuration = try PostgresConfiguration(url: "postgres://postgres@127.0.0.1:\(proxy.port)/\(database)?sslmode=disable", poolSize: 2)
+            configuration.acquireTimeout = .seconds(2)
+            configuration.healthCheckTimeout = .seconds(60)
+            configuration.statementTimeout = .seconds(1)
+            try await PostgresStorage(configuration: configuration, logger: .quiet).withRunning { storage in
+                try await storage.transaction { try await $0.put("before", [1]) }
+                proxy.freeze()
+                let frozen = ContinuousClock.now
+                #expect(await outcome { _ = try await storage.get("before") } == "unavailable")
+                #expect(ContinuousClock.now - frozen < .seconds(20))
+            }
+        }
+    }
 }
 
 /// How each operation ended: "ok", "unavailable", or the error.
