@@ -59,7 +59,7 @@ public struct CertificateLifecycleService: Sendable {
                             properties: .init(enabled: true, tags: latest.record.tags, preserveCertOrder: latest.record.preserveCertOrder))
                         renewed.append("\(vault.name)/\(name)")
                     } else {
-                        let contacts = (try? await certificates.contacts(in: vault.name)) ?? []
+                        let contacts = (try? await certificates.contacts.get(in: vault.name)) ?? []
                         await notify(
                             Notification(
                                 vault: vault.name.value, certificate: latest.name, version: latest.record.version, expires: end, contacts: contacts))

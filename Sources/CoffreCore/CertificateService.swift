@@ -17,23 +17,33 @@ public struct CertificateService: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
     let backups: BackupCodec
+    /// The vault's certificate operations (`/certificates/{name}/pending`).
+    public let operations: CertificateOperations
+    /// The vault's certificate issuers (`/certificates/issuers`).
+    public let issuers: CertificateIssuers
+    /// The vault's certificate contacts (`/certificates/contacts`).
+    public let contacts: CertificateContacts
 
     static let policyCollection = "certificate-policy"
-    static let pendingCollection = "certificate-pending"
 
     public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec, keys: KeyService, secrets: SecretService) {
-        self.store = VersionedStore(
+        let store = VersionedStore<CertificateVersion>(
             storage: storage, kind: .certificate,
-            companions: [Self.policyCollection, Self.pendingCollection, "certificate-lifetime-autorenew", "certificate-lifetime-emailcontacts"])
+            companions: [
+                Self.policyCollection, CertificateOperations.collection, "certificate-lifetime-autorenew", "certificate-lifetime-emailcontacts",
+            ])
+        self.store = store
         self.keys = keys
         self.secrets = secrets
         self.storage = storage
         self.clock = clock
         self.backups = backups
+        self.operations = CertificateOperations(storage: storage, store: store)
+        self.issuers = CertificateIssuers(storage: storage, clock: clock)
+        self.contacts = CertificateContacts(storage: storage)
     }
 
     func policyKey(_ vault: VaultName, _ name: ObjectName) -> String { store.companionKey(Self.policyCollection, vault, name) }
-    func pendingKey(_ vault: VaultName, _ name: ObjectName) -> String { store.companionKey(Self.pendingCollection, vault, name) }
 
     /// What a create, import or merge sets besides the certificate itself.
     public struct Properties: Sendable {
@@ -72,9 +82,8 @@ public struct CertificateService: Sendable {
         let csr = try Self.library { try CertificateBuilder.makeCSR(spec, key: signer) }
         var pending = PendingCertificate(
             requestId: requestId, issuerName: policy.issuerName ?? "Unknown", certificateType: policy.certificateType,
-            certificateTransparency: policy.certificateTransparency, csr: Base64.standardEncoded(csr), status: "inProgress",
-            statusDetails: nil, cancellationRequested: false, enabled: properties.enabled, tags: properties.tags,
-            preserveCertOrder: properties.preserveCertOrder)
+            certificateTransparency: policy.certificateTransparency, csr: Base64.standardEncoded(csr), enabled: properties.enabled,
+            tags: properties.tags, preserveCertOrder: properties.preserveCertOrder)
 
         let chain: [[UInt8]]?
         switch pending.issuerName.lowercased() {
@@ -90,28 +99,25 @@ public struct CertificateService: Sendable {
             ]
         case "unknown":
             chain = nil
-            pending.material = Base64.standardEncoded(material.storedRepresentation)
-            pending.statusDetails = "Pending certificate created. Please Perform Merge to complete the request."
+            try pending.awaitMerge(keeping: Base64.standardEncoded(material.storedRepresentation))
         default:
             chain = try await issueWithIssuer(pending.issuerName, in: vault, spec: spec, signer: signer, pending: &pending)
         }
         let finalPending = pending
         return try await storage.transaction { transaction in
-            try await checkNoOperationInProgress(vault, name, transaction)
+            try await operations.checkNoneInProgress(vault, name, transaction)
             var pending = finalPending
             if let chain {
                 let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
                 _ = try await writeVersion(
                     in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: properties,
                     transaction: transaction)
-                pending.status = "completed"
-                pending.statusDetails = nil
-                pending.targetVersion = version
+                try pending.complete(version: version)
             }
             try await transaction.write(
                 policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
                 at: policyKey(vault, name))
-            try await transaction.write(pending, at: pendingKey(vault, name))
+            try await transaction.write(pending, at: operations.key(vault, name))
             return pending
         }
     }
@@ -120,19 +126,16 @@ public struct CertificateService: Sendable {
     private func issueWithIssuer(
         _ issuerName: String, in vault: VaultName, spec: CertificatePolicySpec, signer: VaultKeySigner, pending: inout PendingCertificate
     ) async throws -> [[UInt8]]? {
-        let issuer = try await self.issuer(in: vault, name: issuerName)
+        let issuer = try await issuers.get(in: vault, name: issuerName)
         guard issuer.enabled else {
-            pending.status = "failed"
-            pending.errorCode = "CertificateIssuerDisabled"
-            pending.errorMessage = "The issuer \(issuerName) is disabled."
+            try pending.fail(code: "CertificateIssuerDisabled", message: "The issuer \(issuerName) is disabled.")
             return nil
         }
         guard issuer.isCoffre, let caName = issuer.accountId else {
-            pending.status = "failed"
-            pending.errorCode = "CertificateIssuerError"
-            pending.errorMessage =
-                "Coffre cannot reach the \(issuer.provider) provider. Use the issuer Self, Unknown (then merge), or an issuer with "
-                + "provider Coffre whose account_id names a CA certificate in this vault."
+            try pending.fail(
+                code: "CertificateIssuerError",
+                message: "Coffre cannot reach the \(issuer.provider) provider. Use the issuer Self, Unknown (then merge), or an issuer with "
+                    + "provider Coffre whose account_id names a CA certificate in this vault.")
             return nil
         }
         let caObject = try ObjectName(caName, kind: .certificate)
@@ -193,7 +196,7 @@ public struct CertificateService: Sendable {
         let contentType = given?.contentType ?? (isPEM ? CertificatePolicy.pem : CertificatePolicy.pkcs12)
         let policy = try CertificatePolicy.forImport(info, material: material, given: given, contentType: contentType).resolvedForImport()
         return try await storage.transaction { transaction in
-            try await checkNoOperationInProgress(vault, name, transaction)
+            try await operations.checkNoneInProgress(vault, name, transaction)
             let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
             let written = try await writeVersion(
                 in: vault, name: name, version: version, material: material, chain: bundle.certificates, policy: policy,
@@ -209,7 +212,7 @@ public struct CertificateService: Sendable {
         -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?)
     {
         let name = try ObjectName(name, kind: .certificate)
-        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)) else {
+        guard let pending = try await storage.read(PendingCertificate.self, at: operations.key(vault, name)) else {
             throw CoffreError.pendingCertificateNotFound(name.display)
         }
         guard pending.isInProgress, let stored = pending.material.flatMap({ Base64.decode($0) }) else {
@@ -232,18 +235,15 @@ public struct CertificateService: Sendable {
             enabled: properties.enabled ?? pending.enabled, tags: properties.tags ?? pending.tags,
             preserveCertOrder: pending.preserveCertOrder)
         return try await storage.transaction { transaction in
-            guard var current = try await transaction.read(PendingCertificate.self, at: pendingKey(vault, name)),
+            guard var current = try await transaction.read(PendingCertificate.self, at: operations.key(vault, name)),
                 current.requestId == pending.requestId, current.isInProgress
             else { throw CoffreError.pendingCertificateNotFound(name.display) }
             let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
             let written = try await writeVersion(
                 in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: merged,
                 transaction: transaction)
-            current.status = "completed"
-            current.statusDetails = nil
-            current.material = nil
-            current.targetVersion = version
-            try await transaction.write(current, at: pendingKey(vault, name))
+            try current.complete(version: version)
+            try await transaction.write(current, at: operations.key(vault, name))
             return (written, policy)
         }
     }
@@ -304,57 +304,6 @@ public struct CertificateService: Sendable {
         }
     }
 
-    private func checkNoOperationInProgress(_ vault: VaultName, _ name: ObjectName, _ transaction: any StorageTransaction) async throws {
-        if let pending = try await transaction.read(PendingCertificate.self, at: pendingKey(vault, name)), pending.isInProgress {
-            throw CoffreError.certificateOperationInProgress(name.display)
-        }
-    }
-
-    // MARK: - Pending operations
-
-    /// The certificate's operation; with `requestId`, only if it is that operation.
-    public func pending(in vault: VaultName, name: String, requestId: String? = nil) async throws -> PendingCertificate {
-        let name = try ObjectName(name, kind: .certificate)
-        guard let pending = try await storage.read(PendingCertificate.self, at: pendingKey(vault, name)),
-            requestId.map({ $0.isEmpty || $0 == pending.requestId }) ?? true
-        else {
-            throw CoffreError.pendingCertificateNotFound(name.display)
-        }
-        return pending
-    }
-
-    /// Cancels an operation in progress.
-    public func cancel(in vault: VaultName, name: String) async throws -> PendingCertificate {
-        let name = try ObjectName(name, kind: .certificate)
-        let key = pendingKey(vault, name)
-        return try await storage.transaction { transaction in
-            guard var pending = try await transaction.read(PendingCertificate.self, at: key) else {
-                throw CoffreError.pendingCertificateNotFound(name.display)
-            }
-            guard pending.isInProgress else {
-                throw CoffreError.badParameter("The certificate operation is \(pending.status): only an operation in progress can be cancelled.")
-            }
-            pending.cancellationRequested = true
-            pending.status = "cancelled"
-            pending.statusDetails = "The certificate operation was cancelled."
-            pending.material = nil
-            try await transaction.write(pending, at: key)
-            return pending
-        }
-    }
-
-    public func deletePending(in vault: VaultName, name: String) async throws -> PendingCertificate {
-        let name = try ObjectName(name, kind: .certificate)
-        let key = pendingKey(vault, name)
-        return try await storage.transaction { transaction in
-            guard let pending = try await transaction.read(PendingCertificate.self, at: key) else {
-                throw CoffreError.pendingCertificateNotFound(name.display)
-            }
-            try await transaction.delete(key)
-            return pending
-        }
-    }
-
     // MARK: - Reading and updating
 
     public func get(in vault: VaultName, name: String, version: String?) async throws -> (
@@ -379,7 +328,7 @@ public struct CertificateService: Sendable {
         // Merge certificates with the names that only have a pending operation, in name order: take one more than a
         // page from each, so that whatever is left over says whether another page follows.
         let heads = try await store.list(in: vault, after: cursor, limit: limit + 1).items
-        let prefix = "v/\(vault)/\(Self.pendingCollection)/"
+        let prefix = "v/\(vault)/\(CertificateOperations.collection)/"
         let pendingNames = try await storage.scan(prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
             .map { String($0.key.dropFirst(prefix.count)) }
         var merged: [(key: String, item: Listed)] = heads.map { ($0.name.lowercased(), .certificate($0)) }
@@ -543,85 +492,6 @@ public struct CertificateService: Sendable {
                 try await transaction.write(policy, at: policyKey(vault, try ObjectName(backup.certificate.name, kind: .certificate)))
             }
             return (restored, backup.policy)
-        }
-    }
-
-    // MARK: - Contacts and issuers
-
-    func contactsKey(_ vault: VaultName) -> String { "v/\(vault)/certificate-contacts" }
-    func issuerKey(_ vault: VaultName, _ name: String) -> String { "v/\(vault)/certificate-issuer/\(name.lowercased())" }
-
-    public func contacts(in vault: VaultName) async throws -> [CertificateContact] {
-        guard let contacts = try await storage.read([CertificateContact].self, at: contactsKey(vault)) else { throw CoffreError.contactsNotFound }
-        return contacts
-    }
-
-    public func setContacts(_ contacts: [CertificateContact], in vault: VaultName) async throws -> [CertificateContact] {
-        for contact in contacts where (contact.email ?? "").isEmpty || !(contact.email ?? "").contains("@") {
-            throw CoffreError.badParameter("Each certificate contact needs a valid email address.")
-        }
-        try await storage.transaction { try await $0.write(contacts, at: contactsKey(vault)) }
-        return contacts
-    }
-
-    public func deleteContacts(in vault: VaultName) async throws -> [CertificateContact] {
-        let key = contactsKey(vault)
-        return try await storage.transaction { transaction in
-            guard let contacts = try await transaction.read([CertificateContact].self, at: key) else { throw CoffreError.contactsNotFound }
-            try await transaction.delete(key)
-            return contacts
-        }
-    }
-
-    public func issuer(in vault: VaultName, name: String) async throws -> CertificateIssuerRecord {
-        guard let issuer = try await storage.read(CertificateIssuerRecord.self, at: issuerKey(vault, name)) else {
-            throw CoffreError.issuerNotFound(name)
-        }
-        return issuer
-    }
-
-    public func issuers(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<CertificateIssuerRecord> {
-        let prefix = "v/\(vault)/certificate-issuer/"
-        let entries = try await storage.readAll(CertificateIssuerRecord.self, prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
-        return Page(
-            items: entries.prefix(limit).map(\.record),
-            next: entries.count > limit ? String(entries[limit - 1].key.dropFirst(prefix.count)) : nil)
-    }
-
-    /// Sets (`replace`) or updates an issuer. `change` receives the current record (or a new one) to modify.
-    public func setIssuer(
-        in vault: VaultName, name: String, replace: Bool, change: @escaping @Sendable (inout CertificateIssuerRecord) throws -> Void
-    ) async throws -> CertificateIssuerRecord {
-        guard (1...127).contains(name.count), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-            throw CoffreError.badParameter("An issuer name must be 1-127 letters, digits and hyphens.")
-        }
-        guard !["self", "unknown"].contains(name.lowercased()) else {
-            throw CoffreError.badParameter("\(name) is a reserved issuer name.")
-        }
-        let key = issuerKey(vault, name)
-        let now = clock.now
-        return try await storage.transaction { transaction in
-            let existing = try await transaction.read(CertificateIssuerRecord.self, at: key)
-            if !replace, existing == nil { throw CoffreError.issuerNotFound(name) }
-            var record =
-                (replace ? nil : existing)
-                ?? CertificateIssuerRecord(
-                    name: name, provider: "", accountId: nil, password: nil, organizationId: nil, administrators: nil, enabled: true,
-                    created: existing?.created ?? now, updated: now)
-            try change(&record)
-            record.updated = now
-            guard !record.provider.isEmpty else { throw CoffreError.badParameter("An issuer needs a provider.") }
-            try await transaction.write(record, at: key)
-            return record
-        }
-    }
-
-    public func deleteIssuer(in vault: VaultName, name: String) async throws -> CertificateIssuerRecord {
-        let key = issuerKey(vault, name)
-        return try await storage.transaction { transaction in
-            guard let issuer = try await transaction.read(CertificateIssuerRecord.self, at: key) else { throw CoffreError.issuerNotFound(name) }
-            try await transaction.delete(key)
-            return issuer
         }
     }
 

@@ -2,7 +2,8 @@ import CoffreCore
 import CoffreModel
 import Hummingbird
 
-/// The Certificates API (`/certificates`, `/deletedcertificates`), with contacts and issuers.
+/// The Certificates API (`/certificates`, `/deletedcertificates`); operations, issuers and contacts have their own
+/// route lists, which the data plane tries first.
 struct CertificateRoutes: Sendable {
     let certificates: CertificateService
 
@@ -10,24 +11,12 @@ struct CertificateRoutes: Sendable {
         [
             Route(.get, "certificates", .certificateList, list),
             Route(.post, "certificates/restore", .certificateRestore, restore),
-            Route(.get, "certificates/contacts", .certificateContactsGet, contacts),
-            Route(.put, "certificates/contacts", .certificateContactsSet, setContacts),
-            Route(.delete, "certificates/contacts", .certificateContactsDelete, deleteContacts),
-            Route(.get, "certificates/issuers", .certificateIssuerList, issuers),
-            Route(.get, "certificates/issuers/{issuer}", .certificateIssuerGet, issuer),
-            Route(.put, "certificates/issuers/{issuer}", .certificateIssuerSet) { try await setIssuer($0, replace: true) },
-            Route(.patch, "certificates/issuers/{issuer}", .certificateIssuerUpdate) { try await setIssuer($0, replace: false) },
-            Route(.delete, "certificates/issuers/{issuer}", .certificateIssuerDelete, deleteIssuer),
             Route(.post, "certificates/{name}/create", .certificateCreate, create),
             Route(.post, "certificates/{name}/import", .certificateImport, importCertificate),
             Route(.get, "certificates/{name}/versions", .certificateListVersions, versions),
             Route(.post, "certificates/{name}/backup", .certificateBackup, backup),
             Route(.get, "certificates/{name}/policy", .certificatePolicyGet, policy),
             Route(.patch, "certificates/{name}/policy", .certificatePolicyUpdate, updatePolicy),
-            Route(.get, "certificates/{name}/pending", .certificatePendingGet, pending),
-            Route(.patch, "certificates/{name}/pending", .certificatePendingUpdate, updatePending),
-            Route(.delete, "certificates/{name}/pending", .certificatePendingDelete, deletePending),
-            Route(.post, "certificates/{name}/pending/merge", .certificatePendingMerge, merge),
             Route(.delete, "certificates/{name}", .certificateDelete, delete),
             Route(.get, "certificates/{name}/{version?}", .certificateGet, get),
             Route(.get, "certificates/{name}", .certificateGet, get),
@@ -50,7 +39,7 @@ struct CertificateRoutes: Sendable {
             properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags, preserveCertOrder: parameters.preserveCertOrder))
         // The 202 always reports "inProgress", even when issuance already completed or failed: the SDK pollers then
         // fetch the operation once (and the certificate); a finished 202 makes Python's `result()` return nothing.
-        let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: "inProgress")
+        let body = CertificateOperationBody(pending, name: name, url: request.url, reportedStatus: .inProgress)
         return try JSON.response(
             body, status: .accepted,
             headers: [
@@ -115,39 +104,6 @@ struct CertificateRoutes: Sendable {
         return try JSON.response(WirePolicy(policy, id: request.url.object(.certificate, name) + "/policy"))
     }
 
-    // MARK: - Pending operations
-
-    func pending(_ request: DataPlaneRequest) async throws -> Response {
-        let name = request.parameter("name")
-        let pending = try await certificates.pending(in: request.vault.name, name: name, requestId: request.query["request_id"])
-        return try JSON.response(CertificateOperationBody(pending, name: name, url: request.url))
-    }
-
-    func updatePending(_ request: DataPlaneRequest) async throws -> Response {
-        guard try request.decode(CertificateOperationUpdate.self).cancellation_requested == true else {
-            throw CoffreError.badParameter("Only cancellation_requested: true can change a certificate operation.")
-        }
-        let name = request.parameter("name")
-        return try JSON.response(
-            CertificateOperationBody(try await certificates.cancel(in: request.vault.name, name: name), name: name, url: request.url))
-    }
-
-    func deletePending(_ request: DataPlaneRequest) async throws -> Response {
-        let name = request.parameter("name")
-        let pending = try await certificates.deletePending(in: request.vault.name, name: name)
-        return try JSON.response(CertificateOperationBody(pending, name: name, url: request.url))
-    }
-
-    func merge(_ request: DataPlaneRequest) async throws -> Response {
-        let parameters = try request.decode(CertificateMergeParameters.self)
-        guard let x5c = parameters.x5c, !x5c.isEmpty else { throw CoffreError.badParameter("The request body is missing 'x5c': the signed chain.") }
-        let name = request.parameter("name")
-        let merged = try await certificates.merge(
-            in: request.vault.name, name: name, x5c: x5c, properties: .init(enabled: parameters.attributes?.enabled, tags: parameters.tags))
-        return try JSON.response(
-            CertificateBundle(merged.certificate, policy: merged.policy, vault: request.vault, url: request.url), status: .created)
-    }
-
     // MARK: - Delete, recover, purge, backup
 
     func delete(_ request: DataPlaneRequest) async throws -> Response {
@@ -185,51 +141,6 @@ struct CertificateRoutes: Sendable {
     func restore(_ request: DataPlaneRequest) async throws -> Response {
         let (certificate, policy) = try await certificates.restore(in: request.vault.name, blob: try request.decode(RestoreParameters.self).value)
         return try bundle(certificate, policy: policy, request)
-    }
-
-    // MARK: - Contacts and issuers
-
-    func contacts(_ request: DataPlaneRequest) async throws -> Response {
-        try contactsResponse(try await certificates.contacts(in: request.vault.name), request)
-    }
-
-    func setContacts(_ request: DataPlaneRequest) async throws -> Response {
-        let contacts = try request.decode(WireContacts.self).contacts ?? []
-        return try contactsResponse(try await certificates.setContacts(contacts, in: request.vault.name), request)
-    }
-
-    func deleteContacts(_ request: DataPlaneRequest) async throws -> Response {
-        try contactsResponse(try await certificates.deleteContacts(in: request.vault.name), request)
-    }
-
-    private func contactsResponse(_ contacts: [CertificateContact], _ request: DataPlaneRequest) throws -> Response {
-        try JSON.response(WireContacts(id: request.url.base + "/certificates/contacts", contacts: contacts))
-    }
-
-    func issuers(_ request: DataPlaneRequest) async throws -> Response {
-        let (limit, cursor) = try request.paging()
-        let page = try await certificates.issuers(in: request.vault.name, after: cursor, limit: limit)
-        return try request.page(
-            page.items.map { IssuerItem(id: request.url.base + "/certificates/issuers/" + $0.name, provider: $0.provider) }, next: page.next,
-            path: "certificates/issuers", limit: limit)
-    }
-
-    func issuer(_ request: DataPlaneRequest) async throws -> Response {
-        try JSON.response(WireIssuer(try await certificates.issuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
-    }
-
-    func setIssuer(_ request: DataPlaneRequest, replace: Bool) async throws -> Response {
-        let wire = try request.decode(WireIssuer.self)
-        if replace, wire.provider == nil { throw CoffreError.badParameter("The request body is missing 'provider'.") }
-        let issuer = try await certificates.setIssuer(in: request.vault.name, name: request.parameter("issuer"), replace: replace) {
-            wire.apply(to: &$0)
-        }
-        return try JSON.response(WireIssuer(issuer, url: request.url))
-    }
-
-    func deleteIssuer(_ request: DataPlaneRequest) async throws -> Response {
-        try JSON.response(
-            WireIssuer(try await certificates.deleteIssuer(in: request.vault.name, name: request.parameter("issuer")), url: request.url))
     }
 
     private func bundle(_ certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?, _ request: DataPlaneRequest) throws -> Response {

@@ -240,12 +240,12 @@ struct CertificateOperationBody: Encodable {
     var request_id: String
     var preserveCertOrder: Bool?
 
-    init(_ pending: PendingCertificate, name: String, url: VaultURL, reportedStatus: String? = nil) {
+    init(_ pending: PendingCertificate, name: String, url: VaultURL, reportedStatus: CertificateOperationStatus? = nil) {
         id = url.object(.certificate, name) + "/pending"
         issuer = WirePolicy.Issuer(name: pending.issuerName, cty: pending.certificateType, cert_transparency: pending.certificateTransparency)
         csr = pending.csr
         cancellation_requested = pending.cancellationRequested
-        status = reportedStatus ?? pending.status
+        status = (reportedStatus ?? pending.status).rawValue
         status_details = pending.statusDetails
         error = pending.errorCode.map { ErrorBody(code: $0, message: pending.errorMessage ?? "") }
         target = pending.targetVersion.map { _ in url.object(.certificate, name) }

@@ -82,8 +82,11 @@ public final class CoffreResponder: HTTPResponder {
                 tokens.tokenService,
                 tokens.managedIdentities,
                 ManagementRoutes(services: services, addressing: addressing).group,
+                // Certificate operations, issuers and contacts before the certificates' `{name}/{version?}` routes.
                 dataPlane.group(
                     routes: SecretRoutes(secrets: services.secrets).routes + keys.routes
+                        + CertificateIssuerRoutes(issuers: services.certificates.issuers, contacts: services.certificates.contacts).routes
+                        + CertificateOperationRoutes(certificates: services.certificates).routes
                         + CertificateRoutes(certificates: services.certificates).routes),
                 managedHSM.administration,
                 managedHSM.status,

@@ -40,7 +40,7 @@ struct CertificateFixture {
     @Test func aVersionIsACertificateAKeyAndASecretWithOneVersionId() async throws {
         let f = try await CertificateFixture()
         let operation = try await f.certificates.create(in: f.vault.name, name: "web", policy: CertificateFixture.policy(), properties: .init())
-        #expect(operation.status == "completed")
+        #expect(operation.status == .completed)
         let (certificate, policy) = try await f.certificates.get(in: f.vault.name, name: "web", version: nil)
         let version = certificate.record.version
         #expect(policy?.keyType == "EC" && policy?.exportable == true)
@@ -68,7 +68,7 @@ struct CertificateFixture {
         let f = try await CertificateFixture()
         let pending = try await f.certificates.create(
             in: f.vault.name, name: "ext", policy: CertificateFixture.policy(issuer: "Unknown"), properties: .init())
-        #expect(pending.status == "inProgress" && !pending.csr.isEmpty)
+        #expect(pending.status == .inProgress && !pending.csr.isEmpty)
         await #expect(throws: CoffreError.certificateOperationInProgress("ext")) {
             try await f.certificates.create(in: f.vault.name, name: "ext", policy: CertificateFixture.policy(issuer: "Unknown"), properties: .init())
         }
@@ -88,7 +88,7 @@ struct CertificateFixture {
         let merged = try await f.certificates.merge(
             in: f.vault.name, name: "ext", x5c: [Base64.standardEncoded(leaf), Base64.standardEncoded(ca)], properties: .init())
         #expect(merged.certificate.record.chain == [Base64.standardEncoded(ca)])
-        #expect(try await f.certificates.pending(in: f.vault.name, name: "ext").status == "completed")
+        #expect(try await f.certificates.operations.get(in: f.vault.name, name: "ext").status == .completed)
     }
 
     @Test func deleteRecoverAndPurgeCascade() async throws {
@@ -108,7 +108,7 @@ struct CertificateFixture {
         var policy = CertificateFixture.policy(months: 10)
         policy.lifetimeActions = [.init(lifetimePercentage: 50, action: "AutoRenew"), .init(daysBeforeExpiry: 200, action: "EmailContacts")]
         _ = try await f.certificates.create(in: f.vault.name, name: "auto", policy: policy, properties: .init())
-        _ = try await f.certificates.setContacts([CertificateContact(email: "ops@example.com", name: nil, phone: nil)], in: f.vault.name)
+        _ = try await f.certificates.contacts.set([CertificateContact(email: "ops@example.com", name: nil, phone: nil)], in: f.vault.name)
         let notifications = Mutex<[CertificateLifecycleService.Notification]>([])
         let service = CertificateLifecycleService(certificates: f.certificates, vaults: f.vaults, clock: f.clock) { notification in
             notifications.withLock { $0.append(notification) }
