@@ -87,7 +87,7 @@ let package = Package(
         ),
         .target(name: "CoffreBlob", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
-            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreAuth"],
+            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreAuth", "CoffreBlob"],
             swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",

@@ -49,6 +49,10 @@ struct ManagedHSMRoutes: Sendable {
             routes: [
                 Route(.get, "securitydomain/download/pending", .securityDomainDownloadStatus) { try await activationStatus($0, .download) },
                 Route(.get, "securitydomain/upload/pending", .securityDomainUploadStatus) { try await activationStatus($0, .upload) },
+                Route(.get, "backup/{job}/pending", .fullBackupStatus) { try await jobStatus($0, kinds: [.fullBackup, .preBackup]) },
+                Route(.get, "restore/{job}/pending", .restoreStatus) {
+                    try await jobStatus($0, kinds: [.fullRestore, .preRestore, .selectiveKeyRestore])
+                },
             ], admit: admitAdministration)
     }
 
@@ -159,6 +163,33 @@ struct ManagedHSMRoutes: Sendable {
                 return try JSON.response(
                     WireSetting(try await hsm.settings.update(request.parameter("setting"), value: value, in: request.pool.name)))
             },
+            Route(.post, "backup", .fullBackup) { request in
+                try backupJob(
+                    request, "backup", try await hsm.backups.backup(request.pool.name, to: try request.decode(SASTokenParameter.self).location()))
+            },
+            Route(.post, "prebackup", .preFullBackup) { request in
+                try backupJob(
+                    request, "backup", try await hsm.backups.preBackup(request.pool.name, to: try request.decode(SASTokenParameter.self).location()))
+            },
+            Route(.put, "restore", .fullRestore) { request in
+                let body = try request.decode(RestoreParametersBody.self)
+                return try backupJob(
+                    request, "restore",
+                    try await hsm.backups.restore(request.pool.name, from: try body.location(), folder: try body.folder("folderToRestore")))
+            },
+            Route(.put, "prerestore", .preFullRestore) { request in
+                let body = try request.decode(RestoreParametersBody.self)
+                return try backupJob(
+                    request, "restore",
+                    try await hsm.backups.preRestore(request.pool.name, from: try body.location(), folder: try body.folder("folderToRestore")))
+            },
+            Route(.put, "keys/{name}/restore", .selectiveKeyRestore) { request in
+                let body = try request.decode(RestoreParametersBody.self)
+                return try backupJob(
+                    request, "restore",
+                    try await hsm.backups.restoreKey(
+                        request.parameter("name"), into: request.pool.name, from: try body.location(), folder: try body.folder("folder")))
+            },
             Route(.post, "securitydomain/download", .securityDomainDownload, download),
             Route(.get, "securitydomain/upload", .securityDomainTransferKey, transferKey),
             Route(.post, "securitydomain/upload", .securityDomainUpload, upload),
@@ -245,6 +276,22 @@ struct ManagedHSMRoutes: Sendable {
 
     func activationStatus(_ request: PoolRequest, _ source: PoolActivation.ActivationSource) async throws -> Response {
         try JSON.response(SecurityDomainStatus(try await hsm.activations.status(source, of: request.pool.name)))
+    }
+
+    // MARK: - Backup and restore
+
+    /// 202 with the job and the status URL its poller reads (`{pool}/{backup|restore}/{job}/pending`: the SDK takes
+    /// the job id from the path's second segment).
+    func backupJob(_ request: PoolRequest, _ kind: String, _ job: JobView<ManagedHSMBackups.Outcome>) throws -> Response {
+        try JSON.response(
+            WireBackupOperation(job), status: .accepted, headers: Self.pollingHeaders(request, "\(kind)/\(job.id.value)/pending"))
+    }
+
+    func jobStatus(_ request: PoolRequest, kinds: Set<JobKind>) async throws -> Response {
+        guard let id = JobID(request.parameter("job")), let job = try await hsm.backups.status(id, of: request.pool.name),
+            kinds.contains(job.kind)
+        else { throw CoffreError.badParameter("No backup or restore job \(request.parameter("job")) on this pool.") }
+        return try JSON.response(WireBackupOperation(job))
     }
 
     static func pollingHeaders(_ request: PoolRequest, _ path: String) -> HTTPFields {

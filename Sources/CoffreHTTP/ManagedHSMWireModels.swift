@@ -221,3 +221,70 @@ struct WireKeyAttestation: Codable, JSONFieldsEncodable, Sendable {
         try object.field("version", version)
     }
 }
+
+/// `SASTokenParameter`: the container and how to reach it.
+struct SASTokenParameter: Decodable {
+    var storageResourceUri: String?
+    var token: String?
+    var useManagedIdentity: Bool?
+
+    func location() throws -> ManagedHSMBackups.Location {
+        guard let storageResourceUri, !storageResourceUri.isEmpty else {
+            throw CoffreError.badParameter("The request body is missing 'storageResourceUri': the Blob Storage container URL.")
+        }
+        return ManagedHSMBackups.Location(containerURL: storageResourceUri, token: token, useManagedIdentity: useManagedIdentity ?? false)
+    }
+}
+
+/// `RestoreOperationParameters` and `SelectiveKeyRestoreOperationParameters`.
+struct RestoreParametersBody: Decodable {
+    var sasTokenParameters: SASTokenParameter?
+    var folderToRestore: String?
+    var folder: String?
+
+    func location() throws -> ManagedHSMBackups.Location {
+        guard let sasTokenParameters else { throw CoffreError.badParameter("The request body is missing 'sasTokenParameters'.") }
+        return try sasTokenParameters.location()
+    }
+
+    func folder(_ field: String) throws -> String {
+        guard let folder = field == "folder" ? folder : folderToRestore, !folder.isEmpty else {
+            throw CoffreError.badParameter("The request body is missing '\(field)': the backup folder.")
+        }
+        return folder
+    }
+}
+
+/// `FullBackupOperation`, `RestoreOperation`, `SelectiveKeyRestoreOperation`: a job as its poller reads it (status
+/// `InProgress`, `Succeeded` or `Failed`; times in seconds; the backup's folder URL once it succeeded).
+struct WireBackupOperation: Encodable {
+    struct Failure: Encodable {
+        var code: String
+        var message: String
+    }
+
+    var status: String
+    var statusDetails: String?
+    var error: Failure?
+    var startTime: Int64
+    var endTime: Int64?
+    var jobId: String
+    var azureStorageBlobContainerUri: String?
+
+    init(_ job: JobView<ManagedHSMBackups.Outcome>) {
+        switch job.status {
+        case .inProgress: status = "InProgress"
+        case .succeeded(let outcome):
+            status = "Succeeded"
+            statusDetails = outcome.details
+            azureStorageBlobContainerUri = outcome.folderURL
+        case .failed(let failure):
+            status = "Failed"
+            statusDetails = failure.message
+            error = Failure(code: failure.code, message: failure.message)
+        }
+        startTime = job.startTime
+        endTime = job.endTime
+        jobId = job.id.value
+    }
+}

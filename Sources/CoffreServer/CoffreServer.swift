@@ -31,6 +31,8 @@ public struct CoffreServer: Sendable {
     public let lifecycle: CertificateLifecycleService
     /// The jobs completing Managed HSM activations: run them (``JobStore/run()``) once the server is unsealed.
     public let managedHSMJobs: JobStore<ManagedHSMActivations.Outcome>
+    /// The Managed HSM backup and restore jobs: run them as well.
+    public let managedHSMBackupJobs: JobStore<ManagedHSMBackups.Outcome>
 
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
@@ -70,6 +72,15 @@ public struct CoffreServer: Sendable {
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
         self.managedHSMJobs = managedHSMJobs
+        let managedHSMBackupJobs = JobStore<ManagedHSMBackups.Outcome>(storage: records, prefix: "jobs/hsm-backup/")
+        self.managedHSMBackupJobs = managedHSMBackupJobs
+        let blob = BlobService(storage: records, clock: clock)
+        // Backups to Coffre's own storage accounts go to its Blob service in process; others over HTTPS.
+        let blobTransport: @Sendable (String) -> any BlobTransport = { url in
+            let host = URLComponents(string: url)?.host ?? ""
+            if case .blob = addressing.target(forHost: host) { return BlobServiceTransport(service: blob) }
+            return HTTPBlobTransport()
+        }
         let authority = state.certificateAuthority
         let issuer = try CertificateIssuer(
             certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
@@ -82,8 +93,10 @@ public struct CoffreServer: Sendable {
                 rotateKeyring: { try await storage.rotate(now: clock.now) }, rewrap: { try await storage.rewrap() },
                 terms: { storage.termNumbers }, backup: { try await ServerBackup.create(from: storage.backend, rootKey: rootKey).file },
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
-            blob: BlobService(storage: records, clock: clock),
-            managedHSM: ManagedHSMServices(storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs))
+            blob: blob,
+            managedHSM: ManagedHSMServices(
+                storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs,
+                blobTransport: blobTransport))
         self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.

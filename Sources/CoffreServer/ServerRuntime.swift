@@ -130,6 +130,7 @@ public final class ServerRuntime: Sendable {
                     try await current?.services.tokens.keyring.refresh()
                 },
                 JobRunnerService { [self] in current?.managedHSMJobs },
+                JobRunnerService { [self] in current?.managedHSMBackupJobs },
             ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

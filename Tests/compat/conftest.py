@@ -4,6 +4,7 @@ One server is started for the session before any test module is imported (so tha
 SSL_CERT_FILE when it is imported, trusts Coffre's CA). `*.localhost` resolves to loopback inside this process
 only; nothing on the system is changed.
 """
+import datetime
 import os
 import socket
 import uuid
@@ -102,3 +103,27 @@ def async_credential(request, admin_env, app_principal):
 def name():
     """A fresh object name per test."""
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def backup_container(coffre):
+    """A container of Coffre's Blob service (an account from `coffre storage account create`) and a SAS token for it
+    (read, write, list, create, delete) made by azure-storage-blob, as Managed HSM backups are given them."""
+    from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+    account = "hsmbackup" + uuid.uuid4().hex[:8]
+    created = coffre.cli_json("storage", "account", "create", "--name", account)
+    key = next(k["value"] for k in coffre.cli_json("storage", "account", "keys", "--name", account) if k["keyName"] == "key1")
+    service = BlobServiceClient(created["blobEndpoint"], credential={"account_name": account, "account_key": key})
+    service.create_container("backups")
+    token = generate_container_sas(
+        account, "backups", account_key=key, permission=ContainerSasPermissions(read=True, write=True, list=True, create=True, delete=True),
+        expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
+    return created["blobEndpoint"] + "backups", token, service.get_container_client("backups")
+
+
+def grant_key_roles(coffre, pool, object_id):
+    """Managed HSM Crypto User and Crypto Officer at `/` for `object_id`, given by the pool's administrator."""
+    from azure.keyvault.administration import KeyVaultAccessControlClient, KeyVaultRoleScope
+    access = KeyVaultAccessControlClient(coffre.hsm_url(pool), managed_identity_credential())
+    for role in ("21dbd100-6940-42c2-9190-5d6cb909625b", "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"):
+        access.create_role_assignment(KeyVaultRoleScope.GLOBAL, role, object_id)

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.keyvault.administration import KeyVaultBackupClient
 from azure.keyvault.keys import KeyClient
 from azure.keyvault.securitydomain import SecurityDomainClient
 from azure.keyvault.securitydomain.models import CertificateInfo, SecurityDomainJsonWebKey
@@ -21,15 +22,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import managed_identity_credential
+from conftest import grant_key_roles, managed_identity_credential
 
 _spec = importlib.util.spec_from_file_location(
     "security_domain_format",
     os.path.join(os.path.dirname(__file__), "..", "CoffreCryptoTests", "Vectors", "security-domain", "generate.py"))
 sd = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sd)
-
-CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
 
 
 def b64url(data):
@@ -95,7 +94,7 @@ def wait_for(status, expected, timeout=30):
     raise AssertionError(f"still {current}")
 
 
-def test_download_then_upload_to_a_second_pool(coffre, holders):
+def test_download_then_upload_to_a_second_pool_then_restore_a_backup_into_it(coffre, holders, backup_container):
     first = coffre.cli_json("hsm", "create", "--name", "sd-first")
     second = coffre.cli_json("hsm", "create", "--name", "sd-second")
     assert first["activation"] == second["activation"] == "NotActivated"
@@ -123,6 +122,15 @@ def test_download_then_upload_to_a_second_pool(coffre, holders):
     assert poller.result() is None
     assert upload_client.get_upload_status().status.lower() == "success"
     assert coffre.cli_json("hsm", "show", "--name", "sd-second")["activation"] == "Active"
+
+    # The second pool holds the first one's root: it restores the first one's backups.
+    container_url, token, _ = backup_container
+    grant_key_roles(coffre, "sd-first", first["administrators"][0])
+    key = KeyClient(coffre.hsm_url("sd-first"), managed_identity_credential()).create_rsa_key("travels")
+    backup = KeyVaultBackupClient(coffre.hsm_url("sd-first"), managed_identity_credential())
+    folder_url = backup.begin_backup(container_url, sas_token=token).result().folder_url
+    KeyVaultBackupClient(coffre.hsm_url("sd-second"), managed_identity_credential()).begin_restore(folder_url, sas_token=token).wait()
+    assert KeyClient(coffre.hsm_url("sd-second"), managed_identity_credential()).get_key("travels").key.n == key.key.n
 
 
 def test_a_domain_wrapped_for_another_pool_is_refused(coffre, holders):

@@ -1,3 +1,4 @@
+import CoffreBlob
 import CoffreCertificates
 import CoffreCrypto
 import CoffreModel
@@ -89,16 +90,23 @@ public struct ManagedHSMServices: Sendable {
     public let securityDomain: ManagedHSMSecurityDomain
     public let activations: ManagedHSMActivations
     public let attestation: ManagedHSMKeyAttestation
+    public let backups: ManagedHSMBackups
 
     /// - Parameters:
     ///   - issuer: Coffre's CA, which certifies the pools' transfer and attestation keys.
     ///   - jobs: where activation jobs are recorded and run.
-    public init(storage: any StorageBackend, clock: any WallClock, issuer: CertificateIssuer, jobs: JobStore<ManagedHSMActivations.Outcome>) {
+    ///   - backupJobs: where backup and restore jobs are recorded and run.
+    ///   - blobTransport: the transport to the Blob service of a container URL.
+    public init(
+        storage: any StorageBackend, clock: any WallClock, issuer: CertificateIssuer, jobs: JobStore<ManagedHSMActivations.Outcome>,
+        backupJobs: JobStore<ManagedHSMBackups.Outcome>, blobTransport: @escaping @Sendable (String) -> any BlobTransport
+    ) {
         pools = ManagedHSMDirectory(storage: storage, clock: clock)
         access = ManagedHSMAccessControl(storage: storage, clock: clock)
         settings = ManagedHSMSettings(storage: storage)
         securityDomain = ManagedHSMSecurityDomain(storage: storage, clock: clock, issuer: issuer)
         activations = ManagedHSMActivations(securityDomain: securityDomain, jobs: jobs)
         attestation = ManagedHSMKeyAttestation(storage: storage, clock: clock, issuer: issuer)
+        backups = ManagedHSMBackups(storage: storage, clock: clock, jobs: backupJobs, transport: blobTransport)
     }
 }
