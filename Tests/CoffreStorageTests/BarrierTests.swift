@@ -1,5 +1,6 @@
 import CoffreCrypto
 import CoffreStorage
+import CoffreStorageConformance
 import CoffreStorageSQLite
 import Foundation
 import Testing
