@@ -107,6 +107,16 @@ public struct PrincipalDirectory: Sendable {
     public func create(
         displayName: String, administrator: Bool = false, managedIdentity: Bool = false, objectId: String? = nil, clientId: String? = nil
     ) async throws -> (principal: PrincipalRecord, secret: String) {
+        let (principal, secret) = try newRecord(
+            displayName: displayName, administrator: administrator, managedIdentity: managedIdentity, objectId: objectId, clientId: clientId)
+        try await insert(principal)
+        return (principal, secret)
+    }
+
+    /// A new principal with a new client secret, not stored yet: the caller may add credentials, then ``insert(_:)`` it.
+    public func newRecord(
+        displayName: String, administrator: Bool = false, managedIdentity: Bool = false, objectId: String? = nil, clientId: String? = nil
+    ) throws -> (principal: PrincipalRecord, secret: String) {
         let trimmed = displayName.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= 256 else {
             throw CoffreError.badParameter("A principal's name must be 1-256 characters long.")
@@ -116,13 +126,17 @@ public struct PrincipalDirectory: Sendable {
             objectId: objectId ?? SecureRandom.uuid(), clientId: clientId ?? SecureRandom.uuid(), displayName: trimmed,
             created: clock.now, administrator: administrator, managedIdentity: managedIdentity)
         principal.secrets = [ClientSecretHash(secret: secret, created: clock.now)]
-        try await storage.transaction { [principal] transaction in
+        return (principal, secret)
+    }
+
+    /// Stores a new principal with all its credentials, in one transaction; its client id must be free.
+    public func insert(_ principal: PrincipalRecord) async throws {
+        try await storage.transaction { transaction in
             guard try await transaction.get(Self.key(clientId: principal.clientId)) == nil else {
                 throw CoffreError.conflict("A principal with client id \(principal.clientId) already exists.")
             }
             try await transaction.write(principal, at: Self.key(clientId: principal.clientId))
         }
-        return (principal, secret)
     }
 
     public func get(clientId: String) async throws -> PrincipalRecord? {

@@ -25,6 +25,11 @@ public struct CertificateContacts: Sendable {
         return contacts
     }
 
+    /// The vault's contacts, none when it has none.
+    func stored(in vault: VaultName) async throws -> [CertificateContact] {
+        try await storage.read([CertificateContact].self, at: key(vault)) ?? []
+    }
+
     public func set(_ contacts: [CertificateContact], in vault: VaultName) async throws -> [CertificateContact] {
         for contact in contacts where (contact.email ?? "").isEmpty || !(contact.email ?? "").contains("@") {
             throw CoffreError.badParameter("Each certificate contact needs a valid email address.")

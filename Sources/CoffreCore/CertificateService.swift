@@ -73,8 +73,12 @@ public struct CertificateService: Sendable {
         return try await issue(in: vault, name: name, policy: policy, properties: properties)
     }
 
-    /// Issues a version from `policy`: the certificate for Self and Coffre issuers, a pending operation otherwise.
-    func issue(in vault: VaultName, name: ObjectName, policy: CertificatePolicy, properties: Properties) async throws -> PendingCertificate {
+    /// Issues a version from `policy`: the certificate for Self and Coffre issuers, a pending operation otherwise;
+    /// `alongside` runs first in the transaction that writes it (a renewal's claim).
+    func issue(
+        in vault: VaultName, name: ObjectName, policy: CertificatePolicy, properties: Properties,
+        alongside: (@Sendable (any StorageTransaction) async throws -> Void)? = nil
+    ) async throws -> PendingCertificate {
         let material = try await keyMaterial(for: policy, in: vault, name: name)
         let spec = try policy.x509Spec
         let signer = VaultKeySigner(material: material)
@@ -105,6 +109,7 @@ public struct CertificateService: Sendable {
         }
         let finalPending = pending
         return try await storage.transaction { transaction in
+            try await alongside?(transaction)
             try await operations.checkNoneInProgress(vault, name, transaction)
             var pending = finalPending
             if let chain {
@@ -158,7 +163,8 @@ public struct CertificateService: Sendable {
     /// The key of a new version: the previous version's when `reuse_key` is set, else a new one.
     private func keyMaterial(for policy: CertificatePolicy, in vault: VaultName, name: ObjectName) async throws -> KeyMaterial {
         if policy.reuseKey == true, let head = try await store.head(in: vault, name: name),
-            let previous = try? await keys.store.get(in: vault, name: ObjectName(name.display, kind: .key), version: head.latestVersion),
+            let previous = try await Self.leg(
+                .key, { try await keys.store.get(in: vault, name: ObjectName(name.display, kind: .key), version: head.latestVersion) }),
             let bytes = Base64.decode(previous.record.material)
         {
             return try KeyMaterial(storedRepresentation: bytes)
@@ -361,13 +367,17 @@ public struct CertificateService: Sendable {
             }
             let target = updated.record.version
             if let enabled {
-                _ = try? await keys.store.update(in: vault, name: ObjectName(name, kind: .key), version: target, transaction: transaction) {
-                    $0.attributes.enabled = enabled
-                    $0.attributes.updated = now
+                try await Self.leg(.key) {
+                    try await keys.store.update(in: vault, name: ObjectName(name, kind: .key), version: target, transaction: transaction) {
+                        $0.attributes.enabled = enabled
+                        $0.attributes.updated = now
+                    }
                 }
-                _ = try? await secrets.store.update(in: vault, name: ObjectName(name, kind: .secret), version: target, transaction: transaction) {
-                    $0.attributes.enabled = enabled
-                    $0.attributes.updated = now
+                try await Self.leg(.secret) {
+                    try await secrets.store.update(in: vault, name: ObjectName(name, kind: .secret), version: target, transaction: transaction) {
+                        $0.attributes.enabled = enabled
+                        $0.attributes.updated = now
+                    }
                 }
             }
             var stored = try await transaction.read(CertificatePolicy.self, at: policyKey(vault, objectName))
@@ -409,8 +419,12 @@ public struct CertificateService: Sendable {
         let objectName = try ObjectName(name, kind: .certificate)
         return try await storage.transaction { transaction in
             let deleted = try await store.delete(in: vault.name, name: objectName, deletion: deletion, transaction: transaction)
-            _ = try? await keys.store.delete(in: vault.name, name: ObjectName(name, kind: .key), deletion: deletion, transaction: transaction)
-            _ = try? await secrets.store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion, transaction: transaction)
+            try await Self.leg(.key) {
+                try await keys.store.delete(in: vault.name, name: ObjectName(name, kind: .key), deletion: deletion, transaction: transaction)
+            }
+            try await Self.leg(.secret) {
+                try await secrets.store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion, transaction: transaction)
+            }
             return (deleted, try await transaction.read(CertificatePolicy.self, at: policyKey(vault.name, objectName)))
         }
     }
@@ -430,8 +444,10 @@ public struct CertificateService: Sendable {
         let objectName = try ObjectName(name, kind: .certificate)
         return try await storage.transaction { transaction in
             let recovered = try await store.recover(in: vault, name: objectName, transaction: transaction)
-            _ = try? await keys.store.recover(in: vault, name: ObjectName(name, kind: .key), transaction: transaction)
-            _ = try? await secrets.store.recover(in: vault, name: ObjectName(name, kind: .secret), transaction: transaction)
+            try await Self.leg(.key) { try await keys.store.recover(in: vault, name: ObjectName(name, kind: .key), transaction: transaction) }
+            try await Self.leg(.secret) {
+                try await secrets.store.recover(in: vault, name: ObjectName(name, kind: .secret), transaction: transaction)
+            }
             return (recovered, try await transaction.read(CertificatePolicy.self, at: policyKey(vault, objectName)))
         }
     }
@@ -441,8 +457,10 @@ public struct CertificateService: Sendable {
         let objectName = try ObjectName(name, kind: .certificate)
         try await storage.transaction { transaction in
             try await store.purge(in: vault.name, name: objectName, transaction: transaction)
-            try? await keys.store.purge(in: vault.name, name: ObjectName(name, kind: .key), transaction: transaction)
-            try? await secrets.store.purge(in: vault.name, name: ObjectName(name, kind: .secret), transaction: transaction)
+            try await Self.leg(.key) { try await keys.store.purge(in: vault.name, name: ObjectName(name, kind: .key), transaction: transaction) }
+            try await Self.leg(.secret) {
+                try await secrets.store.purge(in: vault.name, name: ObjectName(name, kind: .secret), transaction: transaction)
+            }
         }
     }
 
@@ -496,6 +514,21 @@ public struct CertificateService: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// `change` on the certificate's key or secret leg (or a read of it), inside the certificate's transaction. A leg that is not there
+    /// (`kind` not found, live or deleted) is left alone; every other failure, a storage error above all, fails the whole
+    /// transaction: a swallowed error would let the certificate change without its key or secret.
+    @discardableResult
+    static func leg<T>(_ kind: ObjectKind, _ change: () async throws -> T) async throws -> T? {
+        do {
+            return try await change()
+        } catch let error as CoffreError {
+            switch error {
+            case .notFound(kind, _), .deletedNotFound(kind, _), .versionNotFound(kind, _, _): return nil
+            default: throw error
+            }
+        }
+    }
 
     /// Runs a certificate-library call, turning its failures into 400 `BadParameter` with the library's message.
     static func library<T>(_ work: () throws -> T) throws -> T {

@@ -93,9 +93,11 @@ public struct KeyService: Sendable {
         return try await addVersion(in: vault, name: name, material: material, properties: properties, imported: true)
     }
 
-    func addVersion(in vault: VaultName, name: ObjectName, material: KeyMaterial, properties: Properties, imported: Bool = false) async throws
-        -> Versioned<KeyVersion>
-    {
+    /// A new version from `material`; `alongside` runs first inside the same transaction (a rotation's claim).
+    func addVersion(
+        in vault: VaultName, name: ObjectName, material: KeyMaterial, properties: Properties, imported: Bool = false,
+        alongside: (@Sendable (any StorageTransaction) async throws -> Void)? = nil
+    ) async throws -> Versioned<KeyVersion> {
         let keyOps = try Self.validatedKeyOps(properties.keyOps, for: material)
         let exportable = properties.exportable
         let releasePolicy = properties.releasePolicy ?? nil
@@ -105,13 +107,17 @@ public struct KeyService: Sendable {
         // Encoded before the transaction: its body runs on the storage's serial write path (SQLite's writer thread).
         let stored = Base64.standardEncoded(material.storedRepresentation)
         let publicKey = material.publicJWK()
-        return try await store.addVersion(in: vault, name: name) { version, existing in
-            guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.key, name: name.display) }
-            return KeyVersion(
-                version: version, keyType: material.keyType, material: stored, publicKey: publicKey, keyOps: keyOps,
-                attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
-                exportable: exportable, tags: properties.tags ?? nil, releasePolicy: releasePolicy, managed: nil,
-                size: material.keyType.family == .ec ? nil : material.sizeInBits, curve: material.curve, imported: imported ? true : nil)
+        let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+        return try await storage.transaction { [store] transaction in
+            try await alongside?(transaction)
+            return try await store.addVersion(in: vault, name: name, version: version, transaction: transaction) { version, existing in
+                guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.key, name: name.display) }
+                return KeyVersion(
+                    version: version, keyType: material.keyType, material: stored, publicKey: publicKey, keyOps: keyOps,
+                    attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
+                    exportable: exportable, tags: properties.tags ?? nil, releasePolicy: releasePolicy, managed: nil,
+                    size: material.keyType.family == .ec ? nil : material.sizeInBits, curve: material.curve, imported: imported ? true : nil)
+            }
         }
     }
 
@@ -199,12 +205,12 @@ public struct KeyService: Sendable {
 
     public func restore(in vault: VaultName, blob: String) async throws -> Versioned<KeyVersion> {
         let backup = try backups.open(blob, as: Backup.self, kind: .key)
-        let restored = try await store.restore(in: vault, head: backup.head, versions: backup.versions)
-        if let policy = backup.rotationPolicy {
-            let name = try ObjectName(backup.head.name, kind: .key)
-            try await storage.transaction { try await $0.write(policy, at: store.companionKey(Self.rotationPolicy, vault, name)) }
+        let policyKey = try store.companionKey(Self.rotationPolicy, vault, ObjectName(backup.head.name, kind: .key))
+        return try await storage.transaction { transaction in
+            let restored = try await store.restore(in: vault, head: backup.head, versions: backup.versions, transaction: transaction)
+            if let policy = backup.rotationPolicy { try await transaction.write(policy, at: policyKey) }
+            return restored
         }
-        return restored
     }
 
     // MARK: - Rotation
@@ -212,6 +218,13 @@ public struct KeyService: Sendable {
     /// A new version with the latest version's type, size, curve, key_ops, tags and release settings; its expiry
     /// follows the rotation policy's `expiryTime`.
     public func rotate(in vault: VaultName, name: String) async throws -> Versioned<KeyVersion> {
+        try await rotate(in: vault, name: name, alongside: nil)
+    }
+
+    /// A rotation whose `alongside` (the rotation service's claim) is written in the new version's transaction.
+    func rotate(in vault: VaultName, name: String, alongside: (@Sendable (any StorageTransaction) async throws -> Void)?) async throws
+        -> Versioned<KeyVersion>
+    {
         let latest = try await get(in: vault, name: name, version: nil)
         let record = latest.record
         guard record.managed != true else { throw CoffreError.managedByCertificate(.key, name: latest.name) }
@@ -224,7 +237,8 @@ public struct KeyService: Sendable {
         let properties = Properties(
             keyOps: record.keyOps, attributes: attributes, exportable: record.exportable, tags: .some(record.tags),
             releasePolicy: .some(record.releasePolicy))
-        return try await addVersion(in: vault, name: try ObjectName(name, kind: .key), material: material, properties: properties)
+        return try await addVersion(
+            in: vault, name: try ObjectName(name, kind: .key), material: material, properties: properties, alongside: alongside)
     }
 
     public func rotationPolicy(in vault: VaultName, name: String) async throws -> KeyRotationPolicy {

@@ -171,17 +171,25 @@ public struct RoleAssignments: Sendable {
     }
 
     public func create(role: RoleDefinition, principalId: String, scope: RoleScope) async throws -> RoleAssignment {
-        let assignment = RoleAssignment(
-            id: SecureRandom.uuid(), roleId: role.id, principalId: principalId.lowercased(), scope: scope, created: clock.now)
-        try await storage.transaction { transaction in
-            guard try await transaction.get("sys/vaults/\(scope.vault)") != nil else { throw CoffreError.vaultNotFound(scope.vault.value) }
-            let existing = try await transaction.readAll(RoleAssignment.self, prefix: Self.prefix(scope.vault, principal: assignment.principalId))
-            guard !existing.contains(where: { $0.record.roleId == role.id && $0.record.scope == scope }) else {
-                throw CoffreError.conflict("The role assignment already exists.")
-            }
-            try await transaction.write(assignment, at: Self.prefix(scope.vault, principal: assignment.principalId) + assignment.id)
-        }
+        let assignment = assignment(of: role, to: principalId, at: scope)
+        try await storage.transaction { try await Self.insert(assignment, in: $0) }
         return assignment
+    }
+
+    /// A new assignment, not stored yet (``insert(_:in:)`` stores it inside a caller's transaction).
+    func assignment(of role: RoleDefinition, to principalId: String, at scope: RoleScope) -> RoleAssignment {
+        RoleAssignment(id: SecureRandom.uuid(), roleId: role.id, principalId: principalId.lowercased(), scope: scope, created: clock.now)
+    }
+
+    /// Stores an assignment inside `transaction`; its vault must exist (also as written by the same transaction).
+    static func insert(_ assignment: RoleAssignment, in transaction: any StorageTransaction) async throws {
+        let scope = assignment.scope
+        guard try await transaction.get("sys/vaults/\(scope.vault)") != nil else { throw CoffreError.vaultNotFound(scope.vault.value) }
+        let existing = try await transaction.readAll(RoleAssignment.self, prefix: prefix(scope.vault, principal: assignment.principalId))
+        guard !existing.contains(where: { $0.record.roleId == assignment.roleId && $0.record.scope == scope }) else {
+            throw CoffreError.conflict("The role assignment already exists.")
+        }
+        try await transaction.write(assignment, at: prefix(scope.vault, principal: assignment.principalId) + assignment.id)
     }
 
     /// A caller's assignments in one vault.

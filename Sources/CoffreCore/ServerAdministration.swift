@@ -71,14 +71,14 @@ public struct ServerAdministration: Sendable {
     public func vault(_ name: VaultName) async throws -> VaultRecord { try await vaults.get(name) }
 
     /// Creates a vault whose creator gets every permission: an access policy, or (RBAC vaults) the Key Vault
-    /// Administrator role at the vault's scope.
+    /// Administrator role at the vault's scope, written with the vault in one transaction.
     public func createVault(_ name: VaultName, settings: VaultDirectory.Settings, by creator: Caller) async throws -> VaultRecord {
-        let vault = try await vaults.create(name, settings: settings, owner: .all(tenantId: creator.tenantId, objectId: creator.objectId))
-        if settings.rbacAuthorization {
-            _ = try await roleAssignments.create(
-                role: try .named("Key Vault Administrator"), principalId: creator.objectId, scope: RoleScope(vault: name))
+        let assignment =
+            settings.rbacAuthorization
+            ? roleAssignments.assignment(of: try .named("Key Vault Administrator"), to: creator.objectId, at: RoleScope(vault: name)) : nil
+        return try await vaults.create(name, settings: settings, owner: .all(tenantId: creator.tenantId, objectId: creator.objectId)) {
+            if let assignment { try await RoleAssignments.insert(assignment, in: $0) }
         }
-        return vault
     }
 
     public func deleteVault(_ name: VaultName) async throws { try await vaults.delete(name) }
@@ -150,19 +150,19 @@ public struct ServerAdministration: Sendable {
 
     public func principal(_ reference: String) async throws -> PrincipalRecord { try await principals.find(reference) }
 
-    /// Creates a principal; `certificate` (PEM or DER) is registered for client assertions; without `withSecret` its
-    /// client secret is removed at once (a certificate-only application).
+    /// Creates a principal; `certificate` (PEM or DER) is registered for client assertions; without `withSecret` it
+    /// has no client secret (a certificate-only application).
     /// - Returns: the principal and its client secret (shown once), if it keeps one.
     public func createPrincipal(name: String, managedIdentity: Bool, certificate: [UInt8]?, withSecret: Bool) async throws
         -> (principal: PrincipalRecord, secret: String?)
     {
         let parsed = try certificate.map { try ClientCertificate(parsing: $0, now: clock.now) }
-        var (principal, secret) = try await principals.create(displayName: name, managedIdentity: managedIdentity)
-        if let parsed { principal = try await principals.addCertificate(parsed, to: principal.clientId) }
-        guard withSecret else {
-            return (try await principals.removeSecret(principal.secrets[0].id, from: principal.clientId), nil)
-        }
-        return (principal, secret)
+        var (principal, secret) = try principals.newRecord(displayName: name, managedIdentity: managedIdentity)
+        principal.certificates = parsed.map { [$0] } ?? []
+        if !withSecret { principal.secrets = [] }
+        // The principal with its credentials, in one transaction.
+        try await principals.insert(principal)
+        return (principal, withSecret ? secret : nil)
     }
 
     public func deletePrincipal(_ reference: String) async throws -> PrincipalRecord { try await principals.delete(reference) }

@@ -25,8 +25,11 @@ public struct VaultDirectory: Sendable {
         }
     }
 
-    /// Creates a vault; its creator receives every permission, as in Azure.
-    public func create(_ name: VaultName, settings: Settings, owner: AccessPolicy?) async throws -> VaultRecord {
+    /// Creates a vault; its creator receives every permission, as in Azure. `alongside` writes what comes with the vault
+    /// (its creator's role assignment) in the same transaction.
+    public func create(
+        _ name: VaultName, settings: Settings, owner: AccessPolicy?, alongside: (@Sendable (any StorageTransaction) async throws -> Void)? = nil
+    ) async throws -> VaultRecord {
         guard VaultRecord.retentionRange.contains(settings.retentionDays) else {
             throw CoffreError.badParameter(
                 "The retention period must be between \(VaultRecord.retentionRange.lowerBound) and "
@@ -44,6 +47,7 @@ public struct VaultDirectory: Sendable {
                 throw CoffreError.conflict("A Managed HSM is named \(name): a vault cannot take its name.")
             }
             try await transaction.write(record, at: Self.key(name))
+            try await alongside?(transaction)
             return record
         }
     }
@@ -59,12 +63,14 @@ public struct VaultDirectory: Sendable {
         try await storage.readAll(VaultRecord.self, prefix: "sys/vaults/").map(\.record)
     }
 
-    /// Deletes the vault with every object in it.
+    /// Deletes the vault with every object in it and every role assigned at its scopes (a vault made later under the
+    /// same name starts without them).
     public func delete(_ name: VaultName) async throws {
         try await storage.transaction { transaction in
             guard try await transaction.get(Self.key(name)) != nil else { throw CoffreError.vaultNotFound(name.value) }
             try await transaction.delete(Self.key(name))
             try await transaction.deletePrefix("v/\(name)/")
+            try await transaction.deletePrefix(RoleAssignments.prefix(name))
         }
     }
 

@@ -100,7 +100,7 @@ public struct CoffreServer: Sendable {
         self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
-            Self.recordNotification(
+            try Self.recordNotification(
                 "KeyNearExpiryEventGridNotification", id: addressing.vaultURL(vault) + "/keys/\(name)/\(version)", vault: vault,
                 expires: expires, audit: audit)
         }
@@ -108,14 +108,16 @@ public struct CoffreServer: Sendable {
         self.lifecycle = CertificateLifecycleService(certificates: certificates, vaults: services.vaults, clock: clock) { notification in
             let vault = (try? VaultName(notification.vault)) ?? addressing.defaultVault
             let id = addressing.vaultURL(vault) + "/certificates/\(notification.certificate)/\(notification.version)"
-            Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
+            try Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
+            // The webhook is a courtesy: the audit record is the notification (an unwritable log makes it retried).
             if let webhook { try? await Self.post(notification, to: webhook) }
         }
     }
 
-    /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server).
-    static func recordNotification(_ operation: String, id: String, vault: VaultName, expires: Int64?, audit: any AuditSink) {
-        try? audit.record(
+    /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server); throws when the log
+    /// cannot be written, and the notification is made again at a later sweep.
+    static func recordNotification(_ operation: String, id: String, vault: VaultName, expires: Int64?, audit: any AuditSink) throws {
+        try audit.record(
             AuditEvent(
                 time: Date(), resourceId: "/vaults/\(vault)", operationName: operation, operationVersion: nil, status: 200, reason: "OK",
                 description: expires.map { "Expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0, callerIpAddress: nil,

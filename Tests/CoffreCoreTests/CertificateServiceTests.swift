@@ -9,20 +9,21 @@ import Testing
 
 struct CertificateFixture {
     let clock = ManualClock(Int64(Date().timeIntervalSince1970))
-    let storage = MemoryStorage()
+    let storage: any StorageBackend
     let keys: KeyService
     let secrets: SecretService
     let certificates: CertificateService
     let vaults: VaultDirectory
     let vault: VaultRecord
 
-    init() async throws {
+    init(storage: any StorageBackend = MemoryStorage(), vault name: String = "certvault") async throws {
+        self.storage = storage
         let backups = BackupCodec(key: try AEADKey(bytes: AEADKey.generate()))
         keys = KeyService(storage: storage, clock: clock, backups: backups)
         secrets = SecretService(storage: storage, clock: clock, backups: backups)
         certificates = CertificateService(storage: storage, clock: clock, backups: backups, keys: keys, secrets: secrets)
         vaults = VaultDirectory(storage: storage, clock: clock)
-        vault = try await vaults.create(VaultName("certvault"), settings: .init(retentionDays: 7), owner: nil)
+        vault = try await vaults.create(VaultName(name), settings: .init(retentionDays: 7), owner: nil)
     }
 
     static func policy(issuer: String = "Self", keyType: String = "EC", months: Int = 12) -> CertificatePolicy {
