@@ -178,13 +178,12 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
         try await page(prefix: livePrefix(vault), after: cursor, limit: limit)
     }
 
-    /// The versions of a live object, in version-id order.
+    /// The versions of a live object, in version-id order; none for a name no live object has (the service answers
+    /// such a list with an empty page, not a 404).
     public func versions(in vault: VaultName, name: ObjectName, after cursor: String?, limit: Int) async throws
         -> Page<Versioned<Record>>
     {
-        guard let head = try await storage.read(Head.self, at: liveKey(vault, name)) else {
-            throw CoffreError.notFound(kind, name: name.display)
-        }
+        guard let head = try await storage.read(Head.self, at: liveKey(vault, name)) else { return Page(items: [], next: nil) }
         let prefix = versionPrefix(vault, name)
         let entries = try await storage.readAll(Record.self, prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
         return Page(

@@ -29,6 +29,11 @@ def self_signed_policy(**overrides):
     return CertificatePolicy(**arguments)
 
 
+def test_versions_of_a_name_that_never_existed_are_an_empty_list(client, name):
+    # As the service answers: 200 with an empty page, not CertificateNotFound.
+    assert list(client.list_properties_of_certificate_versions(name)) == []
+
+
 def test_create_self_signed_and_the_addressable_key_and_secret(coffre, credential, client, name):
     policy = self_signed_policy(key_usage=[KeyUsageType.digital_signature, KeyUsageType.key_encipherment],
                                 enhanced_key_usage=["1.3.6.1.5.5.7.3.1"])

@@ -42,6 +42,11 @@ def test_create_rsa_keys(client, name, size):
         assert getattr(key.key, private) is None
 
 
+def test_versions_of_a_name_that_never_existed_are_an_empty_list(client, name):
+    # As the service answers: 200 with an empty page, not KeyNotFound.
+    assert list(client.list_properties_of_key_versions(name)) == []
+
+
 def test_public_exponent(client, name):
     key = client.create_rsa_key(name, size=2048, public_exponent=3)
     assert key.key.e == b"\x03"

@@ -170,11 +170,15 @@ def test_largest_value_is_accepted(client, name):
     assert client.get_secret(name).value == value
 
 
+def test_versions_of_a_name_that_never_existed_are_an_empty_list(client, name):
+    # As the service answers: 200 with an empty page, not SecretNotFound.
+    assert list(client.list_properties_of_secret_versions(name)) == []
+
+
 def test_missing_objects_are_not_found(client, name):
     for call in (lambda: client.get_secret(name), lambda: client.get_deleted_secret(name),
                  lambda: client.purge_deleted_secret(name), lambda: client.begin_recover_deleted_secret(name),
                  lambda: client.begin_delete_secret(name), lambda: client.backup_secret(name),
-                 lambda: list(client.list_properties_of_secret_versions(name)),
                  lambda: client.update_secret_properties(name, enabled=False)):
         with pytest.raises(ResourceNotFoundError) as error:
             call()
