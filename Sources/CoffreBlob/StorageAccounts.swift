@@ -28,6 +28,8 @@ public struct StorageAccountKey: Codable, Sendable, Equatable {
 /// No storage account of that name (the management front maps it to 404).
 public struct StorageAccountNotFound: Error, Equatable, Sendable, CustomStringConvertible {
     public var name: String
+
+    public init(name: String) { self.name = name }
     public var description: String { "The storage account \(name) was not found." }
 }
 
@@ -82,18 +84,44 @@ public struct StorageAccountDirectory: Sendable {
 
     /// Replaces one key with a new one: from the commit on, requests and SAS tokens signed with the old key fail.
     public func regenerateKey(_ keyName: String, of name: StorageAccountName) async throws -> StorageAccountRecord {
-        guard Self.keyNames.contains(keyName) else {
+        try Self.checkKeyName(keyName)
+        let fresh = StorageAccountKey(name: keyName, value: Base64.standardEncoded(makeKey()), created: clock.now)
+        return try await storage.transaction { try await Self.replace(fresh, of: name, in: $0) }
+    }
+
+    /// `regenerateKey` inside a caller's transaction (a vault switching the active key of an account it manages).
+    public func regenerateKey(_ keyName: String, of name: StorageAccountName, transaction: any StorageTransaction) async throws
+        -> StorageAccountRecord
+    {
+        try Self.checkKeyName(keyName)
+        return try await Self.replace(
+            StorageAccountKey(name: keyName, value: Base64.standardEncoded(makeKey()), created: clock.now), of: name, in: transaction)
+    }
+
+    /// The account, read inside a caller's transaction.
+    public func get(_ name: StorageAccountName, transaction: any StorageTransaction) async throws -> StorageAccountRecord {
+        guard let record = try await transaction.read(StorageAccountRecord.self, at: Self.key(name.value)) else {
+            throw StorageAccountNotFound(name: name.value)
+        }
+        return record
+    }
+
+    /// Refuses a key name other than `key1` and `key2`.
+    public static func checkKeyName(_ keyName: String) throws {
+        guard keyNames.contains(keyName) else {
             throw CoffreError.badParameter("The key name \(String(keyName.prefix(64))) is not valid: use key1 or key2.")
         }
-        let fresh = StorageAccountKey(name: keyName, value: Base64.standardEncoded(makeKey()), created: clock.now)
-        return try await storage.transaction { transaction in
-            guard var record = try await transaction.read(StorageAccountRecord.self, at: Self.key(name.value)) else {
-                throw StorageAccountNotFound(name: name.value)
-            }
-            record.keys = record.keys.map { $0.name == keyName ? fresh : $0 }
-            try await transaction.write(record, at: Self.key(name.value))
-            return record
+    }
+
+    private static func replace(_ fresh: StorageAccountKey, of name: StorageAccountName, in transaction: any StorageTransaction) async throws
+        -> StorageAccountRecord
+    {
+        guard var record = try await transaction.read(StorageAccountRecord.self, at: key(name.value)) else {
+            throw StorageAccountNotFound(name: name.value)
         }
+        record.keys = record.keys.map { $0.name == fresh.name ? fresh : $0 }
+        try await transaction.write(record, at: key(name.value))
+        return record
     }
 
     /// Deletes the account with every container and blob in it.

@@ -19,6 +19,18 @@ struct Vectors: Decodable {
         var stringToSign: String
     }
 
+    /// A Key Vault SAS definition's template and the token the official client makes from its fields with an account key.
+    struct Template: Decodable {
+        var name: String
+        var client: String
+        var sasType: String
+        var templateUri: String
+        var key: String
+        var expiry: String
+        var token: String
+        var stringToSign: String
+    }
+
     struct SharedKeyRequest: Decodable {
         var name: String
         var method: String
@@ -36,6 +48,7 @@ struct Vectors: Decodable {
     var expiry: String
     var sas: [SAS]
     var sharedKey: [SharedKeyRequest]
+    var templates: [Template]
 
     static let shared: Vectors = {
         let url = Bundle.module.url(forResource: "vectors", withExtension: "json", subdirectory: "Vectors")!

@@ -15,6 +15,10 @@ Azure Storage refuses.
 
 Shared Key vectors are requests of the current client, captured at the transport (a requests adapter answers them as
 the service would, so every operation runs its real request path) with the string-to-sign the client signed.
+
+Template vectors are Key Vault SAS definitions: a template (`templateUri`, signed with a dummy key, with another
+expiry) and the token the same client computes for the same fields with an account key and the vector's expiry — what
+the definition's secret must hand out. `--only templates` regenerates that section alone.
 """
 
 import base64
@@ -37,11 +41,20 @@ KEY1 = base64.b64encode(bytes(range(64))).decode()
 KEY2 = base64.b64encode(bytes(range(64, 128))).decode()
 START = "2026-01-01T00:00:00Z"
 EXPIRY = "2026-01-02T00:00:00Z"
+# What SAS definition templates are signed with, and their expiry (both replaced in the tokens made from them).
+DUMMY_KEY = base64.b64encode(b"00000000").decode()
+TEMPLATE_EXPIRY = "2020-01-01T00:00:00Z"
+BLOB_URL = f"https://{ACCOUNT}.blob.core.windows.net"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def sas_entry(name, client, kind, inputs, token, string_to_sign, key="key1"):
     return {"name": name, "client": client, "kind": kind, "key": key, "inputs": inputs, "token": token, "stringToSign": string_to_sign}
+
+
+def template_entry(name, client, sas_type, template, token, string_to_sign, key="key1"):
+    return {"name": name, "client": client, "sasType": sas_type, "templateUri": template, "key": key, "expiry": EXPIRY, "token": token,
+            "stringToSign": string_to_sign}
 
 
 def record_signing(*targets):
@@ -116,6 +129,43 @@ def emit_current():
     return entries
 
 
+def emit_current_templates():
+    from azure.storage.blob import BlobClient, generate_account_sas, generate_blob_sas, generate_container_sas
+
+    client = "azure-storage-blob 12.31.1"
+    entries = []
+
+    def signed(generate, key, expiry):
+        captured = []
+        token = generate(key, expiry, captured.append)
+        return token, captured[0]
+
+    def account(name, key="key1", **inputs):
+        def generate(account_key, expiry, hook):
+            args = dict(inputs)
+            return generate_account_sas(ACCOUNT, account_key, args.pop("resource_types"), args.pop("permission"), expiry, sts_hook=hook, **args)
+
+        template, _ = signed(generate, DUMMY_KEY, TEMPLATE_EXPIRY)
+        token, string_to_sign = signed(generate, KEY1 if key == "key1" else KEY2, EXPIRY)
+        entries.append(template_entry(name, client, "account", template, token, string_to_sign, key))
+
+    def service(name, url, generate, key="key1"):
+        template, _ = signed(generate, DUMMY_KEY, TEMPLATE_EXPIRY)
+        token, string_to_sign = signed(generate, KEY1 if key == "key1" else KEY2, EXPIRY)
+        entries.append(template_entry(name, client, "service", url + "?" + template, token, string_to_sign, key))
+
+    account("template-account", services="b", resource_types="sco", permission="rwdlacup", protocol="https")
+    account("template-account-key2", key="key2", services="bqtf", resource_types="co", permission="rl", start=START, ip="127.0.0.1-127.0.0.9")
+    account("template-account-encryption-scope", services="b", resource_types="sco", permission="rwl", encryption_scope="scope1")
+    service("template-container", f"{BLOB_URL}/vectors", lambda key, expiry, hook: generate_container_sas(
+        ACCOUNT, "vectors", key, permission="racwdl", expiry=expiry, protocol="https", sts_hook=hook))
+    blob_url = BlobClient(BLOB_URL, "vectors", "dir/a b+c.txt").url
+    service("template-blob", blob_url, lambda key, expiry, hook: generate_blob_sas(
+        ACCOUNT, "vectors", "dir/a b+c.txt", account_key=key, permission="r", expiry=expiry, start=START, content_disposition="attachment",
+        content_type="text/plain", sts_hook=hook), key="key2")
+    return entries
+
+
 def emit_v12_8():
     from azure.storage.blob import _shared_access_signature, generate_account_sas, generate_blob_sas, generate_container_sas
     from azure.storage.blob._shared import shared_access_signature
@@ -155,6 +205,27 @@ def emit_track1():
     token = signer.generate_blob("vectors", "dir/a b+c.txt", permission="r", **every)
     entries.append(sas_entry("track1-blob", client, "blob", dict(
         account=ACCOUNT, container="vectors", blob="dir/a b+c.txt", permission="r", **every), token, signed[-1]))
+    return entries
+
+
+def emit_track1_templates():
+    from azure.storage.blob.sharedaccesssignature import BlobSharedAccessSignature
+    from azure.storage.common import sharedaccesssignature
+    from azure.storage.common.sharedaccesssignature import SharedAccessSignature
+
+    client = "azure-storage-blob 1.5.0"
+    signed = record_signing((sharedaccesssignature, "_sign_string"))
+    entries = []
+    template = SharedAccessSignature(ACCOUNT, DUMMY_KEY).generate_account("bfqt", "sco", "rwdlacup", TEMPLATE_EXPIRY, protocol="https")
+    token = SharedAccessSignature(ACCOUNT, KEY1).generate_account("bfqt", "sco", "rwdlacup", EXPIRY, protocol="https")
+    entries.append(template_entry("track1-template-account", client, "account", template, token, signed[-1]))
+    # The form `az keyvault storage sas-definition create` documents: the signed fields alone, without expiry or signature.
+    token = SharedAccessSignature(ACCOUNT, KEY1).generate_account("b", "sco", "rwdl", EXPIRY, protocol="https")
+    entries.append(template_entry("track1-template-unsigned", client, "account", "sv=2018-03-28&ss=b&srt=sco&sp=rwdl&spr=https", token,
+                                  signed[-1]))
+    template = BlobSharedAccessSignature(ACCOUNT, DUMMY_KEY).generate_container("vectors", permission="rl", expiry=TEMPLATE_EXPIRY, ip="127.0.0.1")
+    token = BlobSharedAccessSignature(ACCOUNT, KEY1).generate_container("vectors", permission="rl", expiry=EXPIRY, ip="127.0.0.1")
+    entries.append(template_entry("track1-template-container", client, "service", f"{BLOB_URL}/vectors?{template}", token, signed[-1]))
     return entries
 
 
@@ -287,15 +358,26 @@ def emit_shared_key():
 
 def emit(generation):
     if generation == "current":
-        return {"sas": emit_current(), "sharedKey": emit_shared_key()}
-    return {"sas": {"v12_8": emit_v12_8, "track1": emit_track1, "legacy": emit_legacy}[generation]()}
+        return {"sas": emit_current(), "sharedKey": emit_shared_key(), "templates": emit_current_templates()}
+    if generation == "track1":
+        return {"sas": emit_track1(), "templates": emit_track1_templates()}
+    return {"sas": {"v12_8": emit_v12_8, "legacy": emit_legacy}[generation]()}
+
+
+SECTIONS = ("sas", "sharedKey", "templates")
 
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--emit":
         json.dump(emit(sys.argv[2]), sys.stdout)
         return
-    vectors = {"account": ACCOUNT, "key1": KEY1, "key2": KEY2, "start": START, "expiry": EXPIRY, "pins": PINS, "sas": [], "sharedKey": []}
+    only = sys.argv[2:] if len(sys.argv) > 2 and sys.argv[1] == "--only" else SECTIONS
+    vectors = {"account": ACCOUNT, "key1": KEY1, "key2": KEY2, "start": START, "expiry": EXPIRY, "pins": PINS}
+    if only != SECTIONS:
+        with open(os.path.join(HERE, "vectors.json")) as file:
+            vectors = json.load(file)
+    for section in only:
+        vectors[section] = []
     with tempfile.TemporaryDirectory() as scratch:
         for generation, pins in PINS.items():
             venv = os.path.join(scratch, generation)
@@ -304,8 +386,8 @@ def main():
             subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], check=True)
             output = subprocess.run([python, os.path.abspath(__file__), "--emit", generation], check=True, capture_output=True, text=True)
             emitted = json.loads(output.stdout)
-            vectors["sas"] += emitted["sas"]
-            vectors["sharedKey"] += emitted.get("sharedKey", [])
+            for section in only:
+                vectors[section] += emitted.get(section, [])
     with open(os.path.join(HERE, "vectors.json"), "w") as file:
         json.dump(vectors, file, indent=1, ensure_ascii=False)
         file.write("\n")
