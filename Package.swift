@@ -201,7 +201,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CoffreCoreTests", dependencies: ["CoffreCore", "CoffreStorageConformance", "CoffreStorageSQLite"], swiftSettings: swiftSettings),
+            name: "CoffreCoreTests", dependencies: ["CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreStorageConformance", "CoffreStorageSQLite"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreBlobTests", dependencies: ["CoffreBlob", "CoffreCrypto", "CoffreModel", "CoffreStorage"], resources: [.copy("Vectors")],
             swiftSettings: swiftSettings),

@@ -73,20 +73,22 @@ public struct VaultAccess: Sendable {
 }
 
 extension VaultOperation {
-    /// The object a request for this operation names, as role assignments scope it; nil for a name that is not one.
+    /// The object a request for this operation names, as role assignments scope it; nil for a name that is not one, and
+    /// for storage operations (role assignments scope vaults, secrets, keys and certificates).
     public func objectScope(named name: String) -> RoleScope.ObjectScope? {
-        let kind = area.objectKind
+        guard let kind = area.objectKind else { return nil }
         return (try? ObjectName(name, kind: kind)).map { RoleScope.ObjectScope(kind: kind, name: $0.key) }
     }
 }
 
 extension PermissionArea {
-    /// The object kind the area's operations address.
-    public var objectKind: ObjectKind {
+    /// The object kind the area's operations address (none for storage: managed storage accounts are not versioned objects).
+    public var objectKind: ObjectKind? {
         switch self {
         case .keys: .key
-        case .secrets, .storage: .secret
+        case .secrets: .secret
         case .certificates: .certificate
+        case .storage: nil
         }
     }
 }

@@ -139,6 +139,10 @@ public struct KeyRotationPolicy: Codable, Sendable, Equatable {
 
 /// ISO 8601 durations as Key Vault uses them (`P90D`, `P1Y2M3D`, `PT48H`, `P2W`); months count 30 days, years 365.
 public enum ISODuration {
+    /// The longest duration accepted: 1000 years (longer ones could not be added to a time).
+    static let maxSeconds: Int64 = 1000 * 365 * Seconds.day
+
+    /// The duration in seconds (months count 30 days, years 365); a malformed, empty or too long one is a 400.
     public static func seconds(_ text: String) throws -> Int64 {
         let upper = text.uppercased()
         guard upper.hasPrefix("P"), upper.count > 1 else { throw invalid(text) }
@@ -169,13 +173,15 @@ public enum ISODuration {
                 default: nil
                 }
             guard let unit else { throw invalid(text) }
-            total += value * unit
+            let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+            guard !overflow, total <= maxSeconds - seconds else { throw invalid(text) }
+            total += seconds
         }
         guard number.isEmpty, total > 0 else { throw invalid(text) }
         return total
     }
 
     static func invalid(_ text: String) -> CoffreError {
-        CoffreError.badParameter("'\(text)' is not an ISO 8601 duration such as P90D, P1Y or PT48H.")
+        CoffreError.badParameter("'\(text.prefix(64))' is not an ISO 8601 duration such as P90D, P1Y or PT48H.")
     }
 }

@@ -128,4 +128,39 @@ extension VaultOperation {
         .secretSet, .secretGet, .secretList, .secretListVersions, .secretUpdate, .secretDelete, .secretGetDeleted,
         .secretListDeleted, .secretRecover, .secretPurge, .secretBackup, .secretRestore,
     ]
+
+    public static let storageAccountGet = VaultOperation("StorageAccountGet", .storage, "get", dataAction: "storageaccounts/read")
+    public static let storageAccountList = VaultOperation("StorageAccountList", .storage, "list", dataAction: "storageaccounts/read")
+    public static let storageAccountSet = VaultOperation("StorageAccountSet", .storage, "set", dataAction: "storageaccounts/set/action")
+    public static let storageAccountUpdate = VaultOperation("StorageAccountUpdate", .storage, "update", dataAction: "storageaccounts/set/action")
+    public static let storageAccountDelete = VaultOperation("StorageAccountDelete", .storage, "delete", dataAction: "storageaccounts/delete")
+    public static let storageAccountRegenerateKey = VaultOperation(
+        "StorageAccountRegenerateKey", .storage, "regeneratekey", dataAction: "storageaccounts/regeneratekey/action")
+    public static let storageAccountBackup = VaultOperation("StorageAccountBackup", .storage, "backup", dataAction: "storageaccounts/backup/action")
+    public static let storageAccountRestore = VaultOperation(
+        "StorageAccountRestore", .storage, "restore", dataAction: "storageaccounts/restore/action")
+    public static let storageAccountGetDeleted = VaultOperation("StorageAccountGetDeleted", .storage, "get", dataAction: "storageaccounts/read")
+    public static let storageAccountListDeleted = VaultOperation("StorageAccountListDeleted", .storage, "list", dataAction: "storageaccounts/read")
+    public static let storageAccountRecover = VaultOperation(
+        "StorageAccountRecover", .storage, "recover", dataAction: "storageaccounts/recover/action")
+    public static let storageAccountPurge = VaultOperation("StorageAccountPurge", .storage, "purge", dataAction: "storageaccounts/purge/action")
+    public static let sasDefinitionGet = VaultOperation("SasDefinitionGet", .storage, "getsas", dataAction: "storageaccounts/sas/read")
+    public static let sasDefinitionList = VaultOperation("SasDefinitionList", .storage, "listsas", dataAction: "storageaccounts/sas/read")
+    public static let sasDefinitionSet = VaultOperation("SasDefinitionSet", .storage, "setsas", dataAction: "storageaccounts/sas/set/action")
+    public static let sasDefinitionUpdate = VaultOperation("SasDefinitionUpdate", .storage, "setsas", dataAction: "storageaccounts/sas/set/action")
+    public static let sasDefinitionDelete = VaultOperation("SasDefinitionDelete", .storage, "deletesas", dataAction: "storageaccounts/sas/delete")
+    public static let sasDefinitionGetDeleted = VaultOperation("SasDefinitionGetDeleted", .storage, "getsas", dataAction: "storageaccounts/sas/read")
+    public static let sasDefinitionListDeleted = VaultOperation(
+        "SasDefinitionListDeleted", .storage, "listsas", dataAction: "storageaccounts/sas/read")
+    public static let sasDefinitionRecover = VaultOperation(
+        "SasDefinitionRecover", .storage, "recover", dataAction: "storageaccounts/recover/action")
+
+    /// Every storage operation (managed storage accounts and their SAS definitions), with the access-policy permission
+    /// and RBAC data action the service documents for each.
+    public static let storageOperations: [VaultOperation] = [
+        .storageAccountGet, .storageAccountList, .storageAccountSet, .storageAccountUpdate, .storageAccountDelete, .storageAccountRegenerateKey,
+        .storageAccountBackup, .storageAccountRestore, .storageAccountGetDeleted, .storageAccountListDeleted, .storageAccountRecover,
+        .storageAccountPurge, .sasDefinitionGet, .sasDefinitionList, .sasDefinitionSet, .sasDefinitionUpdate, .sasDefinitionDelete,
+        .sasDefinitionGetDeleted, .sasDefinitionListDeleted, .sasDefinitionRecover,
+    ]
 }

@@ -2,7 +2,7 @@ import CoffreModel
 import CoffreStorage
 
 /// Purges soft-deleted objects whose scheduled purge date has passed. The schedule is an index ordered by date
-/// (`purge/{date}/{vault}/{kind}/{name}`), so each sweep reads only what is due. Purging is transactional and
+/// (`purge/{date}/{vault}/{kind}/{name}`, ``PurgeSchedule``), so each sweep reads only what is due. Purging is transactional and
 /// idempotent: several nodes sweeping at once purge each object once.
 public struct PurgeSweeper: Sendable {
     let storage: any StorageBackend
@@ -10,15 +10,18 @@ public struct PurgeSweeper: Sendable {
     let secrets: SecretService
     let keys: KeyService
     let certificates: CertificateService?
+    let managedStorage: ManagedStorageService?
 
     public init(
-        storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService, certificates: CertificateService? = nil
+        storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService, certificates: CertificateService? = nil,
+        managedStorage: ManagedStorageService? = nil
     ) {
         self.storage = storage
         self.clock = clock
         self.secrets = secrets
         self.keys = keys
         self.certificates = certificates
+        self.managedStorage = managedStorage
     }
 
     /// Purges what is due now; returns how many objects were purged.
@@ -42,10 +45,11 @@ public struct PurgeSweeper: Sendable {
 
     private func purge(_ entry: DueEntry, now: Int64) async throws -> Bool {
         guard let vault = try? VaultName(entry.vault) else { return false }
-        switch entry.kind {
+        switch ObjectKind(rawValue: entry.kind) {
         case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)
         case .key: return try await keys.purgeIfDue(in: vault, name: entry.name, now: now)
         case .certificate: return try await certificates?.purgeIfDue(in: vault, name: entry.name, now: now) ?? false
+        case nil: return try await managedStorage?.purgeIfDue(in: vault, segment: entry.kind, name: entry.name, now: now) ?? false
         }
     }
 
@@ -53,16 +57,17 @@ public struct PurgeSweeper: Sendable {
         let key: String
         let date: Int64
         let vault: String
-        let kind: ObjectKind
+        /// What is purged: an ``ObjectKind``, or a managed storage segment (`storage`, `storage-sas`).
+        let kind: String
         let name: String
 
         init?(_ entry: StorageEntry) {
             let parts = entry.key.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 5, let date = Int64(parts[1]), let kind = ObjectKind(rawValue: String(parts[3])) else { return nil }
+            guard parts.count == 5, let date = Int64(parts[1]) else { return nil }
             self.key = entry.key
             self.date = date
             self.vault = String(parts[2])
-            self.kind = kind
+            self.kind = String(parts[3])
             self.name = String(parts[4])
         }
     }

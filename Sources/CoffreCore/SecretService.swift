@@ -29,11 +29,14 @@ public struct SecretService: Sendable {
     let store: VersionedStore<SecretVersion>
     let clock: any WallClock
     let backups: BackupCodec
+    /// The values of SAS definitions' secrets.
+    let sasTokens: SASTokenMint
 
     public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec) {
         self.store = VersionedStore(storage: storage, kind: .secret)
         self.clock = clock
         self.backups = backups
+        self.sasTokens = SASTokenMint(storage: storage, clock: clock)
     }
 
     public struct Properties: Sendable {
@@ -58,7 +61,7 @@ public struct SecretService: Sendable {
         try Self.validate(properties)
         let now = clock.now
         return try await store.addVersion(in: vault, name: name) { version, existing in
-            guard existing?.summary.managed != true else { throw CoffreError.managedByCertificate(.secret, name: name.display) }
+            if let existing, let refusal = Self.managedRefusal(existing.summary, name) { throw refusal }
             return SecretVersion(
                 version: version, value: value, contentType: properties.contentType ?? nil,
                 attributes: properties.attributes.applied(to: ObjectAttributes(created: now, updated: now), at: now),
@@ -67,7 +70,8 @@ public struct SecretService: Sendable {
     }
 
     /// A version of the secret with its value; a disabled secret's value is refused, and so is the value of an
-    /// expired certificate. `outContentType` converts a certificate's secret between PKCS#12 and PEM.
+    /// expired certificate. `outContentType` converts a certificate's secret between PKCS#12 and PEM. A SAS
+    /// definition's secret holds a fresh SAS token.
     public func get(in vault: VaultName, name: String, version: String?, outContentType: String? = nil) async throws
         -> Versioned<SecretVersion>
     {
@@ -75,6 +79,9 @@ public struct SecretService: Sendable {
         guard secret.record.attributes.enabled else { throw CoffreError.disabled(.secret, operation: "get") }
         if secret.record.managed == true, let expires = secret.record.attributes.expires, clock.now >= expires {
             throw CoffreError.forbidden(.secretExpired, message: "Operation get is not allowed on an expired certificate's secret.")
+        }
+        if let reference = secret.record.sasDefinition {
+            secret.record.value = try await sasTokens.token(in: vault, for: reference)
         }
         if let outContentType, !outContentType.isEmpty, outContentType != secret.record.contentType {
             secret.record.value = try Self.convert(secret.record, to: outContentType)
@@ -97,12 +104,24 @@ public struct SecretService: Sendable {
             ? bundle.pem() : Base64.standardEncoded(try CertificateService.library { try bundle.pkcs12(password: nil) })
     }
 
-    /// Refuses changes made directly to a certificate's secret.
+    /// Refuses changes made directly to the secret of a certificate or a SAS definition.
     func checkNotManaged(_ vault: VaultName, _ name: ObjectName) async throws {
-        if try await store.head(in: vault, name: name)?.summary.managed == true {
-            throw CoffreError.managedByCertificate(.secret, name: name.display)
-        }
+        if let summary = try await store.head(in: vault, name: name)?.summary, let refusal = Self.managedRefusal(summary, name) { throw refusal }
     }
+
+    /// Why a managed secret cannot be changed directly (nil for a secret of its own).
+    static func managedRefusal(_ summary: SecretVersion.Summary, _ name: ObjectName) -> (any Error)? {
+        guard summary.managed == true else { return nil }
+        if summary.contentType == SASDefinition.secretContentType { return managedBySASDefinition(name) }
+        return CoffreError.managedByCertificate(.secret, name: name.display)
+    }
+
+    /// Refuses recovering or purging a SAS definition's deleted secret: it follows its SAS definition.
+    func checkNotSASDefinitions(deleted name: ObjectName, in vault: VaultName) async throws {
+        if (try? await store.deleted(in: vault, name: name))?.record.sasDefinition != nil { throw Self.managedBySASDefinition(name) }
+    }
+
+    static func managedBySASDefinition(_ name: ObjectName) -> ManagedStorageError { .managedBySASDefinition(secret: name.display) }
 
     public func list(in vault: VaultName, after cursor: String?, limit: Int) async throws -> Page<Item> {
         try await store.list(in: vault, after: cursor, limit: limit)
@@ -144,12 +163,16 @@ public struct SecretService: Sendable {
     }
 
     public func recover(in vault: VaultName, name: String) async throws -> Versioned<SecretVersion> {
-        try await store.recover(in: vault, name: ObjectName(name, kind: .secret))
+        let name = try ObjectName(name, kind: .secret)
+        try await checkNotSASDefinitions(deleted: name, in: vault)
+        return try await store.recover(in: vault, name: name)
     }
 
     public func purge(in vault: VaultRecord, name: String) async throws {
         guard !vault.purgeProtection else { throw CoffreError.purgeProtected(vault: vault.name.value) }
-        try await store.purge(in: vault.name, name: ObjectName(name, kind: .secret))
+        let name = try ObjectName(name, kind: .secret)
+        try await checkNotSASDefinitions(deleted: name, in: vault.name)
+        try await store.purge(in: vault.name, name: name)
     }
 
     struct Backup: Codable {
@@ -159,7 +182,10 @@ public struct SecretService: Sendable {
 
     /// Every version of the secret, sealed into an opaque blob.
     public func backup(in vault: VaultName, name: String) async throws -> String {
-        let (head, versions) = try await store.export(in: vault, name: ObjectName(name, kind: .secret))
+        let name = try ObjectName(name, kind: .secret)
+        let (head, versions) = try await store.export(in: vault, name: name)
+        // A SAS definition's secret has no value to keep: it is backed up with its storage account.
+        guard !versions.contains(where: { $0.sasDefinition != nil }) else { throw Self.managedBySASDefinition(name) }
         return try backups.seal(Backup(head: head, versions: versions), kind: .secret)
     }
 

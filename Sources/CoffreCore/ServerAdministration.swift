@@ -57,9 +57,7 @@ public struct ServerAdministration: Sendable {
 
     /// Refuses every caller but an administrator principal (403 `ForbiddenByPolicy`).
     public func checkAdministrator(_ caller: Caller) async throws {
-        guard let principal = try? await principals.find(caller.appId ?? caller.objectId), principal.administrator,
-            principal.objectId == caller.objectId
-        else {
+        guard await principals.isAdministrator(caller) else {
             throw CoffreError.forbidden(.accessPolicy, message: "Only Coffre administrators may manage the server.")
         }
     }
@@ -218,5 +216,13 @@ public struct ServerAdministration: Sendable {
     public func rotateTokenSigningKey() async throws -> [SigningKeyRecord] {
         try await signingKeys.rotate()
         return signingKeys.records
+    }
+}
+
+extension PrincipalDirectory {
+    /// Whether the caller is an administrator principal of this server (false when it cannot be told).
+    func isAdministrator(_ caller: Caller) async -> Bool {
+        guard let principal = try? await find(caller.appId ?? caller.objectId) else { return false }
+        return principal.administrator && principal.objectId == caller.objectId
     }
 }

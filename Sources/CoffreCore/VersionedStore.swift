@@ -59,6 +59,26 @@ public struct Page<Item: Sendable>: Sendable {
     public var next: String?
 }
 
+/// The purge schedule: soft-deleted things indexed by their purge date (`purge/{date}/{vault}/{segment}/{name}`), which
+/// ``PurgeSweeper`` reads in date order. `segment` says what is purged (an ``ObjectKind``, `storage`, `storage-sas`).
+enum PurgeSchedule {
+    static func key(date: Int64, vault: VaultName, segment: String, name: String) -> String {
+        let padded = String(repeating: "0", count: max(0, 12 - String(date).count)) + String(date)
+        return "purge/\(padded)/\(vault)/\(segment)/\(name)"
+    }
+}
+
+extension StorageReader {
+    /// The records under `prefix` after the cursor (a key relative to `prefix`), at most `limit`, with the cursor of
+    /// the next page.
+    func page<T: Decodable & Sendable>(_ type: T.Type, prefix: String, after cursor: String?, limit: Int) async throws -> Page<T> {
+        let entries = try await readAll(type, prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
+        return Page(
+            items: entries.prefix(limit).map(\.record),
+            next: entries.count > limit ? String(entries[limit - 1].key.dropFirst(prefix.count)) : nil)
+    }
+}
+
 /// The storage rules shared by every kind of versioned object: versions, heads, soft delete, recovery, purge,
 /// and the versions a backup carries. Every change is one transaction, so nothing is ever half-written.
 ///
@@ -93,8 +113,7 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
     func versionKey(_ vault: VaultName, _ name: ObjectName, _ version: String) -> String { versionPrefix(vault, name) + version }
 
     static func purgeKey(date: Int64, vault: VaultName, kind: ObjectKind, name: String) -> String {
-        let padded = String(repeating: "0", count: max(0, 12 - String(date).count)) + String(date)
-        return "purge/\(padded)/\(vault)/\(kind.rawValue)/\(name)"
+        PurgeSchedule.key(date: date, vault: vault, segment: kind.rawValue, name: name)
     }
 
     // MARK: - Writing versions
@@ -333,9 +352,6 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
     }
 
     private func page(prefix: String, after cursor: String?, limit: Int) async throws -> Page<Head> {
-        let entries = try await storage.readAll(Head.self, prefix: prefix, after: cursor.map { prefix + $0 }, limit: limit + 1)
-        return Page(
-            items: entries.prefix(limit).map(\.record),
-            next: entries.count > limit ? String(entries[limit - 1].key.dropFirst(prefix.count)) : nil)
+        try await storage.page(Head.self, prefix: prefix, after: cursor, limit: limit)
     }
 }
