@@ -39,7 +39,7 @@ struct DataPlane: Sendable {
         access = VaultAccess(roleAssignments: services.roleAssignments, authorizer: services.authorizer)
     }
 
-    /// The Secrets, Keys and Certificates APIs on vault hosts and the server's own host (pools: ``ManagedHSMRoutes``).
+    /// The Secrets, Keys, Certificates and Storage APIs on vault hosts and the server's own host (pools: ``ManagedHSMRoutes``).
     func group(routes: [DataPlaneRoute]) -> RouteGroup<VaultOperation, VaultScope> {
         RouteGroup(
             hosts: [.vault, .server], claimsUnmatched: true,
@@ -67,7 +67,7 @@ struct DataPlane: Sendable {
                 url.object($0.kind, name, version: request.parameters["version"].flatMap { $0.isEmpty ? nil : $0 })
             }
         }
-        request.audit?.note { $0.objectId = objectId ?? url.base }
+        request.audit?.note { $0.objectId = objectId ?? Self.storageObjectId(request.parameters, url: url) ?? url.base }
         do {
             try await access.authorize(caller, route.operation, in: vault, objectName: name)
             request.audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = true } else { $0.accessPolicyMatch = true } }
@@ -76,6 +76,12 @@ struct DataPlane: Sendable {
             throw error
         }
         return VaultScope(vault: vault, url: url)
+    }
+
+    /// The managed storage account or SAS definition a storage route names, for the audit log.
+    static func storageObjectId(_ parameters: RouteParameters, url: VaultURL) -> String? {
+        guard let account = parameters["account"] else { return nil }
+        return parameters["definition"].map { url.sasDefinition($0, of: account) } ?? url.storage(account)
     }
 
     func vaultName(_ target: Addressing.Target) throws -> VaultName {

@@ -29,6 +29,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
+        case let error as ManagedStorageError: from(error)
         case is NIOTooManyBytesError:
             ErrorResponse(status: .contentTooLarge, code: "RequestBodyTooLarge", message: "The request body is larger than this endpoint accepts.")
         case is AuditUnavailable:
@@ -78,6 +79,20 @@ public struct ErrorResponse: Sendable, Equatable {
         case .roleAssignmentNotFound: ErrorResponse(status: .notFound, code: "RoleAssignmentNotFound", message: message)
         case .settingNotFound: ErrorResponse(status: .notFound, code: "SettingNotFound", message: message)
         case .accessDenied: ErrorResponse(status: .forbidden, code: "AccessDenied", message: message)
+        }
+    }
+
+    static func from(_ error: ManagedStorageError) -> ErrorResponse {
+        let message = error.description
+        return switch error {
+        case .notFound(let kind, _), .deletedNotFound(let kind, _):
+            ErrorResponse(status: .notFound, code: kind.wireName + "NotFound", message: message)
+        case .deletedButRecoverable:
+            ErrorResponse(status: .conflict, code: "Conflict", innerCode: "ObjectIsDeletedButRecoverable", message: message)
+        case .disabled(let kind, _):
+            ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: kind.wireName + "Disabled", message: message)
+        case .managedBySASDefinition:
+            ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "ManagedBySasDefinition", message: message)
         }
     }
 
@@ -192,5 +207,15 @@ struct ManagedIdentityErrors: ErrorShape {
     func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
         let body = Body(error: error.code, error_description: error.message, statusCode: Int(error.status.code), message: error.message)
         return (try? JSON.response(body, status: error.status)) ?? Response(status: .internalServerError)
+    }
+}
+
+extension ManagedStorageKind {
+    /// How Key Vault's error codes name it (`StorageAccountNotFound`, `SasDefinitionDisabled`).
+    var wireName: String {
+        switch self {
+        case .account: "StorageAccount"
+        case .sasDefinition: "SasDefinition"
+        }
     }
 }

@@ -30,13 +30,15 @@ public struct CoffreServices: Sendable {
     public var blob: BlobService
     /// Managed HSM pools: their directory, local RBAC, settings and security domains.
     public var managedHSM: ManagedHSMServices
+    /// Storage accounts managed by vaults, and their SAS definitions.
+    public var storage: ManagedStorageService
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
-        blob: BlobService, managedHSM: ManagedHSMServices
+        blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -54,6 +56,7 @@ public struct CoffreServices: Sendable {
         self.metrics = metrics
         self.blob = blob
         self.managedHSM = managedHSM
+        self.storage = storage
     }
 }
 
@@ -87,7 +90,8 @@ public final class CoffreResponder: HTTPResponder {
                     routes: SecretRoutes(secrets: services.secrets).routes + keys.routes
                         + CertificateIssuerRoutes(issuers: services.certificates.issuers, contacts: services.certificates.contacts).routes
                         + CertificateOperationRoutes(certificates: services.certificates).routes
-                        + CertificateRoutes(certificates: services.certificates).routes),
+                        + CertificateRoutes(certificates: services.certificates).routes
+                        + StorageRoutes(storage: services.storage).routes),
                 managedHSM.administration,
                 managedHSM.status,
                 managedHSM.keys(keys.managedHSMRoutes(attestation: services.managedHSM.attestation)),

@@ -68,7 +68,11 @@ struct WireDeletion: Sendable {
     /// Nil for an object that is not deleted.
     init?(_ deletion: Deletion?, of kind: ObjectKind, named name: String, url: VaultURL) {
         guard let deletion else { return nil }
-        recoveryId = url.recoveryId(kind, name)
+        self.init(recoveryId: url.recoveryId(kind, name), deletion: deletion)
+    }
+
+    init(recoveryId: String, deletion: Deletion) {
+        self.recoveryId = recoveryId
         deletedDate = IntDate(deletion.deletedDate)
         scheduledPurgeDate = IntDate(deletion.scheduledPurgeDate)
     }

@@ -33,6 +33,8 @@ public struct CoffreServer: Sendable {
     public let managedHSMJobs: JobStore<ManagedHSMActivations.Outcome>
     /// The Managed HSM backup and restore jobs: run them as well.
     public let managedHSMBackupJobs: JobStore<ManagedHSMBackups.Outcome>
+    /// Regenerates managed storage accounts' keys when due: sweep it periodically.
+    public let storageKeys: StorageKeyRegenerationService
 
     /// - Parameter audit: where audit records go (default: the configured file).
     public init(
@@ -84,6 +86,8 @@ public struct CoffreServer: Sendable {
         let authority = state.certificateAuthority
         let issuer = try CertificateIssuer(
             certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
+        let managedStorage = ManagedStorageService(
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: principals)
         self.services = CoffreServices(
             vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
             roleAssignments: RoleAssignments(storage: records, clock: clock), tokens: tokens,
@@ -96,13 +100,20 @@ public struct CoffreServer: Sendable {
             blob: blob,
             managedHSM: ManagedHSMServices(
                 storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs,
-                blobTransport: blobTransport))
-        self.sweeper = PurgeSweeper(storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates)
+                blobTransport: blobTransport),
+            storage: managedStorage)
+        self.sweeper = PurgeSweeper(
+            storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             try Self.recordNotification(
                 "KeyNearExpiryEventGridNotification", id: addressing.vaultURL(vault) + "/keys/\(name)/\(version)", vault: vault,
                 expires: expires, audit: audit)
+        }
+        self.storageKeys = StorageKeyRegenerationService(storage: managedStorage, vaults: services.vaults, clock: clock) { vault, account, key in
+            try Self.recordNotification(
+                "StorageAccountAutoRegenerateKey", id: addressing.vaultURL(vault) + "/storage/\(account)", vault: vault, expires: nil,
+                description: "Regenerated \(key), now the active key.", audit: audit)
         }
         let webhook = configuration.notificationWebhook
         self.lifecycle = CertificateLifecycleService(certificates: certificates, vaults: services.vaults, clock: clock) { notification in
@@ -114,13 +125,15 @@ public struct CoffreServer: Sendable {
         }
     }
 
-    /// A lifetime notification in the audit log (Coffre has neither Event Grid nor a mail server); throws when the log
-    /// cannot be written, and the notification is made again at a later sweep.
-    static func recordNotification(_ operation: String, id: String, vault: VaultName, expires: Int64?, audit: any AuditSink) throws {
+    /// A lifetime action in the audit log (Coffre has neither Event Grid nor a mail server); throws when the log cannot
+    /// be written, and a notification is made again at a later sweep.
+    static func recordNotification(
+        _ operation: String, id: String, vault: VaultName, expires: Int64?, description: String? = nil, audit: any AuditSink
+    ) throws {
         try audit.record(
             AuditEvent(
                 time: Date(), resourceId: "/vaults/\(vault)", operationName: operation, operationVersion: nil, status: 200, reason: "OK",
-                description: expires.map { "Expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0, callerIpAddress: nil,
+                description: description ?? expires.map { "Expires at \($0) (seconds since 1970)." } ?? "", durationMs: 0, callerIpAddress: nil,
                 correlationId: nil, caller: nil,
                 properties: .init(
                     id: id, requestUri: id, httpStatusCode: 200, clientInfo: "coffre-lifetime-actions", requestId: "", isAccessPolicyMatch: nil,

@@ -126,6 +126,9 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "certificate-lifetime", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.lifecycle.sweep()
                 },
+                PeriodicService(name: "storage-key-regeneration", interval: .seconds(60), logger: logger) { [self] in
+                    try await current?.storageKeys.sweep()
+                },
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },

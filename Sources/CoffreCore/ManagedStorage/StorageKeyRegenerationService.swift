@@ -10,11 +10,11 @@ public struct StorageKeyRegenerationService: Sendable {
     let vaults: VaultDirectory
     let clock: any WallClock
     /// Told of each regeneration: vault, managed storage account name, the new active key.
-    let regenerated: @Sendable (VaultName, String, String) -> Void
+    let regenerated: @Sendable (VaultName, String, String) throws -> Void
 
     public init(
         storage: ManagedStorageService, vaults: VaultDirectory, clock: any WallClock,
-        regenerated: @escaping @Sendable (VaultName, String, String) -> Void
+        regenerated: @escaping @Sendable (VaultName, String, String) throws -> Void
     ) {
         self.storage = storage
         self.vaults = vaults
@@ -37,7 +37,7 @@ public struct StorageKeyRegenerationService: Sendable {
                     continue
                 }
                 guard let key else { continue }
-                regenerated(vault.name, account.name, key)
+                try regenerated(vault.name, account.name, key)
                 done.append("\(vault.name)/\(account.name)")
             }
         }
