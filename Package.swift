@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "CoffreFuzzTargets",
             dependencies: [
-                "CoffreAuth", "CoffreCore", "CoffreCertificates", "CoffreCrypto", "CoffreStorage", "CoffreModel",
+                "CoffreAuth", "CoffreBlob", "CoffreCore", "CoffreCertificates", "CoffreCrypto", "CoffreStorage", "CoffreModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Fuzz/Targets", swiftSettings: swiftSettings),
