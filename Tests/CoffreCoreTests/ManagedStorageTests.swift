@@ -387,6 +387,32 @@ struct ManagedStorageFixture {
         #expect(try await !f.verifies(before, madeAt: madeAt))
     }
 
+    @Test func aReportThatFailedIsMadeAtTheNextSweepAndOnlyOnce() async throws {
+        let f = try await ManagedStorageFixture()
+        try await f.add(active: "key1", autoRegenerate: true, period: "PT1H")
+        struct AuditUnavailable: Error {}
+        let failing = Mutex(true)
+        let reported = Mutex<[String]>([])
+        let regeneration = StorageKeyRegenerationService(storage: f.service, vaults: f.vaults, clock: f.clock) { vault, account, key in
+            if failing.withLock({ $0 }) { throw AuditUnavailable() }
+            reported.withLock { $0.append("\(vault)/\(account)/\(key)") }
+        }
+        f.clock.advance(seconds: 3600)
+        await #expect(throws: AuditUnavailable.self) { try await regeneration.sweep() }
+        #expect(try await f.service.get(in: f.name, name: "managed").activeKeyName == "key2", "the regeneration itself is done")
+        f.clock.advance(seconds: 301) // the failed report's lease ends
+        failing.withLock { $0 = false }
+        #expect(try await regeneration.sweep().isEmpty, "not regenerated again")
+        #expect(try await regeneration.sweep().isEmpty)
+        #expect(reported.withLock { $0 } == ["storevault/Managed/key2"])
+        // Another node's service (no memory of its own) reports nothing more.
+        let other = StorageKeyRegenerationService(storage: f.service, vaults: f.vaults, clock: f.clock) { _, _, _ in
+            reported.withLock { $0.append("again") }
+        }
+        try await other.sweep()
+        #expect(reported.withLock { $0 }.count == 1)
+    }
+
     @Test func sweepsRacingRegenerateOnce() async throws {
         let f = try await ManagedStorageFixture()
         try await f.add(active: "key1", autoRegenerate: true, period: "PT1H")

@@ -52,6 +52,8 @@ public struct ManagedStorageAccount: Codable, Sendable, Equatable {
     public var tags: [String: String]?
     /// When the active key last changed: the next automatic regeneration is one period later.
     public var activeKeySince: Int64
+    /// The latest automatic regeneration, `{key}@{time}`: the sweep reports it (to the audit log) until it is reported.
+    public var lastAutoRegeneration: String?
     public var deletion: Deletion?
 
     /// The Blob service account the resource id names.

@@ -242,7 +242,8 @@ public struct ManagedStorageService: Sendable {
                 throw CoffreError.conflict("Storage account \(name.display) already exists: a backup can only be restored under a free name.")
             }
             var record = backup.account
-            record.deletion = nil
+            // The backed-up account's regenerations were its own to report.
+            (record.deletion, record.lastAutoRegeneration) = (nil, nil)
             try await transaction.write(record, at: ManagedStorageLayout.account(vault, name.key, deleted: false))
             for var definition in backup.definitions {
                 (definition.deletion, definition.deletedWithAccount) = (nil, nil)
@@ -255,11 +256,14 @@ public struct ManagedStorageService: Sendable {
 
     // MARK: - Regeneration
 
-    /// The accounts of the vault whose automatic regeneration is due at `now`.
-    func dueRegenerations(in vault: VaultName, now: Int64) async throws -> [ManagedStorageAccount] {
-        try await storage.readAll(ManagedStorageAccount.self, prefix: ManagedStorageLayout.accounts(vault, deleted: false)).map(\.record).filter {
-            ($0.nextRegeneration ?? .max) <= now
-        }
+    /// The live accounts of the vault.
+    func all(in vault: VaultName) async throws -> [ManagedStorageAccount] {
+        try await storage.readAll(ManagedStorageAccount.self, prefix: ManagedStorageLayout.accounts(vault, deleted: false)).map(\.record)
+    }
+
+    /// Where the report of an account's latest automatic regeneration is claimed (``LifetimeClaims``).
+    static func regenerationReport(_ vault: VaultName, account: String) -> String {
+        LifetimeClaims.key("storage-regeneration", vault: vault, name: account.lowercased())
     }
 
     /// If the account's automatic regeneration is (still) due: regenerates its inactive key and makes it the active
@@ -275,7 +279,7 @@ public struct ManagedStorageService: Sendable {
             else { return nil }
             let key = record.inactiveKeyName
             _ = try await accounts.regenerateKey(key, of: try record.blobAccount, transaction: transaction)
-            (record.activeKeyName, record.activeKeySince) = (key, now)
+            (record.activeKeyName, record.activeKeySince, record.lastAutoRegeneration) = (key, now, "\(key)@\(now)")
             try await transaction.write(record, at: ManagedStorageLayout.account(vault, name.key, deleted: false))
             return key
         }
@@ -342,6 +346,7 @@ public struct ManagedStorageService: Sendable {
             try await transaction.delete(ManagedStorageLayout.purgeEntry(vault, account: name.key, deletion: deletion))
         }
         try await transaction.delete(ManagedStorageLayout.account(vault, name.key, deleted: true))
+        try await transaction.delete(Self.regenerationReport(vault, account: name.key))
         let prefix = ManagedStorageLayout.definitions(vault, account: name.key, deleted: true)
         for definition in try await transaction.readAll(SASDefinition.self, prefix: prefix).map(\.record) {
             try await erase(definition, in: vault, transaction)

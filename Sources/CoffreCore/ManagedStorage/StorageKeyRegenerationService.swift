@@ -3,12 +3,15 @@ import CoffreModel
 
 /// Regenerates the keys of managed storage accounts whose vault does it automatically (`autoRegenerateKey`): every
 /// `regenerationPeriod`, the inactive key is regenerated and becomes the active one. Each regeneration is one
-/// transaction that checks it is still due, so several nodes sweeping at once regenerate each key once; the node that
-/// did it reports it (the server writes it to the audit log).
+/// transaction that checks it is still due and records it in the account, so several nodes sweeping at once regenerate
+/// each key once. Each regeneration is then reported (the server writes it to the audit log) once it is claimed
+/// (``LifetimeClaims/notifyOnce(_:version:now:notify:)``): a report that failed, or whose node died, is made again at a
+/// later sweep, so none is lost.
 public struct StorageKeyRegenerationService: Sendable {
     let storage: ManagedStorageService
     let vaults: VaultDirectory
     let clock: any WallClock
+    let claims: LifetimeClaims
     /// Told of each regeneration: vault, managed storage account name, the new active key.
     let regenerated: @Sendable (VaultName, String, String) throws -> Void
 
@@ -19,28 +22,39 @@ public struct StorageKeyRegenerationService: Sendable {
         self.storage = storage
         self.vaults = vaults
         self.clock = clock
+        self.claims = LifetimeClaims(storage: storage.storage)
         self.regenerated = regenerated
     }
 
-    /// Regenerates what is due now; returns `{vault}/{account}` of each account regenerated. An account whose Blob
-    /// account is gone is skipped (its SAS definitions fail until it names an account again).
+    /// Regenerates what is due now, then reports what was regenerated and not reported yet; returns `{vault}/{account}`
+    /// of each account regenerated. An account whose Blob account is gone is skipped (its SAS definitions fail until it
+    /// names an account again). An account that fails does not stop the others: the sweep goes on, then throws the first
+    /// failure.
     @discardableResult
     public func sweep() async throws -> [String] {
         var done: [String] = []
+        var failures = SweepFailures()
         let now = clock.now
         for vault in try await vaults.list() {
-            for account in try await storage.dueRegenerations(in: vault.name, now: now) {
-                let key: String?
-                do {
-                    key = try await storage.regenerateIfDue(in: vault.name, name: account.name, now: now)
-                } catch is StorageAccountNotFound {
-                    continue
+            for account in try await storage.all(in: vault.name) where (account.nextRegeneration ?? .max) <= now {
+                await failures.record {
+                    do {
+                        if try await storage.regenerateIfDue(in: vault.name, name: account.name, now: now) != nil {
+                            done.append("\(vault.name)/\(account.name)")
+                        }
+                    } catch is StorageAccountNotFound {}
                 }
-                guard let key else { continue }
-                try regenerated(vault.name, account.name, key)
-                done.append("\(vault.name)/\(account.name)")
+            }
+            for account in try await storage.all(in: vault.name) {
+                guard let regeneration = account.lastAutoRegeneration, let key = regeneration.split(separator: "@").first else { continue }
+                await failures.record {
+                    _ = try await claims.notifyOnce(
+                        ManagedStorageService.regenerationReport(vault.name, account: account.name), version: regeneration, now: now
+                    ) { try regenerated(vault.name, account.name, String(key)) }
+                }
             }
         }
+        try failures.throwFirst()
         return done
     }
 }
