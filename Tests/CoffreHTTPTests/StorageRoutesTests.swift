@@ -1,3 +1,4 @@
+import CoffreAuth
 import CoffreBlob
 import CoffreCore
 import CoffreHTTP
@@ -95,5 +96,105 @@ import Testing
         #expect(restored.status == .ok && restored.json["activeKeyName"] as? String == "key2")
         let regenerated = try await h.admin(.post, "/storage/acct1/regeneratekey?api-version=7.0", json: ["keyName": "key1"])
         #expect(regenerated.json["activeKeyName"] as? String == "key1")
+    }
+
+    /// Each of the 20 storage operations: its request, the access-policy permission and the RBAC data action it needs.
+    static var operations: [(method: HTTPRequest.Method, path: String, body: [String: Any]?, permission: String, dataAction: String)] {
+        [
+            (.get, "/storage", nil, "list", "storageaccounts/read"),
+            (.get, "/storage/acct1", nil, "get", "storageaccounts/read"),
+            (
+                .put, "/storage/acct1", ["resourceId": resourceId, "activeKeyName": "key1", "autoRegenerateKey": false], "set",
+                "storageaccounts/set/action"
+            ),
+            (.patch, "/storage/acct1", ["tags": ["a": "b"]], "update", "storageaccounts/set/action"),
+            (.delete, "/storage/acct1", nil, "delete", "storageaccounts/delete"),
+            (.post, "/storage/acct1/regeneratekey", ["keyName": "key2"], "regeneratekey", "storageaccounts/regeneratekey/action"),
+            (.post, "/storage/acct1/backup", nil, "backup", "storageaccounts/backup/action"),
+            (.post, "/storage/restore", ["value": "x"], "restore", "storageaccounts/restore/action"),
+            (.get, "/deletedstorage", nil, "list", "storageaccounts/read"),
+            (.get, "/deletedstorage/acct1", nil, "get", "storageaccounts/read"),
+            (.delete, "/deletedstorage/acct1", nil, "purge", "storageaccounts/purge/action"),
+            (.post, "/deletedstorage/acct1/recover", nil, "recover", "storageaccounts/recover/action"),
+            (.get, "/storage/acct1/sas", nil, "listsas", "storageaccounts/sas/read"),
+            (.get, "/storage/acct1/sas/d", nil, "getsas", "storageaccounts/sas/read"),
+            (
+                .put, "/storage/acct1/sas/d", ["templateUri": template, "sasType": "account", "validityPeriod": "PT1H"], "setsas",
+                "storageaccounts/sas/set/action"
+            ),
+            (.patch, "/storage/acct1/sas/d", ["validityPeriod": "PT2H"], "setsas", "storageaccounts/sas/set/action"),
+            (.delete, "/storage/acct1/sas/d", nil, "deletesas", "storageaccounts/sas/delete"),
+            (.get, "/deletedstorage/acct1/sas", nil, "listsas", "storageaccounts/sas/read"),
+            (.get, "/deletedstorage/acct1/sas/d", nil, "getsas", "storageaccounts/sas/read"),
+            (.post, "/deletedstorage/acct1/sas/d/recover", nil, "recover", "storageaccounts/recover/action"),
+        ]
+    }
+
+    static let permissions: Set<String> = [
+        "get", "list", "delete", "set", "update", "regeneratekey", "getsas", "listsas", "deletesas", "setsas", "recover", "backup", "restore",
+        "purge",
+    ]
+
+    /// A principal of the harness's server and its token for vaults.
+    static func principal(_ h: Harness) async throws -> (objectId: String, token: String) {
+        let (principal, secret) = try await h.server.services.principals.create(displayName: "storage-caller")
+        let token = try await h.server.services.tokens.clientCredentials(
+            tenant: h.server.state.identity.tenantId, clientId: principal.clientId, clientSecret: secret,
+            scope: "https://vault.localhost:8443/.default")
+        return (principal.objectId, token.accessToken)
+    }
+
+    @Test func eachOperationNeedsItsAccessPolicyPermission() async throws {
+        let h = try await Self.harness()
+        let caller = try await Self.principal(h)
+        #expect(Set(Self.operations.map(\.permission)) == Self.permissions)
+        #expect(Set(VaultOperation.storageOperations.map(\.permission)) == Self.permissions)
+        for operation in Self.operations {
+            func send(granting permissions: Set<String>) async throws -> Harness.Reply {
+                _ = try await h.server.services.vaults.setPolicy(
+                    AccessPolicy(tenantId: h.server.state.identity.tenantId, objectId: caller.objectId, permissions: [.storage: permissions]),
+                    on: VaultName("default"))
+                return try await h.send(operation.method, operation.path + "?api-version=7.0", token: caller.token, json: operation.body)
+            }
+            let refused = try await send(granting: Self.permissions.subtracting([operation.permission]))
+            #expect(refused.status == .forbidden && refused.innerCode == "ForbiddenByPolicy", "\(operation.method) \(operation.path)")
+            #expect(refused.text.contains("does not have storage \(operation.permission) permission"), "\(refused.text)")
+            let admitted = try await send(granting: [operation.permission])
+            #expect(!admitted.text.contains("does not have storage"), "\(operation.method) \(operation.path): \(admitted.text)")
+        }
+    }
+
+    @Test func eachOperationNeedsItsDataAction() async throws {
+        let h = try await Self.harness()
+        let services = h.server.services
+        _ = try await services.vaults.create(VaultName("rbacstore"), settings: .init(rbacAuthorization: true), owner: nil)
+        let caller = try await Self.principal(h)
+        #expect(Set(VaultOperation.storageOperations.map(\.dataAction)) == Set(Self.operations.map { "Microsoft.KeyVault/vaults/" + $0.dataAction }))
+        func send(_ operation: (method: HTTPRequest.Method, path: String, body: [String: Any]?, permission: String, dataAction: String))
+            async throws -> Harness.Reply
+        {
+            try await h.send(
+                operation.method, operation.path + "?api-version=7.0", host: "rbacstore.vault.localhost:8443", token: caller.token,
+                json: operation.body)
+        }
+        for operation in Self.operations {
+            let refused = try await send(operation)
+            #expect(refused.status == .forbidden && refused.innerCode == "ForbiddenByRbac", "\(operation.method) \(operation.path)")
+            #expect(refused.text.contains("Action: 'Microsoft.KeyVault/vaults/\(operation.dataAction)'"), "\(refused.text)")
+        }
+        // Key Vault Reader reads (`*/read`), and nothing else.
+        let reader = try await services.roleAssignments.create(
+            role: try .named("Key Vault Reader"), principalId: caller.objectId, scope: RoleScope(vault: VaultName("rbacstore")))
+        for operation in Self.operations {
+            let reply = try await send(operation)
+            let reads = operation.dataAction.hasSuffix("/read")
+            #expect((reply.innerCode == "ForbiddenByRbac") == !reads, "\(operation.method) \(operation.path): \(reply.text)")
+        }
+        _ = try await services.roleAssignments.delete(id: reader.id, in: VaultName("rbacstore"))
+        _ = try await services.roleAssignments.create(
+            role: try .named("Key Vault Administrator"), principalId: caller.objectId, scope: RoleScope(vault: VaultName("rbacstore")))
+        for operation in Self.operations {
+            #expect(try await send(operation).innerCode != "ForbiddenByRbac", "\(operation.method) \(operation.path)")
+        }
     }
 }
