@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "CoffreAuthTests",
             dependencies: [
-                "CoffreAuth", "CoffreCrypto", "CoffreModel", "CoffreStorage",
+                "CoffreAuth", "CoffreCrypto", "CoffreJSON", "CoffreModel", "CoffreStorage",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -49,17 +49,20 @@ public enum JWT {
         public var kid: String?
         public var x5t: String?
         public var x5tS256: String?
+        /// Where the signer's JWKS is published (attestation tokens name it).
+        public var jku: String?
 
         enum CodingKeys: String, CodingKey {
-            case alg, typ, kid, x5t
+            case alg, typ, kid, x5t, jku
             case x5tS256 = "x5t#S256"
         }
     }
 
-    public static func sign(_ claims: some Encodable, key: RSASigningKey, kid: String) throws -> String {
+    /// An RS256 JWT; `jku` names the URL of the signer's JWKS, when given.
+    public static func sign(_ claims: some Encodable, key: RSASigningKey, kid: String, jku: String? = nil) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: kid, x5tS256: nil)
+        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: jku == nil ? kid : nil, x5tS256: nil, jku: jku)
         let signingInput =
             Base64.urlEncoded(Array(try encoder.encode(header))) + "." + Base64.urlEncoded(Array(try encoder.encode(claims)))
         let signature = try key.signRS256(Array(signingInput.utf8))

@@ -157,6 +157,16 @@ public struct BlobService: Sendable {
 
     // MARK: Containers
 
+    /// Creates a container of the account unless it exists; for Coffre's own uses (the backup container of a Managed
+    /// HSM pool that `coffre env --hsm` names), not a request's.
+    public func ensureContainer(_ name: String, in account: StorageAccountName) async throws {
+        do {
+            _ = try await store.createContainer(account, try ContainerName(name), metadata: [])
+        } catch let error as BlobError where error.code == .containerAlreadyExists {
+            return
+        }
+    }
+
     private func createContainer(_ context: Context, _ name: ContainerName) async throws -> BlobResponse {
         if let access = context.headers["x-ms-blob-public-access"], !access.isEmpty { throw BlobError(.publicAccessNotPermitted) }
         let record = try await store.createContainer(context.account, name, metadata: try Metadata.parse(context.headers))

@@ -54,7 +54,7 @@ public struct ReleasePolicyDocument: Sendable, Equatable {
 
     static func condition(_ node: JSONValue) throws -> Condition {
         if let all = node["allOf"]?.array { return .all(try all.map(condition)) }
-        if let any = node["anyOf"]?.array, node["authority"] == nil { return .any(try any.map(condition)) }
+        if let any = node["anyOf"]?.array { return .any(try any.map(condition)) }
         guard let claim = node["claim"]?.string else {
             if node["authority"] != nil { return .all([]) }
             throw CoffreError.badParameter("A key release policy condition needs 'claim' and 'equals'.")

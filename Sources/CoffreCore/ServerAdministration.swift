@@ -1,5 +1,7 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreModel
+import CoffreStorage
 
 /// Operator tasks that reach below the barrier, provided by the composition root.
 public struct ServerOperations: Sendable {
@@ -37,13 +39,14 @@ public struct ServerAdministration: Sendable {
     let signingKeys: SigningKeyring
     let operations: ServerOperations
     let managedHSMs: ManagedHSMDirectory
+    let blob: BlobService
     /// The server's tenant: access policies name it unless told otherwise.
     let tenantId: String
     let clock: any WallClock
 
     public init(
         vaults: VaultDirectory, roleAssignments: RoleAssignments, principals: PrincipalDirectory, signingKeys: SigningKeyring,
-        operations: ServerOperations, managedHSMs: ManagedHSMDirectory, tenantId: String, clock: any WallClock
+        operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String, clock: any WallClock
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
@@ -51,6 +54,7 @@ public struct ServerAdministration: Sendable {
         self.signingKeys = signingKeys
         self.operations = operations
         self.managedHSMs = managedHSMs
+        self.blob = blob
         self.tenantId = tenantId
         self.clock = clock
     }
@@ -125,6 +129,43 @@ public struct ServerAdministration: Sendable {
 
     /// Deletes a pool with its keys, roles and settings.
     public func deleteManagedHSM(_ name: ManagedHSMName) async throws { try await managedHSMs.delete(name) }
+
+    /// A container of Coffre's Blob service for a pool's backups, and a SAS token for it.
+    public struct BackupContainer: Sendable, Equatable {
+        public var account: String
+        public var container: String
+        public var sasToken: String
+    }
+
+    /// The storage account that holds the pools' backup containers (`coffre env --hsm`).
+    static let backupAccount = "coffrehsmbackups"
+    /// How long the SAS token of a backup container is valid.
+    static let backupTokenLifetime: Int64 = 30 * 86400
+
+    /// The pool's backup container (the pool's name, in the account `coffrehsmbackups`; both made when missing) with a
+    /// new SAS token (read, add, create, write, delete, list; 30 days) signed by the account's key1: what
+    /// `coffre env --hsm` exports as `BLOB_CONTAINER_NAME` and `BLOB_STORAGE_SAS_TOKEN`.
+    public func backupContainer(for pool: ManagedHSMName) async throws -> BackupContainer {
+        _ = try await managedHSMs.get(pool)
+        let name = try StorageAccountName(Self.backupAccount)
+        let account: StorageAccountRecord
+        if let existing = try await blob.accounts.find(name.value) {
+            account = existing
+        } else {
+            do {
+                account = try await blob.accounts.create(name)
+            } catch CoffreError.conflict {
+                account = try await blob.accounts.get(name) // made meanwhile by another call
+            }
+        }
+        let container = pool.value.lowercased()
+        try await blob.ensureContainer(container, in: name)
+        guard let key = account.key(named: "key1") else { throw StorageError.corrupt("storage account \(name) has no key1") }
+        let token = SharedAccessSignature.container(
+            account: name.value, key: key.bytes, container: container, permissions: "racwdl",
+            expiry: SharedAccessSignature.time(clock.now + Self.backupTokenLifetime))
+        return BackupContainer(account: name.value, container: container, sasToken: token)
+    }
 
     // MARK: - Roles
 

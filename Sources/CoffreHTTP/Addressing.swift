@@ -94,6 +94,9 @@ public struct Addressing: Sendable {
         return publicPort == 443 ? "https://\(host)" : "https://\(host):\(publicPort)"
     }
 
+    /// The test attestation service's URL (`AZURE_KEYVAULT_ATTESTATION_URL`), on the authority's host.
+    public var testAttestationURL: String { authority + "/" + TestAttestationRoutes.prefix }
+
     /// `host` without its port; IPv6 literals keep their brackets.
     static func hostname(_ host: String) -> Substring {
         let utf8 = host.utf8

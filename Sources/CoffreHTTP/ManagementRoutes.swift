@@ -21,7 +21,7 @@ struct ManagementRoutes: Sendable {
         administration = ServerAdministration(
             vaults: services.vaults, roleAssignments: services.roleAssignments, principals: services.principals,
             signingKeys: services.tokens.keyring, operations: services.operations, managedHSMs: services.managedHSM.pools,
-            tenantId: services.tokens.tenantId, clock: services.clock)
+            blob: services.blob, tenantId: services.tokens.tenantId, clock: services.clock)
     }
 
     var tenantId: String { services.tokens.tenantId }
@@ -126,6 +126,23 @@ struct ManagementRoutes: Sendable {
         var notDataActions: [String]
     }
 
+    /// What `coffre env --hsm` exports for a pool, under the variables' names (the order they are printed in).
+    struct ManagedHSMEnvironment: Encodable {
+        var managedHSMURL: String
+        var attestationURL: String
+        var blobStorageURL: String
+        var blobContainerName: String
+        var blobStorageSASToken: String
+
+        enum CodingKeys: String, CodingKey {
+            case managedHSMURL = "AZURE_MANAGEDHSM_URL"
+            case attestationURL = "AZURE_KEYVAULT_ATTESTATION_URL"
+            case blobStorageURL = "BLOB_STORAGE_URL"
+            case blobContainerName = "BLOB_CONTAINER_NAME"
+            case blobStorageSASToken = "BLOB_STORAGE_SAS_TOKEN"
+        }
+    }
+
     struct ManagedHSMView: Encodable {
         var name: String
         var url: String
@@ -209,6 +226,15 @@ struct ManagementRoutes: Sendable {
             Route(.get, "hsms", "ManagedHsmGet") { _ in try JSON.response(try await administration.listManagedHSMs().map(view)) },
             Route(.post, "hsms", "ManagedHsmCreate", createManagedHSM),
             Route(.get, "hsms/{hsm}", "ManagedHsmGet") { try JSON.response(view(try await administration.managedHSM(hsmName($0)))) },
+            Route(.get, "hsms/{hsm}/environment", "ManagedHsmEnvironment") { request in
+                let pool = try hsmName(request)
+                let container = try await administration.backupContainer(for: pool)
+                return try JSON.response(
+                    ManagedHSMEnvironment(
+                        managedHSMURL: addressing.managedHSMURL(pool), attestationURL: addressing.testAttestationURL,
+                        blobStorageURL: addressing.blobURL(container.account), blobContainerName: container.container,
+                        blobStorageSASToken: container.sasToken))
+            },
             Route(.delete, "hsms/{hsm}", "ManagedHsmDelete") {
                 try await administration.deleteManagedHSM(hsmName($0))
                 return Response(status: .noContent)

@@ -32,13 +32,15 @@ public struct CoffreServices: Sendable {
     public var managedHSM: ManagedHSMServices
     /// Storage accounts managed by vaults, and their SAS definitions.
     public var storage: ManagedStorageService
+    /// The test attestation service that `coffre env --hsm` names (`AZURE_KEYVAULT_ATTESTATION_URL`).
+    public var testAttestation: TestAttestationService
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
-        blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService
+        blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -57,6 +59,7 @@ public struct CoffreServices: Sendable {
         self.blob = blob
         self.managedHSM = managedHSM
         self.storage = storage
+        self.testAttestation = testAttestation
     }
 }
 
@@ -84,6 +87,7 @@ public final class CoffreResponder: HTTPResponder {
                 HealthRoutes.group(ready: services.operations.ping),
                 tokens.tokenService,
                 tokens.managedIdentities,
+                TestAttestationRoutes.group(services.testAttestation),
                 ManagementRoutes(services: services, addressing: addressing).group,
                 // Certificate operations, issuers and contacts before the certificates' `{name}/{version?}` routes.
                 dataPlane.group(

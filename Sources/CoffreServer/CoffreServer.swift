@@ -66,10 +66,16 @@ public struct CoffreServer: Sendable {
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
         let secrets = SecretService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
+        // Key release reads the keys of Coffre's own test attestation service in process.
+        let testAttestation = TestAttestationService(base: addressing.testAttestationURL, storage: records, clock: clock)
+        let fetchAttestationKeys: @Sendable (String) async throws -> [UInt8] = { url in
+            guard testAttestation.publishesKeys(at: url) else { return try await fetchJWKS(url) }
+            return Array(try JSONEncoder().encode(try await testAttestation.jwks()))
+        }
         let keys = KeyService(
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), metrics: metrics,
             release: KeyReleaseAuthority(
-                attestation: AttestationVerifier(clock: clock, fetch: fetchJWKS), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
+                attestation: AttestationVerifier(clock: clock, fetch: fetchAttestationKeys), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
         let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
@@ -101,7 +107,7 @@ public struct CoffreServer: Sendable {
             managedHSM: ManagedHSMServices(
                 storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs,
                 blobTransport: blobTransport),
-            storage: managedStorage)
+            storage: managedStorage, testAttestation: testAttestation)
         self.sweeper = PurgeSweeper(
             storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in

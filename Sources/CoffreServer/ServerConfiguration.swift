@@ -97,11 +97,6 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         return (effectivePublicPort == 443 ? "https://\(host)" : "https://\(host):\(effectivePublicPort)") + "/"
     }
 
-    public func managedHSMURL(_ name: String) -> String {
-        let host = "\(name.lowercased()).\(hsmZones.first ?? "managedhsm.localhost")"
-        return effectivePublicPort == 443 ? "https://\(host)" : "https://\(host):\(effectivePublicPort)"
-    }
-
     /// Validates zones, ports and names before anything is started.
     public func validated() throws -> ServerConfiguration {
         guard (1...65535).contains(port), (1...65535).contains(effectivePublicPort) else {

@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreCrypto
 import CoffreModel
 import CoffreStorage
@@ -60,7 +61,8 @@ struct FaultyFixture {
             vaults: vaults, roleAssignments: RoleAssignments(storage: storage, clock: clock),
             principals: PrincipalDirectory(storage: storage, clock: clock), signingKeys: try await SigningKeyring(storage: storage, clock: clock),
             operations: ServerOperations(rotateKeyring: { 1 }, rewrap: { 0 }, terms: { [1] }, backup: { [] }, ping: unused),
-            managedHSMs: ManagedHSMDirectory(storage: storage, clock: clock), tenantId: "tid", clock: clock)
+            managedHSMs: ManagedHSMDirectory(storage: storage, clock: clock), blob: BlobService(storage: storage, clock: clock), tenantId: "tid",
+            clock: clock)
     }
 
     static func policy(actions: [CertificatePolicy.LifetimeAction]? = nil) -> CertificatePolicy {

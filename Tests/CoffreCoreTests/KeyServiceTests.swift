@@ -214,6 +214,15 @@ final class NotificationLog: Sendable {
         #expect(!policy.allows(issuer: "https://att.example", claims: try claims(#"{"x-ms-attestation-type":"sevsnpvm"}"#)))
     }
 
+    /// The SDK tests' policy: an authority entry whose conditions are an `anyOf` (the claim `sdk-test` must be true).
+    @Test func anAuthorityEntryWithAnyOfConditionsEvaluatesThem() throws {
+        let document = #"{"anyOf":[{"anyOf":[{"claim":"sdk-test","equals":true}],"authority":"https://att.example/"}],"version":"1.0.0"}"#
+        let policy = try ReleasePolicyDocument(data: Array(document.utf8))
+        #expect(policy.allows(issuer: "https://att.example/", claims: try claims(#"{"sdk-test":true}"#)))
+        #expect(!policy.allows(issuer: "https://att.example/", claims: try claims(#"{"sdk-test":false}"#)))
+        #expect(!policy.allows(issuer: "https://att.example/", claims: try claims("{}")))
+    }
+
     @Test func unknownOperatorsAreRefusedNotIgnored() {
         let document = #"{"anyOf":[{"authority":"https://a","allOf":[{"claim":"x","greater":1}]}]}"#
         #expect(throws: CoffreError.self) { try ReleasePolicyDocument(data: Array(document.utf8)) }

@@ -4,7 +4,6 @@ One server is started for the session before any test module is imported (so tha
 SSL_CERT_FILE when it is imported, trusts Coffre's CA). `*.localhost` resolves to loopback inside this process
 only; nothing on the system is changed.
 """
-import datetime
 import importlib.util
 import os
 import socket
@@ -114,25 +113,27 @@ def name():
     return "t" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(scope="session")
-def backup_container(coffre):
-    """A container of Coffre's Blob service (an account from `coffre storage account create`) and a SAS token for it
-    (read, write, list, create, delete) made by azure-storage-blob, as Managed HSM backups are given them."""
-    from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
-    account = "hsmbackup" + uuid.uuid4().hex[:8]
-    created = coffre.cli_json("storage", "account", "create", "--name", account)
-    key = next(k["value"] for k in coffre.cli_json("storage", "account", "keys", "--name", account) if k["keyName"] == "key1")
-    service = BlobServiceClient(created["blobEndpoint"], credential={"account_name": account, "account_key": key})
-    service.create_container("backups")
-    token = generate_container_sas(
-        account, "backups", account_key=key, permission=ContainerSasPermissions(read=True, write=True, list=True, create=True, delete=True),
-        expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1))
-    return created["blobEndpoint"] + "backups", token, service.get_container_client("backups")
+def hsm_env(coffre, name, activated=True):
+    """A new pool (`coffre hsm create`), and the variables `coffre env --hsm NAME` exports for it: its URL, the test
+    attestation service's, and a backup container of Coffre's Blob service with a SAS token for it."""
+    created = coffre.cli_json("hsm", "create", "--name", name, *(["--activated"] if activated else []))
+    return created, coffre.env("--hsm", name)
 
 
-def grant_key_roles(coffre, pool, object_id):
+def backup_container_client(env):
+    """azure-storage-blob's client of the backup container `coffre env --hsm` names, with its SAS token."""
+    from azure.storage.blob import ContainerClient
+    return ContainerClient(env["BLOB_STORAGE_URL"], env["BLOB_CONTAINER_NAME"], credential=env["BLOB_STORAGE_SAS_TOKEN"])
+
+
+def container_uri(env):
+    """The container URL as the administration SDK's tests build it from the environment."""
+    return f"{env['BLOB_STORAGE_URL'].rstrip('/')}/{env['BLOB_CONTAINER_NAME']}"
+
+
+def grant_key_roles(pool_url, object_id):
     """Managed HSM Crypto User and Crypto Officer at `/` for `object_id`, given by the pool's administrator."""
     from azure.keyvault.administration import KeyVaultAccessControlClient, KeyVaultRoleScope
-    access = KeyVaultAccessControlClient(coffre.hsm_url(pool), managed_identity_credential())
+    access = KeyVaultAccessControlClient(pool_url, managed_identity_credential())
     for role in ("21dbd100-6940-42c2-9190-5d6cb909625b", "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"):
         access.create_role_assignment(KeyVaultRoleScope.GLOBAL, role, object_id)

@@ -8,11 +8,13 @@ import json
 import os
 import uuid
 
+import jwt
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.keyvault.administration import (KeyVaultAccessControlClient, KeyVaultDataAction, KeyVaultPermission,
+from azure.keyvault.administration import (KeyVaultAccessControlClient, KeyVaultBackupClient, KeyVaultDataAction, KeyVaultPermission,
                                            KeyVaultRoleScope, KeyVaultSetting, KeyVaultSettingsClient, KeyVaultSettingType)
-from azure.keyvault.keys import JsonWebKey, KeyClient
+from azure.keyvault.keys import JsonWebKey, KeyClient, KeyReleasePolicy
 from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,22 +22,25 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import client_secret_credential, managed_identity_credential
+from conftest import client_secret_credential, container_uri, hsm_env, managed_identity_credential
 
 CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
 
 
 @pytest.fixture(scope="module")
-def hsm(coffre):
-    """An activated pool, as `coffre hsm create --activated` makes it; its URL as `coffre env --hsm` exports it."""
-    created = coffre.cli_json("hsm", "create", "--name", "compat-hsm", "--activated")
+def hsm_environment(coffre):
+    """An activated pool, as `coffre hsm create --activated` makes it, and what `coffre env --hsm` exports for it."""
+    created, env = hsm_env(coffre, "compat-hsm")
     assert created["activation"] == "Active"
-    url = coffre.env("--hsm", "compat-hsm")["AZURE_MANAGEDHSM_URL"]
-    assert url == coffre.hsm_url("compat-hsm")
     # The administrator (the server's managed identity) gives itself Crypto User to use keys.
-    access = KeyVaultAccessControlClient(url, managed_identity_credential())
+    access = KeyVaultAccessControlClient(env["AZURE_MANAGEDHSM_URL"], managed_identity_credential())
     access.create_role_assignment(KeyVaultRoleScope.GLOBAL, CRYPTO_USER, admin_object_id(coffre, created))
-    return url
+    return env
+
+
+@pytest.fixture(scope="module")
+def hsm(hsm_environment):
+    return hsm_environment["AZURE_MANAGEDHSM_URL"]
 
 
 def admin_object_id(coffre, pool):
@@ -116,6 +121,55 @@ def test_refusals_name_the_data_action_and_a_key_scoped_assignment_opens_one_key
     with pytest.raises(HttpResponseError) as delete:
         theirs.begin_delete_key(name)
     assert "keys/delete" in delete.value.message
+
+
+# What each built-in role may do, from Microsoft's "Local RBAC built-in roles for Managed HSM" (the probes below).
+ROLE_ALLOWS = {
+    "Managed HSM Administrator": {"list roles", "read setting", "pre-backup"},
+    "Managed HSM Crypto Officer": {"list roles", "list deleted keys"},
+    "Managed HSM Crypto User": {"read key", "create key", "sign", "wrap", "random bytes", "list roles"},
+    "Managed HSM Policy Administrator": {"list roles"},
+    "Managed HSM Crypto Auditor": {"read key", "list deleted keys", "list roles"},
+    "Managed HSM Crypto Service Encryption User": {"read key", "wrap"},
+    "Managed HSM Crypto Service Release User": set(),
+    "Managed HSM Backup User": {"pre-backup"},
+    "Managed HSM Restore User": set(),
+}
+
+
+@pytest.mark.parametrize("role_name", sorted(ROLE_ALLOWS))
+def test_each_built_in_role_allows_its_operations_and_no_other(coffre, hsm_environment, role_name):
+    hsm = hsm_environment["AZURE_MANAGEDHSM_URL"]
+    admin_keys = KeyClient(hsm, managed_identity_credential())
+    signing = admin_keys.create_rsa_key("rbac-probe-rsa", size=2048)
+    wrapping = admin_keys.create_oct_key("rbac-probe-oct", size=256, hardware_protected=True)
+    access = KeyVaultAccessControlClient(hsm, managed_identity_credential())
+    role = next(d for d in access.list_role_definitions(KeyVaultRoleScope.GLOBAL) if d.role_name == role_name)
+    principal = coffre.cli_json("principal", "create", "--name", "hsm-role-" + role.name[:8])
+    access.create_role_assignment(KeyVaultRoleScope.GLOBAL, role.id, principal["objectId"])
+
+    credential = client_secret_credential(principal)
+    keys = KeyClient(hsm, credential)
+    probes = {
+        "read key": lambda: keys.get_key("rbac-probe-rsa"),
+        "create key": lambda: keys.create_ec_key("rbac-" + uuid.uuid4().hex[:8]),
+        "sign": lambda: CryptographyClient(signing.id, credential).sign(SignatureAlgorithm.rs256, hashlib.sha256(b"x").digest()),
+        "wrap": lambda: CryptographyClient(wrapping.id, credential).wrap_key("A256KW", os.urandom(32)),
+        "random bytes": lambda: keys.get_random_bytes(8),
+        "list deleted keys": lambda: list(keys.list_deleted_keys()),
+        "list roles": lambda: list(KeyVaultAccessControlClient(hsm, credential).list_role_definitions(KeyVaultRoleScope.GLOBAL)),
+        "read setting": lambda: KeyVaultSettingsClient(hsm, credential).get_setting("AllowKeyManagementOperationsThroughARM"),
+        "pre-backup": lambda: KeyVaultBackupClient(hsm, credential).begin_pre_backup(
+            container_uri(hsm_environment), sas_token=hsm_environment["BLOB_STORAGE_SAS_TOKEN"]),
+    }
+    for probe, call in probes.items():
+        if probe in ROLE_ALLOWS[role_name]:
+            call()
+        else:
+            with pytest.raises(HttpResponseError) as refused:
+                call()
+            assert refused.value.status_code == 403, (role_name, probe)
+            assert refused.value.error.code == "AccessDenied", (role_name, probe)
 
 
 # -- Settings ------------------------------------------------------------------------------------------------------
@@ -223,3 +277,40 @@ def test_secrets_are_not_served_on_a_pool(hsm):
     with pytest.raises(HttpResponseError) as refused:
         SecretClient(hsm, managed_identity_credential()).set_secret("s", "v")
     assert refused.value.status_code in (400, 404)
+
+
+# -- Key release with the test attestation service `coffre env --hsm` names --------------------------------------
+
+def sdk_release_policy(attestation_url, sdk_test=True, authority=None):
+    """The release policy azure-keyvault-keys' tests write (get_release_policy)."""
+    document = {"anyOf": [{"anyOf": [{"claim": "sdk-test", "equals": sdk_test}],
+                           "authority": (authority or attestation_url).rstrip("/") + "/"}], "version": "1.0.0"}
+    return KeyReleasePolicy(json.dumps(document).encode())
+
+
+def test_key_release_with_the_test_attestation_service(coffre, hsm_environment, keys, name):
+    attestation_url = hsm_environment["AZURE_KEYVAULT_ATTESTATION_URL"]
+    # As the SDK's tests fetch it: an unauthenticated GET.
+    token = requests.get(f"{attestation_url}/generate-test-token").json()["token"]
+    configuration = requests.get(f"{attestation_url}/.well-known/openid-configuration").json()
+    jwks = requests.get(configuration["jwks_uri"]).json()
+    header = jwt.get_unverified_header(token)
+    assert header["jku"] == f"{attestation_url}/keys" and header["alg"] == "RS256"
+    signer = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == header["kid"])).key
+    claims = jwt.decode(token, signer, algorithms=["RS256"])
+    assert claims["iss"] == attestation_url + "/" and claims["sdk-test"] is True
+    assert claims["x-ms-runtime"]["keys"][0]["kid"] == "fake-release-key"
+
+    key = keys.create_rsa_key(name, hardware_protected=True, exportable=True, release_policy=sdk_release_policy(attestation_url))
+    assert key.key_type == "RSA-HSM" and key.properties.exportable
+    statement = keys.release_key(name, token).value
+    assert jwt.decode(statement, options={"verify_signature": False})["response"]["key"]["key"]["kid"] == key.id
+
+    # The service satisfies only policies that name it, and only the claims it makes.
+    keys.create_rsa_key(name + "-false", exportable=True, release_policy=sdk_release_policy(attestation_url, sdk_test=False))
+    keys.create_rsa_key(name + "-other", exportable=True,
+                        release_policy=sdk_release_policy(attestation_url, authority="https://attestation.example"))
+    for refused_key in (name + "-false", name + "-other"):
+        with pytest.raises(HttpResponseError) as refused:
+            keys.release_key(refused_key, token)
+        assert refused.value.status_code == 403, refused_key

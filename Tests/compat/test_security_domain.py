@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from conftest import grant_key_roles, managed_identity_credential
+from conftest import container_uri, grant_key_roles, hsm_env, managed_identity_credential
 
 _spec = importlib.util.spec_from_file_location(
     "security_domain_format",
@@ -94,15 +94,16 @@ def wait_for(status, expected, timeout=30):
     raise AssertionError(f"still {current}")
 
 
-def test_download_then_upload_to_a_second_pool_then_restore_a_backup_into_it(coffre, holders, backup_container):
-    first = coffre.cli_json("hsm", "create", "--name", "sd-first")
-    second = coffre.cli_json("hsm", "create", "--name", "sd-second")
+def test_download_then_upload_to_a_second_pool_then_restore_a_backup_into_it(coffre, holders):
+    first, first_env = hsm_env(coffre, "sd-first", activated=False)
+    second, second_env = hsm_env(coffre, "sd-second", activated=False)
     assert first["activation"] == second["activation"] == "NotActivated"
-    client = SecurityDomainClient(coffre.hsm_url("sd-first"), managed_identity_credential())
-    upload_client = SecurityDomainClient(coffre.hsm_url("sd-second"), managed_identity_credential())
+    first_url, second_url = first_env["AZURE_MANAGEDHSM_URL"], second_env["AZURE_MANAGEDHSM_URL"]
+    client = SecurityDomainClient(first_url, managed_identity_credential())
+    upload_client = SecurityDomainClient(second_url, managed_identity_credential())
 
     # Keys wait for the activation.
-    keys = KeyClient(coffre.hsm_url("sd-first"), managed_identity_credential())
+    keys = KeyClient(first_url, managed_identity_credential())
     with pytest.raises(HttpResponseError) as early:
         keys.get_key("nothing")
     assert early.value.status_code == 403
@@ -116,6 +117,15 @@ def test_download_then_upload_to_a_second_pool_then_restore_a_backup_into_it(cof
         client.begin_download(certificate_info=certificate_info(holders), skip_activation_polling=True).result()
     assert again.value.status_code == 409
 
+    # A backup of the first pool, which the second one cannot open yet.
+    grant_key_roles(first_url, first["administrators"][0])
+    key = KeyClient(first_url, managed_identity_credential()).create_rsa_key("travels")
+    backup = KeyVaultBackupClient(first_url, managed_identity_credential())
+    folder_url = backup.begin_backup(container_uri(first_env), sas_token=first_env["BLOB_STORAGE_SAS_TOKEN"]).result().folder_url
+    second_backup = KeyVaultBackupClient(second_url, managed_identity_credential())
+    with pytest.raises(HttpResponseError):
+        second_backup.begin_restore(folder_url, sas_token=first_env["BLOB_STORAGE_SAS_TOKEN"]).wait()
+
     transfer_key = json.loads(str(upload_client.get_transfer_key().transfer_key))
     assert transfer_key["alg"] == "RSA-OAEP-256"
     poller = upload_client.begin_upload(security_domain=restore_blob(result.value, holders, transfer_key))
@@ -123,14 +133,9 @@ def test_download_then_upload_to_a_second_pool_then_restore_a_backup_into_it(cof
     assert upload_client.get_upload_status().status.lower() == "success"
     assert coffre.cli_json("hsm", "show", "--name", "sd-second")["activation"] == "Active"
 
-    # The second pool holds the first one's root: it restores the first one's backups.
-    container_url, token, _ = backup_container
-    grant_key_roles(coffre, "sd-first", first["administrators"][0])
-    key = KeyClient(coffre.hsm_url("sd-first"), managed_identity_credential()).create_rsa_key("travels")
-    backup = KeyVaultBackupClient(coffre.hsm_url("sd-first"), managed_identity_credential())
-    folder_url = backup.begin_backup(container_url, sas_token=token).result().folder_url
-    KeyVaultBackupClient(coffre.hsm_url("sd-second"), managed_identity_credential()).begin_restore(folder_url, sas_token=token).wait()
-    assert KeyClient(coffre.hsm_url("sd-second"), managed_identity_credential()).get_key("travels").key.n == key.key.n
+    # The second pool now holds the first one's root: it restores the first one's backup.
+    second_backup.begin_restore(folder_url, sas_token=first_env["BLOB_STORAGE_SAS_TOKEN"]).wait()
+    assert KeyClient(second_url, managed_identity_credential()).get_key("travels").key.n == key.key.n
 
 
 def test_a_domain_wrapped_for_another_pool_is_refused(coffre, holders):
