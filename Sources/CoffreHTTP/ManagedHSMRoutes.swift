@@ -275,7 +275,8 @@ struct ManagedHSMRoutes: Sendable {
     }
 
     func activationStatus(_ request: PoolRequest, _ source: PoolActivation.ActivationSource) async throws -> Response {
-        try JSON.response(SecurityDomainStatus(try await hsm.activations.status(source, of: request.pool.name)))
+        let status = try await hsm.activations.status(source, of: request.pool.name)
+        return try JSON.response(SecurityDomainStatus(status), headers: Self.pollAgain(while: status == .inProgress))
     }
 
     // MARK: - Backup and restore
@@ -291,10 +292,15 @@ struct ManagedHSMRoutes: Sendable {
         guard let id = JobID(request.parameter("job")), let job = try await hsm.backups.status(id, of: request.pool.name),
             kinds.contains(job.kind)
         else { throw CoffreError.badParameter("No backup or restore job \(request.parameter("job")) on this pool.") }
-        return try JSON.response(WireBackupOperation(job))
+        return try JSON.response(WireBackupOperation(job), headers: Self.pollAgain(while: job.status == .inProgress))
     }
 
     static func pollingHeaders(_ request: PoolRequest, _ path: String) -> HTTPFields {
         [HTTPField.Name("Azure-AsyncOperation")!: "\(request.base)/\(path)", .retryAfter: "1"]
+    }
+
+    /// `Retry-After: 1` on a poll of an unfinished operation: without it the SDK pollers wait 5 s between polls.
+    static func pollAgain(while inProgress: Bool) -> HTTPFields {
+        inProgress ? [.retryAfter: "1"] : [:]
     }
 }
