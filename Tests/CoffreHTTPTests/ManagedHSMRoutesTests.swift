@@ -187,4 +187,38 @@ enum TestCertificates {
         let jwk = try JSONSerialization.jsonObject(with: Data(try #require(transfer.json["transfer_key"] as? String).utf8)) as? [String: Any]
         #expect(jwk?["alg"] as? String == "RSA-OAEP-256" && (jwk?["x5c"] as? [String])?.count == 1)
     }
+
+    /// What `coffre env --hsm` prints comes from the server: the pool, the test attestation service and a backup
+    /// container of the Blob service whose SAS token the Blob service accepts.
+    @Test func theEnvironmentOfAPoolNamesItsBackupContainerAndTheTestAttestationService() async throws {
+        let h = try await Harness()
+        _ = try await pool(h)
+        let environment = try await h.admin(.get, "/coffre/v1/hsms/pool/environment")
+        #expect(environment.status == .ok)
+        let variables = try #require(environment.json as? [String: String])
+        #expect(variables["AZURE_MANAGEDHSM_URL"] == "https://pool.managedhsm.localhost:8443")
+        #expect(variables["AZURE_KEYVAULT_ATTESTATION_URL"] == "https://localhost:8443/test-attestation")
+        #expect(variables["BLOB_STORAGE_URL"] == "https://coffrehsmbackups.blob.localhost:8443/")
+        #expect(variables["BLOB_CONTAINER_NAME"] == "pool")
+        let token = try #require(variables["BLOB_STORAGE_SAS_TOKEN"])
+        let listed = try await h.send(.get, "/pool?restype=container&comp=list&" + token, host: "coffrehsmbackups.blob.localhost:8443")
+        #expect(listed.status == .ok)
+        #expect(try await h.admin(.get, "/coffre/v1/hsms/pool/environment").status == .ok) // the container exists: kept
+        #expect(try await h.admin(.get, "/coffre/v1/hsms/nopool/environment").errorCode == "ManagedHsmNotFound")
+    }
+
+    /// The test attestation service answers anyone, on the server's own host only.
+    @Test func theTestAttestationServiceIsOpenOnTheServerHost() async throws {
+        let h = try await Harness()
+        let token = try await h.send(.get, "/test-attestation/generate-test-token", host: "localhost:8443")
+        #expect(token.status == .ok)
+        let text = try #require(token.json["token"] as? String)
+        let parsed = try #require(JWT.parse(text))
+        #expect(parsed.header.jku == "https://localhost:8443/test-attestation/keys")
+        let configuration = try await h.send(.get, "/test-attestation/.well-known/openid-configuration", host: "localhost:8443")
+        #expect(configuration.json["jwks_uri"] as? String == "https://localhost:8443/test-attestation/keys")
+        let keys = try await h.send(.get, "/test-attestation/keys", host: "localhost:8443")
+        #expect((keys.json["keys"] as? [[String: Any]])?.first?["kid"] as? String == parsed.header.kid)
+        #expect(try await h.send(.get, "/test-attestation/generate-test-token", host: Self.host).status == .unauthorized)
+    }
 }
