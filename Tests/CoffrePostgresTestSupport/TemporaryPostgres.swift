@@ -20,7 +20,8 @@ import Glibc
 /// PostgreSQL refuses to run as root, so as root the server binaries run as the `postgres` system user through
 /// `runuser`, on a directory given to that user. The binaries come from `$COFFRE_POSTGRES_BIN`, or else
 /// `/usr/lib/postgresql/15/bin`. Failures carry the end of the server log. `with` always removes the cluster,
-/// also when the body throws; a cluster made with `start()` must be `destroy()`ed.
+/// also when the body throws; a cluster made with `start()` must be `destroy()`ed. A test process that dies before
+/// (`kill -9`, a crash, a timeout) does not leave the cluster running: its watchdog stops and removes it.
 public final class TemporaryPostgres: Sendable {
     public let directory: String
     public let port: Int
@@ -30,6 +31,8 @@ public final class TemporaryPostgres: Sendable {
     private let binaries: String
     private let runAsPostgres: Bool
     private let counter = Mutex(0)
+    /// This process's end of each cluster's watchdog socket, by cluster directory (see ``startWatchdog()``).
+    private static let watchdogs = Mutex<[String: Int32]>([:])
 
     /// A number no earlier call returned (names of databases and output files).
     private func nextNumber() -> Int {
@@ -69,6 +72,7 @@ public final class TemporaryPostgres: Sendable {
         let server = TemporaryPostgres(directory: directory, port: 0, binaries: binaries, runAsPostgres: getuid() == 0)
         do {
             try server.makeDirectories()
+            try server.startWatchdog()
             try await server.run(
                 "initdb", "-D", server.dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
                 "--no-sync", "--no-instructions")
@@ -103,6 +107,7 @@ public final class TemporaryPostgres: Sendable {
             let standby = TemporaryPostgres(directory: directory, port: try Self.freeLoopbackPort(), binaries: binaries, runAsPostgres: runAsPostgres)
             do {
                 try standby.makeDirectories()
+                try standby.startWatchdog()
                 if !FileManager.default.fileExists(atPath: standby.dataDirectory) {
                     try await standby.run(
                         "pg_basebackup", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-D", standby.dataDirectory, "-R", "-X", "stream",
@@ -193,6 +198,12 @@ public final class TemporaryPostgres: Sendable {
             _ = try? await run("pg_ctl", "stop", "-D", dataDirectory, "-m", "immediate", "-w", "-t", "30", "-s")
         }
         try? FileManager.default.removeItem(atPath: directory)
+        if let pipe = Self.watchdogs.withLock({ $0.removeValue(forKey: directory) }) { close(pipe) }
+    }
+
+    /// Lets the watchdog act as if this process had died (a test of the watchdog): it stops and removes the cluster.
+    public func abandon() {
+        if let pipe = Self.watchdogs.withLock({ $0.removeValue(forKey: directory) }) { close(pipe) }
     }
 
     /// The server log so far.
@@ -201,6 +212,37 @@ public final class TemporaryPostgres: Sendable {
     }
 
     // MARK: Processes
+
+    /// Starts the cluster's watchdog, once per directory: a shell in a session of its own (a signal to the test run's
+    /// process group does not reach it) that reads a socket whose other end only this process holds (close-on-exec: no
+    /// other child inherits it). When that end closes (``destroy()``, or this process ends in any way, `kill -9`
+    /// included), it stops the server if one runs and removes the directory.
+    private func startWatchdog() throws {
+        guard Self.watchdogs.withLock({ $0[directory] == nil }) else { return }
+        var ends: [Int32] = [0, 0]
+        // A socket pair rather than a pipe: it is made close-on-exec at once (no child spawned meanwhile inherits it).
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw TemporaryPostgresError("socketpair failed (errno \(errno))")
+        }
+        defer { close(ends[0]) }
+        // The outer shell hands the socket (its standard input) to a background subshell on fd 3 and exits.
+        let script = """
+            exec 3<&0
+            (read -r line <&3
+             if [ -f "$1/data/postmaster.pid" ]; then $2 "$3/pg_ctl" stop -D "$1/data" -m immediate -w -t 30 -s; fi
+             rm -rf "$1") </dev/null >/dev/null 2>&1 &
+            """
+        let user = runAsPostgres ? "/usr/sbin/runuser -u postgres --" : ""
+        let status = try Self.spawnAndWait(
+            ["/usr/bin/setsid", "/bin/sh", "-c", script, "coffre-pg-watchdog", directory, user, binaries],
+            environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"],
+            output: "/dev/null", input: ends[0])
+        guard status == 0 else {
+            close(ends[1])
+            throw TemporaryPostgresError("the watchdog of \(directory) did not start (status \(status))")
+        }
+        Self.watchdogs.withLock { $0[directory] = ends[1] }
+    }
 
     private func makeDirectories() throws {
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
@@ -243,12 +285,17 @@ public final class TemporaryPostgres: Sendable {
     }
 
     /// `posix_spawn` and a blocking `waitpid` (Foundation's `Process` was seen to miss a child's exit here).
-    /// Standard output and error go to `output`; the exit status is returned (128 + signal when killed).
-    private static func spawnAndWait(_ command: [String], environment: [String], output: String) throws -> Int32 {
+    /// Standard input comes from `input` (else `/dev/null`), standard output and error go to `output`; the exit status
+    /// is returned (128 + signal when killed).
+    private static func spawnAndWait(_ command: [String], environment: [String], output: String, input: Int32? = nil) throws -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let input {
+            posix_spawn_file_actions_adddup2(&actions, input, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = command.map { strdup($0) } + [nil]
