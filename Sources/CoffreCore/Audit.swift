@@ -4,7 +4,10 @@ import Foundation
 import Synchronization
 
 /// One audit record, in the shape of Key Vault's `AuditEvent` diagnostic log. It carries who, which operation on which
-/// object, and the outcome — never a secret value, key material or token.
+/// object, and the outcome — never a secret value, key material or token. A request that may change something has
+/// two records, as HashiCorp Vault audits request and response: one with ``stage`` `request` written before anything
+/// is changed (a request whose record cannot be written is refused with no effect, and a change a crash interrupts
+/// still has its record), then the outcome's.
 public struct AuditEvent: Codable, Sendable, Equatable {
     public struct Identity: Codable, Sendable, Equatable {
         public var claim: [String: String]
@@ -47,6 +50,9 @@ public struct AuditEvent: Codable, Sendable, Equatable {
     public var correlationId: String?
     public var identity: Identity?
     public var properties: Properties
+    /// `request` on the record written before a change is made (its status is not known yet: `resultType` `Started`,
+    /// `httpStatusCode` 0); absent on the outcome's record.
+    public var stage: String?
 
     public init(
         time: Date, resourceId: String, operationName: String, operationVersion: String?, status: Int, reason: String,
@@ -120,13 +126,22 @@ public final class MemoryAuditSink: AuditSink {
 
     public var recorded: [AuditEvent] { events.withLock { $0 } }
 
+    private let failingOnce = Mutex<[@Sendable (AuditEvent) -> Bool]>([])
+
     /// Makes every write fail until set back (to test failing closed).
     public func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
+
+    /// Makes the next write of a record that `matches` fail, once (the log fills up between two records).
+    public func failNext(where matches: @escaping @Sendable (AuditEvent) -> Bool) { failingOnce.withLock { $0.append(matches) } }
 
     public var isAvailable: Bool { !failing.withLock { $0 } }
 
     public func record(_ event: AuditEvent) throws {
         guard isAvailable else { throw AuditUnavailable() }
+        let failsOnce = failingOnce.withLock { rules in
+            rules.firstIndex { $0(event) }.map { rules.remove(at: $0) } != nil
+        }
+        guard !failsOnce else { throw AuditUnavailable() }
         events.withLock { $0.append(event) }
     }
 }
@@ -155,6 +170,7 @@ extension AuditEvent: JSONFieldsEncodable {
         try object.field("resultDescription", resultDescription)
         try object.field("resultSignature", resultSignature)
         try object.field("resultType", resultType)
+        try object.field("stage", stage)
         try object.field("time", time)
     }
 }

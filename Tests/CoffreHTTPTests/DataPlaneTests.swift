@@ -238,12 +238,16 @@ import Testing
 }
 
 @Suite struct AuditTests {
-    @Test func everyDataPlaneRequestYieldsOneRecordWithoutValues() async throws {
+    @Test func everyDataPlaneRequestYieldsOneOutcomeRecordWithoutValues() async throws {
         let h = try await Harness()
         _ = try await h.admin(.put, "/secrets/audited?api-version=7.4", json: ["value": "super-secret-value"])
         _ = try await h.admin(.get, "/secrets/audited?api-version=7.4")
         _ = try await h.send(.get, "/secrets/audited?api-version=7.4", token: "bad")
-        let events = h.audit.recorded
+        // The change was recorded before it was made, then its outcome; reads have their outcome only.
+        let request = try #require(h.audit.recorded.first)
+        #expect(request.stage == "request" && request.operationName == "SecretSet" && request.resultType == "Started")
+        #expect(request.identity?.claim["appid"] == h.server.state.identity.adminClientId)
+        let events = h.audit.recorded.filter { $0.stage == nil }
         #expect(events.map(\.operationName) == ["SecretSet", "SecretGet", "SecretGet"])
         #expect(events.map(\.properties.httpStatusCode) == [200, 200, 401])
         #expect(events[1].properties.id == "https://default.vault.localhost:8443/secrets/audited")
@@ -264,6 +268,32 @@ import Testing
         #expect(refused.errorCode == "AuditLogUnavailable")
         h.audit.setFailing(false)
         #expect(try await h.admin(.get, "/secrets/never?api-version=7.4").status == .notFound)
+    }
+
+    /// Issue 27, point 2: a change whose record cannot be written is not made, so the client's retry makes it once.
+    @Test func aChangeWhoseRecordCannotBeWrittenHasNoEffect() async throws {
+        let h = try await Harness()
+        h.audit.failNext { $0.stage == "request" }
+        let refused = try await h.admin(.put, "/secrets/once?api-version=7.4", json: ["value": "v"])
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.errorCode == "AuditLogUnavailable")
+        #expect(try await h.admin(.get, "/secrets/once?api-version=7.4").status == .notFound)
+        #expect(try await h.admin(.put, "/secrets/once?api-version=7.4", json: ["value": "v"]).status == .ok)
+        let versions = try await h.admin(.get, "/secrets/once/versions?api-version=7.4")
+        #expect((versions.json["value"] as? [Any])?.count == 1)
+    }
+
+    /// A change made after its record was written is answered as made when its outcome cannot be recorded: its request
+    /// record stands, and a 503 would have the client repeat it. A read whose outcome cannot be recorded gets nothing.
+    @Test func aChangeWhoseOutcomeCannotBeRecordedIsAnsweredAsMade() async throws {
+        let h = try await Harness()
+        h.audit.failNext { $0.stage == nil && $0.operationName == "SecretSet" }
+        #expect(try await h.admin(.put, "/secrets/made?api-version=7.4", json: ["value": "v"]).status == .ok)
+        #expect(h.audit.recorded.map(\.stage) == ["request"])
+        h.audit.failNext { $0.operationName == "SecretGet" }
+        let read = try await h.admin(.get, "/secrets/made?api-version=7.4")
+        #expect(read.status == .serviceUnavailable)
+        #expect(!read.text.contains("\"value\":\"v\""))
     }
 }
 

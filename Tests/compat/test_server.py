@@ -1,9 +1,11 @@
 """The server as a newcomer meets it: the command line, `coffre env`, addressing, tokens, TLS and storage at rest."""
 import concurrent.futures
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import requests
@@ -214,7 +216,9 @@ def own_server():
     server.cleanup()
 
 
-def test_acknowledged_writes_survive_kill_9(own_server, monkeypatch):
+@pytest.fixture
+def own_client(own_server, monkeypatch):
+    """Makes SecretClients of own_server's default vault, signed in as its managed identity, without retries."""
     from azure.identity import ManagedIdentityCredential
     env = own_server.env()
     monkeypatch.setenv("IDENTITY_ENDPOINT", env["IDENTITY_ENDPOINT"])
@@ -222,9 +226,12 @@ def test_acknowledged_writes_survive_kill_9(own_server, monkeypatch):
 
     def client():
         credential = ManagedIdentityCredential(connection_verify=own_server.ca_file)
-        return SecretClient(own_server.vault_url(), credential, connection_verify=own_server.ca_file)
+        return SecretClient(own_server.vault_url(), credential, connection_verify=own_server.ca_file, retry_total=0)
+    return client
 
-    writer = client()
+
+def test_acknowledged_writes_survive_kill_9(own_server, own_client):
+    writer = own_client()
 
     def write(index):
         return writer.set_secret(f"durable-{index}", f"value-{index}").properties.version
@@ -233,9 +240,37 @@ def test_acknowledged_writes_survive_kill_9(own_server, monkeypatch):
         acknowledged = dict(enumerate(pool.map(write, range(64))))
     own_server.kill()
     own_server.start()
-    reader = client()
+    reader = own_client()
     for index, version in acknowledged.items():
         assert reader.get_secret(f"durable-{index}", version).value == f"value-{index}"
+
+
+def test_every_change_has_its_audit_record_across_kill_9(own_server, own_client):
+    # Issue 27, point 2: the record of a change is written before the change, so a kill -9 amid writes leaves no
+    # change without its record.
+    writer = own_client()
+    acknowledged = []
+
+    def write(index):
+        try:
+            writer.set_secret(f"audited-{index}", "v")
+            acknowledged.append(index)
+        except Exception:
+            pass
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(write, index) for index in range(300)]
+        while len(acknowledged) < 40 and not all(f.done() for f in futures):
+            time.sleep(0.01)
+        own_server.kill()
+    own_server.start()
+    stored = {p.name for p in own_client().list_properties_of_secrets() if p.name.startswith("audited-")}
+    with open(os.path.join(own_server.data, "audit.log")) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    recorded = {r["properties"]["requestUri"].split("?")[0].rsplit("/", 1)[-1] for r in records
+                if r["operationName"] == "SecretSet" and r.get("stage") == "request"}
+    assert len(stored) >= 40 and {f"audited-{i}" for i in acknowledged} <= stored
+    assert stored <= recorded, sorted(stored - recorded)
 
 
 def test_backup_from_another_server_is_refused(coffre, credential, own_server, name):

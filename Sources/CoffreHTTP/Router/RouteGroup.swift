@@ -157,7 +157,9 @@ final class RouteGroup<Operation: RouteOperation, Scope: Sendable>: AnyRouteGrou
         }
         let scope = try await admit(request, route.map { .route($0) } ?? .unmatched(otherMethods: hasPath(request.incoming.segments)))
         guard let route else { throw CoffreError.badParameter("The operation \(request.incoming.method) \(request.incoming.path) is not supported.") }
-        return try await route.handler(request.with(scope: scope, body: try await body.collect(upTo: policy.maxBodySize)))
+        let collected = try await body.collect(upTo: policy.maxBodySize)
+        if let auditor = policy.auditor, Auditor.recordsBeforehand(request.incoming.method) { try auditor.recordRequest(request) }
+        return try await route.handler(request.with(scope: scope, body: collected))
     }
 
     /// Whether some route of the group has this path with any method.
