@@ -113,7 +113,10 @@ def test_kill_9_of_a_node_under_load_loses_no_acknowledged_write(cluster):
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(write, index) for index in range(200)]
-        time.sleep(0.5)
+        # Kill amid the writes, once some are acknowledged (a fixed delay was too short on a loaded machine).
+        deadline = time.time() + 30
+        while len(acknowledged) < 5 and time.time() < deadline:
+            time.sleep(0.01)
         a.kill()
         concurrent.futures.wait(futures)
     assert acknowledged, "some writes were acknowledged before the kill"
