@@ -23,10 +23,27 @@ public struct CertificateService: Sendable {
     public let issuers: CertificateIssuers
     /// The vault's certificate contacts (`/certificates/contacts`).
     public let contacts: CertificateContacts
+    /// Coffre's own CA, which issues platform-managed certificates (none: they are refused).
+    let platformAuthority: PlatformAuthority?
+
+    /// A CA certificate and its private key.
+    public struct PlatformAuthority: Sendable {
+        let certificateDER: [UInt8]
+        let key: KeyMaterial
+
+        public init(certificateDER: [UInt8], privateKeyPKCS8: [UInt8]) throws {
+            self.certificateDER = certificateDER
+            self.key = try KeyMaterial(pkcs8DER: privateKeyPKCS8)
+        }
+    }
 
     static let policyCollection = "certificate-policy"
 
-    public init(storage: any StorageBackend, clock: any WallClock, backups: BackupCodec, keys: KeyService, secrets: SecretService) {
+    public init(
+        storage: any StorageBackend, clock: any WallClock, backups: BackupCodec, keys: KeyService, secrets: SecretService,
+        platformAuthority: PlatformAuthority? = nil
+    ) {
+        self.platformAuthority = platformAuthority
         let store = VersionedStore<CertificateVersion>(
             storage: storage, kind: .certificate,
             companions: [
@@ -69,8 +86,12 @@ public struct CertificateService: Sendable {
         if let tags = properties.tags { try Tags.validate(tags) }
         try await checkNameIsFree(vault, name)
         let existing = try await storage.read(CertificatePolicy.self, at: policyKey(vault, name))
-        let policy = try (existing?.merged(with: given) ?? given).resolved()
-        return try await issue(in: vault, name: name, policy: policy, properties: properties)
+        var merged = existing?.merged(with: given) ?? given
+        // A platform-managed certificate may come without names: it is then named after itself.
+        if merged.platformManaged != nil, (merged.subject ?? "").isEmpty, merged.subjectAlternativeNames == nil {
+            merged.subject = "CN=\(name.display)"
+        }
+        return try await issue(in: vault, name: name, policy: try merged.resolved(), properties: properties)
     }
 
     /// Issues a version from `policy`: the certificate for Self and Coffre issuers, a pending operation otherwise;
@@ -91,6 +112,8 @@ public struct CertificateService: Sendable {
 
         let chain: [[UInt8]]?
         switch pending.issuerName.lowercased() {
+        case _ where policy.platformManaged != nil:
+            chain = try issuedByPlatform(spec, signer: signer)
         case "self":
             let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
             // A policy whose key may sign certificates (keyCertSign) makes a CA: the root of a Coffre issuer.
@@ -125,6 +148,20 @@ public struct CertificateService: Sendable {
             try await transaction.write(pending, at: operations.key(vault, name))
             return pending
         }
+    }
+
+    /// A platform-managed certificate, signed by Coffre's own CA.
+    private func issuedByPlatform(_ spec: CertificatePolicySpec, signer: VaultKeySigner) throws -> [[UInt8]] {
+        guard let authority = platformAuthority else {
+            throw CoffreError.badParameter("This server issues no platform-managed certificates.")
+        }
+        let leaf = try Self.library {
+            let issuer = try CertificateIssuer(certificateDER: authority.certificateDER, key: VaultKeySigner(material: authority.key))
+            return try CertificateBuilder.issue(
+                spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer,
+                now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
+        }
+        return [leaf, authority.certificateDER]
     }
 
     /// A Coffre issuer signs with the CA certificate it names; any other provider fails the operation.

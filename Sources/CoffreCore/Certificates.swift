@@ -1,5 +1,6 @@
 import CoffreCertificates
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import Foundation
 
@@ -35,6 +36,22 @@ public struct CertificatePolicy: Codable, Sendable, Equatable {
         }
     }
 
+    /// `platformManaged` (api-version 2026-04-01): the platform issues and manages the certificate. Coffre's own CA
+    /// (the one that signs the server's TLS certificate) issues it, whatever the issuer.
+    public struct PlatformManaged: Codable, Sendable, Equatable {
+        public var certificateUsage: String
+        /// JSON of no fixed schema, kept and returned with its names as sent.
+        public var metadata: JSONValue?
+
+        public init(certificateUsage: String, metadata: JSONValue? = nil) {
+            self.certificateUsage = certificateUsage
+            self.metadata = metadata
+        }
+    }
+
+    /// The issuer name of a platform-managed policy that names none.
+    public static let platformIssuer = "Coffre"
+
     // key_props
     public var exportable: Bool?
     public var keyType: String?
@@ -54,6 +71,7 @@ public struct CertificatePolicy: Codable, Sendable, Equatable {
     public var issuerName: String?
     public var certificateType: String?
     public var certificateTransparency: Bool?
+    public var platformManaged: PlatformManaged?
     // attributes
     public var enabled: Bool?
     public var created: Int64?
@@ -87,6 +105,7 @@ public struct CertificatePolicy: Codable, Sendable, Equatable {
         take(\.issuerName)
         take(\.certificateType)
         take(\.certificateTransparency)
+        take(\.platformManaged)
         take(\.enabled)
         return result
     }
@@ -121,7 +140,10 @@ public struct CertificatePolicy: Codable, Sendable, Equatable {
         }
         policy.keyUsage = keyUsage.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultKeyUsage
         policy.extendedKeyUsages = extendedKeyUsages ?? Self.defaultExtendedKeyUsages
-        policy.issuerName = issuerName ?? "Unknown"
+        if let platformManaged, platformManaged.certificateUsage.isEmpty {
+            throw CoffreError.badParameter("A platform-managed policy needs a certificateUsage.")
+        }
+        policy.issuerName = issuerName ?? (platformManaged == nil ? "Unknown" : Self.platformIssuer)
         let self_ = policy.issuerName?.lowercased() != "unknown"
         policy.lifetimeActions = lifetimeActions ?? [LifetimeAction(lifetimePercentage: 80, action: self_ ? "AutoRenew" : "EmailContacts")]
         for action in policy.lifetimeActions ?? [] {

@@ -65,6 +65,7 @@ struct WirePolicy: Codable, Sendable {
     var lifetime_actions: [LifetimeAction]?
     var issuer: Issuer?
     var attributes: Attributes?
+    var platformManaged: CertificatePolicy.PlatformManaged?
 
     init(_ policy: CertificatePolicy, id: String) {
         self.id = id
@@ -85,6 +86,7 @@ struct WirePolicy: Codable, Sendable {
         }
         issuer = Issuer(name: policy.issuerName, cty: policy.certificateType, cert_transparency: policy.certificateTransparency)
         attributes = Attributes(enabled: policy.enabled, created: policy.created.map(IntDate.init), updated: policy.updated.map(IntDate.init))
+        platformManaged = policy.platformManaged
     }
 
     var model: CertificatePolicy {
@@ -109,6 +111,7 @@ struct WirePolicy: Codable, Sendable {
         policy.certificateType = issuer?.cty
         policy.certificateTransparency = issuer?.cert_transparency
         policy.enabled = attributes?.enabled
+        policy.platformManaged = platformManaged
         return policy
     }
 }

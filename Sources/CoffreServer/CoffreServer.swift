@@ -77,7 +77,9 @@ public struct CoffreServer: Sendable {
             release: KeyReleaseAuthority(
                 attestation: AttestationVerifier(clock: clock, fetch: fetchAttestationKeys), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets)
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets,
+            platformAuthority: try CertificateService.PlatformAuthority(
+                certificateDER: state.certificateAuthority.certificateDER, privateKeyPKCS8: state.certificateAuthority.privateKeyDER))
         let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
         self.managedHSMJobs = managedHSMJobs
         let managedHSMBackupJobs = JobStore<ManagedHSMBackups.Outcome>(storage: records, prefix: "jobs/hsm-backup/")

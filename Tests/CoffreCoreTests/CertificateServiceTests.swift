@@ -1,6 +1,7 @@
 import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
+import CoffreJSON
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -16,12 +17,16 @@ struct CertificateFixture {
     let vaults: VaultDirectory
     let vault: VaultRecord
 
-    init(storage: any StorageBackend = MemoryStorage(), vault name: String = "certvault") async throws {
+    init(
+        storage: any StorageBackend = MemoryStorage(), vault name: String = "certvault",
+        platformAuthority: CertificateService.PlatformAuthority? = nil
+    ) async throws {
         self.storage = storage
         let backups = BackupCodec(key: try AEADKey(bytes: AEADKey.generate()))
         keys = KeyService(storage: storage, clock: clock, backups: backups)
         secrets = SecretService(storage: storage, clock: clock, backups: backups)
-        certificates = CertificateService(storage: storage, clock: clock, backups: backups, keys: keys, secrets: secrets)
+        certificates = CertificateService(
+            storage: storage, clock: clock, backups: backups, keys: keys, secrets: secrets, platformAuthority: platformAuthority)
         vaults = VaultDirectory(storage: storage, clock: clock)
         vault = try await vaults.create(VaultName(name), settings: .init(retentionDays: 7), owner: nil)
     }
@@ -53,6 +58,37 @@ struct CertificateFixture {
         #expect(bundle.privateKeyPKCS8DER != nil)
         #expect(bundle.certificates.first == Base64.decode(certificate.record.cer))
         #expect(certificate.record.attributes.expires == key.record.attributes.expires)
+    }
+
+    /// Issue 27, point 7: a `platformManaged` policy (api-version 2026-04-01) is kept as given, and its certificate is
+    /// issued by Coffre's own CA, named after itself when the policy names nothing.
+    @Test func aPlatformManagedCertificateIsIssuedByCoffresOwnCA() async throws {
+        let ca = try LocalCertificateAuthority.generate(commonName: "Coffre Test CA")
+        let f = try await CertificateFixture(
+            platformAuthority: try .init(certificateDER: ca.certificateDER, privateKeyPKCS8: ca.privateKeyDER))
+        var policy = CertificatePolicy()
+        policy.platformManaged = .init(
+            certificateUsage: "ServerAuthentication", metadata: .object(["Region": .string("west"), "camelCase": .array([.number(1)])]))
+        let operation = try await f.certificates.create(in: f.vault.name, name: "platform", policy: policy, properties: .init())
+        #expect(operation.status == .completed)
+        let (certificate, stored) = try await f.certificates.get(in: f.vault.name, name: "platform", version: nil)
+        #expect(stored?.platformManaged == policy.platformManaged)
+        #expect(stored?.issuerName == CertificatePolicy.platformIssuer)
+        let info = try CertificateInfo(der: try #require(Base64.decode(certificate.record.cer)))
+        #expect(info.subject == "CN=platform")
+        #expect(info.issuer == (try CertificateInfo(der: ca.certificateDER)).subject)
+        #expect(certificate.record.chain.compactMap { Base64.decode($0) }.contains(ca.certificateDER))
+
+        policy.platformManaged?.certificateUsage = ""
+        await #expect(throws: CoffreError.self) {
+            try await f.certificates.create(in: f.vault.name, name: "unusable", policy: policy, properties: .init())
+        }
+        // A server without a CA refuses them.
+        let without = try await CertificateFixture()
+        policy.platformManaged?.certificateUsage = "ServerAuthentication"
+        await #expect(throws: CoffreError.self) {
+            try await without.certificates.create(in: without.vault.name, name: "platform", policy: policy, properties: .init())
+        }
     }
 
     @Test func managedKeysAndSecretsAreChangedOnlyThroughTheCertificate() async throws {

@@ -5,7 +5,8 @@ import datetime
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.certificates import (AdministratorContact, CertificateClient, CertificateContact, CertificatePolicy,
-                                         CertificatePolicyAction, KeyUsageType, LifetimeAction, WellKnownIssuerNames)
+                                         CertificatePolicyAction, KeyUsageType, LifetimeAction, PlatformManaged,
+                                         WellKnownIssuerNames)
 from azure.keyvault.keys import KeyClient
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
@@ -32,6 +33,21 @@ def self_signed_policy(**overrides):
 def test_versions_of_a_name_that_never_existed_are_an_empty_list(client, name):
     # As the service answers: 200 with an empty page, not CertificateNotFound.
     assert list(client.list_properties_of_certificate_versions(name)) == []
+
+
+def test_platform_managed_policy_is_kept_and_issued_by_coffres_own_ca(coffre, client, name):
+    # api-version 2026-04-01: the policy names no subject; Coffre's CA (the one of its TLS certificate) issues it.
+    metadata = {"Region": "west", "camelCase": {"snake_name": [1, 2]}}
+    policy = CertificatePolicy(platform_managed=PlatformManaged(certificate_usage="ServerAuthentication", metadata=metadata))
+    certificate = client.begin_create_certificate(name, policy).result()
+    read = client.get_certificate_policy(name).platform_managed
+    assert read.certificate_usage == "ServerAuthentication" and dict(read.metadata) == metadata
+    issued = x509.load_der_x509_certificate(bytes(certificate.cer))
+    with open(coffre.ca_file, "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    assert issued.issuer == ca.subject
+    ca.public_key().verify(issued.signature, issued.tbs_certificate_bytes, ec.ECDSA(issued.signature_hash_algorithm))
+    assert issued.subject.rfc4514_string() == f"CN={name}"
 
 
 def test_create_self_signed_and_the_addressable_key_and_secret(coffre, credential, client, name):
