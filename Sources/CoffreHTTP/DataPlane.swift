@@ -60,6 +60,7 @@ struct DataPlane: Sendable {
                     + (otherMethods ? " with this method." : "."))
         }
         guard let caller = request.caller else { throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.") }
+        try services.requestLimits?.admit(vault.name.value)
         let url = VaultURL(base: "https://\(request.incoming.host)")
         let name = request.parameters["name"]
         let objectId = name.flatMap { name in

@@ -8,6 +8,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// The one place where errors become HTTP: status, Key Vault code, inner code and message.
 public struct ErrorResponse: Sendable, Equatable {
@@ -15,7 +16,7 @@ public struct ErrorResponse: Sendable, Equatable {
     public var code: String
     public var innerCode: String?
     public var message: String
-    /// Seconds a client should wait before retrying (503).
+    /// Seconds a client should wait before retrying (429, 503).
     public var retryAfter: Int?
     /// For the server log only: the type of an unexpected error.
     var internalDetail: String?
@@ -30,6 +31,12 @@ public struct ErrorResponse: Sendable, Equatable {
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
         case let error as ManagedStorageError: from(error)
+        case let error as RequestLimitExceeded:
+            ErrorResponse(status: .tooManyRequests, code: "Throttled", message: error.description, retryAfter: error.retryAfter)
+        case let error as HTTPParserError where error == .headerOverflow:
+            ErrorResponse(
+                status: .requestHeaderFieldsTooLarge, code: "RequestHeaderFieldsTooLarge",
+                message: "The request's header fields are larger than Coffre accepts.")
         case is NIOTooManyBytesError:
             ErrorResponse(status: .contentTooLarge, code: "RequestBodyTooLarge", message: "The request body is larger than this endpoint accepts.")
         case is AuditUnavailable:
@@ -137,7 +144,7 @@ public struct ErrorResponse: Sendable, Equatable {
         var error: Body
     }
 
-    /// The HTTP response: the envelope, `no-cache`, the challenge on 401, `Retry-After` on 503. Internal errors are
+    /// The HTTP response: the envelope, `no-cache`, the challenge on 401, `Retry-After` on 429 and 503. Internal errors are
     /// logged by type only (never a value).
     func response(challenge: String?, logger: Logger) -> Response {
         if status == .internalServerError { logger.error("request failed", metadata: ["error": "\(internalDetail ?? code)"]) }

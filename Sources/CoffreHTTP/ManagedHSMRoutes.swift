@@ -97,6 +97,7 @@ struct ManagedHSMRoutes: Sendable {
     /// names, or the scope of a role-assignment path); key operations need an active pool.
     private func authorize(_ request: RouteRequest<Void>, _ operation: ManagedHSMOperation, on pool: ManagedHSMPool) async throws {
         guard let caller = request.caller else { throw CoffreError.unauthorized("AKV10000: Request is missing a Bearer or PoP token.") }
+        try services.requestLimits?.admit(pool.name.rawValue)
         let scope = try operation.scope(keyName: request.parameters["name"], assignmentScope: try Self.assignmentScope(request.incoming.segments))
         request.audit?.note { $0.objectId = "https://\(request.incoming.host)\(request.incoming.path)" }
         do {

@@ -34,13 +34,16 @@ public struct CoffreServices: Sendable {
     public var storage: ManagedStorageService
     /// The test attestation service that `coffre env --hsm` names (`AZURE_KEYVAULT_ATTESTATION_URL`).
     public var testAttestation: TestAttestationService
+    /// Requests per vault per 10 seconds (`--request-limit`); nil: no limit.
+    public var requestLimits: VaultRequestLimiter?
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
         roleAssignments: RoleAssignments,
         tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
-        blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService
+        blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService,
+        requestLimits: VaultRequestLimiter? = nil
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -60,6 +63,7 @@ public struct CoffreServices: Sendable {
         self.managedHSM = managedHSM
         self.storage = storage
         self.testAttestation = testAttestation
+        self.requestLimits = requestLimits
     }
 }
 

@@ -109,7 +109,8 @@ public struct CoffreServer: Sendable {
             managedHSM: ManagedHSMServices(
                 storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs,
                 blobTransport: blobTransport),
-            storage: managedStorage, testAttestation: testAttestation)
+            storage: managedStorage, testAttestation: testAttestation,
+            requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) })
         self.sweeper = PurgeSweeper(
             storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in

@@ -42,12 +42,22 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     /// Coffre issues its TLS certificate from its CA at each start.
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
+    /// At most this many requests per vault (or Managed HSM pool) per 10 seconds, as Key Vault limits them; more are
+    /// answered 429 `Throttled` with `Retry-After`. `nil`: no limit.
+    public var requestLimit: Int?
+    /// Seconds a connection may stay without a complete request (idle, or sending its headers too slowly) before it is
+    /// closed (default 60).
+    public var idleTimeout: Int?
+    /// Connections served at once; beyond, new ones wait to be accepted (default: 10,000, or fewer when the open-file
+    /// limit is lower).
+    public var maxConnections: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case bind, port, publicPort, vaultZones, hsmZones, blobZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
-        case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize, autoUnseal
+        case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize, autoUnseal, requestLimit, idleTimeout
+        case maxConnections
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -72,6 +82,9 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         storage = try container.decodeIfPresent(String.self, forKey: .storage)
         storagePoolSize = try container.decodeIfPresent(Int.self, forKey: .storagePoolSize)
         autoUnseal = try container.decodeIfPresent(AutoUnsealSettings.self, forKey: .autoUnseal)
+        requestLimit = try container.decodeIfPresent(Int.self, forKey: .requestLimit)
+        idleTimeout = try container.decodeIfPresent(Int.self, forKey: .idleTimeout)
+        maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }
@@ -101,6 +114,9 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public func validated() throws -> ServerConfiguration {
         guard (1...65535).contains(port), (1...65535).contains(effectivePublicPort) else {
             throw CoffreError.badParameter("The port must be between 1 and 65535.")
+        }
+        for (flag, value) in [("--request-limit", requestLimit), ("--idle-timeout", idleTimeout), ("--max-connections", maxConnections)] {
+            if let value, value < 1 { throw CoffreError.badParameter("\(flag) must be at least 1.") }
         }
         guard !vaultZones.isEmpty else { throw CoffreError.badParameter("At least one vault zone is needed.") }
         guard !blobZones.isEmpty else { throw CoffreError.badParameter("At least one Blob zone is needed.") }

@@ -7,6 +7,7 @@ import CoffreModel
 import CoffreStorage
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
@@ -112,10 +113,13 @@ public final class ServerRuntime: Sendable {
                     logger.notice("unsealed by the other key vault")
                 })
         }
+        let connections = ConnectionLimits(configuration: configuration, logger: logger)
         let app = Application(
             responder: gate,
-            server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration()),
-            configuration: .init(address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre"),
+            server: try .tls(.http1(configuration: connections.http1), tlsConfiguration: try tlsConfiguration()),
+            configuration: .init(
+                address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre",
+                availableConnectionsDelegate: MaximumAvailableConnections(connections.maximumConnections)),
             services: background + [
                 PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.sweeper.sweep()

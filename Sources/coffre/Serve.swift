@@ -40,6 +40,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Storage: sqlite (the data directory's file, default) or a postgres:// URL (or set COFFRE_STORAGE).")
     var storage: String?
     @Option(help: "Connections to PostgreSQL per node (default 16).") var storagePoolSize: Int?
+    @Option(help: "At most N requests per vault per 10 seconds; more get 429 Throttled with Retry-After (default: no limit).")
+    var requestLimit: Int?
+    @Option(help: "Seconds a connection may stay without a complete request before it is closed (default 60).")
+    var idleTimeout: Int?
+    @Option(help: "Connections served at once; more wait to be accepted (default 10000, less if the open-file limit is lower).")
+    var maxConnections: Int?
 
     func run() async throws {
         let directory = DataDirectory(path: data.data)
@@ -61,6 +67,9 @@ struct Serve: AsyncParsableCommand {
         if let notificationWebhook { configuration.notificationWebhook = notificationWebhook }
         if let storage { configuration.storage = storage }
         if let storagePoolSize { configuration.storagePoolSize = storagePoolSize }
+        if let requestLimit { configuration.requestLimit = requestLimit }
+        if let idleTimeout { configuration.idleTimeout = idleTimeout }
+        if let maxConnections { configuration.maxConnections = maxConnections }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
