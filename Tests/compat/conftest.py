@@ -26,6 +26,8 @@ def _pinned_getaddrinfo(host, *args, **kwargs):
 socket.getaddrinfo = _pinned_getaddrinfo
 
 SERVER = None
+# Lines a test module adds for the end of the run (figures such as the API fuzzing's request count).
+SUMMARY = []
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -49,6 +51,11 @@ def pytest_configure(config):
     for name, value in SERVER.env().items():
         if name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
             os.environ[name] = value
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config):
