@@ -48,6 +48,9 @@ SCENARIOS = [
              "moto KMS Decrypt AES", True),
     Scenario("create-ec-key", "POST /keys/{new name}/create EC P-256 (durable)", 32, "sqlite-commits", None, "issue",
              "moto KMS CreateKey EC", True),
+    # The same GET while hostile clients hold connections open and send oversized requests (benchlib/hostile.py).
+    Scenario("get-secret-hostile", "GET secret, keep-alive, beside 2,000 idle, 200 slowloris and oversized clients", 32,
+             "hello", None, "issue", "moto GetSecretValue", True),
     # A new TLS connection per request: p99 is not held to 15 ms (the limit itself is above it, see perf-anchors).
     Scenario("cold-tls-get-secret", "GET secret on a new TLS connection (Connection: close)", 32, "hello-cold", 0.8,
              "anchors", "moto GetSecretValue", False),
@@ -84,6 +87,7 @@ def prepare(coffre: Coffre, postgres: Coffre | None) -> tuple[dict[str, Load | s
     raw, _ = coffre.request("GET", f"/secrets/bench-get?{API}")
     body_bytes = len(raw)
     loads["get-secret"] = coffre.load("GET", f"/secrets/bench-get?{API}")
+    loads["get-secret-hostile"] = loads["get-secret"]
     loads["cold-tls-get-secret"] = coffre.load("GET", f"/secrets/bench-get?{API}", close=True)
     for i in range(30):
         coffre.request("PUT", f"/secrets/bench-list-{i:02d}?{API}", {"value": SECRET_VALUE})
