@@ -75,10 +75,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CoffreDirectory", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreAuth",
             dependencies: [
-                "CoffreModel", "CoffreCrypto", "CoffreStorage",
+                "CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreDirectory",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -88,12 +89,15 @@ let package = Package(
         ),
         .target(name: "CoffreBlob", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage"], swiftSettings: swiftSettings),
         .target(
-            name: "CoffreCore", dependencies: ["CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreAuth", "CoffreBlob"],
+            name: "CoffreCore",
+            dependencies: [
+                "CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreDirectory", "CoffreAuth", "CoffreBlob",
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",
             dependencies: [
-                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreEventLoops",
+                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreEventLoops",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -105,7 +109,8 @@ let package = Package(
         .target(
             name: "CoffreServer",
             dependencies: [
-                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob", "CProcessHardening",
+                "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob", "CoffreDirectory",
+                "CProcessHardening",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,7 +122,8 @@ let package = Package(
         .executableTarget(
             name: "coffre",
             dependencies: [
-                "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreHTTP", "CoffreModel", "CoffreStorage",
+                "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreDirectory", "CoffreHTTP", "CoffreModel",
+                "CoffreStorage",
                 "CoffreStorageSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -142,7 +148,7 @@ let package = Package(
         .target(
             name: "CoffreFuzzTargets",
             dependencies: [
-                "CoffreAuth", "CoffreBlob", "CoffreCore", "CoffreCertificates", "CoffreCrypto", "CoffreStorage", "CoffreModel",
+                "CoffreAuth", "CoffreBlob", "CoffreCore", "CoffreCertificates", "CoffreCrypto", "CoffreDirectory", "CoffreStorage", "CoffreModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Fuzz/Targets", swiftSettings: swiftSettings),
@@ -185,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "CoffreAuthTests",
             dependencies: [
-                "CoffreAuth", "CoffreCrypto", "CoffreJSON", "CoffreModel", "CoffreStorage",
+                "CoffreAuth", "CoffreCrypto", "CoffreDirectory", "CoffreJSON", "CoffreModel", "CoffreStorage",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -204,7 +210,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CoffreCoreTests", dependencies: ["CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreStorageConformance", "CoffreStorageSQLite"],
+            name: "CoffreCoreTests",
+            dependencies: ["CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorageConformance", "CoffreStorageSQLite"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreDirectoryTests", dependencies: ["CoffreDirectory", "CoffreCrypto", "CoffreModel", "CoffreStorage"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreBlobTests", dependencies: ["CoffreBlob", "CoffreCrypto", "CoffreModel", "CoffreStorage"], resources: [.copy("Vectors")],
@@ -212,7 +222,8 @@ let package = Package(
         .testTarget(
             name: "CoffreHTTPTests",
             dependencies: [
-                "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreStorage", "CoffreCrypto", "CoffreModel",
+                "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorage", "CoffreCrypto",
+                "CoffreModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -19,9 +20,10 @@ private struct AuthFixture: Sendable {
 
     private init() async throws {
         let storage = MemoryStorage()
-        let principals = PrincipalDirectory(storage: storage, clock: clock)
+        let directory = Directory(storage: storage, clock: clock)
+        let principals = directory.principals
         service = TokenService(
-            tenantId: "fuzz-tenant", issuer: "https://localhost/fuzz-tenant/", audiences: [Self.audience], principals: principals,
+            tenantId: "fuzz-tenant", issuer: "https://localhost/fuzz-tenant/", audiences: [Self.audience], directory: directory,
             keyring: try await SigningKeyring(storage: storage, clock: clock), clock: clock)
         verifier = TokenVerifier(issuers: [service.trustedIssuer])
         let (principal, secret) = try await principals.create(displayName: "fuzz")

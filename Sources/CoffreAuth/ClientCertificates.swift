@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import Foundation
 import SwiftASN1

@@ -19,6 +19,23 @@ public struct TokenClaims: Codable, Sendable, Equatable {
     public var ver: String?
     /// A unique token id.
     public var uti: String?
+    /// A person's tokens: their user principal name, display name and the delegated scope.
+    public var upn: String?
+    public var unique_name: String?
+    public var name: String?
+    public var scp: String?
+    /// The object ids of the groups the principal is in (through nested groups), as Entra ID's `groups` claim: at most
+    /// `groupsLimit`; with more, `hasgroups` says so instead. Coffre itself reads memberships from its directory.
+    public var groups: [String]?
+    public var hasgroups: Bool?
+
+    /// Entra ID's limit of group ids in a JWT.
+    public static let groupsLimit = 200
+
+    public mutating func setGroups(_ ids: [String]) {
+        guard !ids.isEmpty else { return }
+        if ids.count <= Self.groupsLimit { groups = ids } else { hasgroups = true }
+    }
 
     public init(
         aud: String, iss: String, iat: Int64, nbf: Int64, exp: Int64, sub: String, oid: String, tid: String,
@@ -39,6 +56,23 @@ public struct TokenClaims: Codable, Sendable, Equatable {
         self.ver = "1.0"
         self.uti = uti
     }
+}
+
+/// The claims of an OpenID Connect id token, as MSAL reads them (the account's name, object id and tenant).
+public struct IDTokenClaims: Codable, Sendable, Equatable {
+    public var aud: String
+    public var iss: String
+    public var iat: Int64
+    public var nbf: Int64
+    public var exp: Int64
+    public var sub: String
+    public var oid: String
+    public var tid: String
+    public var preferred_username: String
+    public var upn: String
+    public var name: String
+    public var nonce: String?
+    public var ver = "2.0"
 }
 
 /// Compact JWS (RFC 7515) with RS256, the only algorithm Coffre signs with.

@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreDirectory
 import CoffreJSON
 import CoffreModel
 import CoffreStorage
@@ -24,6 +25,10 @@ public struct OAuthError: Error, Equatable, Sendable {
     public static func unsupportedGrant(_ description: String) -> OAuthError {
         .init(code: "unsupported_grant_type", description: description, status: 400)
     }
+    public static func invalidGrant(_ description: String) -> OAuthError { .init(code: "invalid_grant", description: description, status: 400) }
+    public static func temporarilyUnavailable(_ description: String) -> OAuthError {
+        .init(code: "temporarily_unavailable", description: description, status: 503)
+    }
 }
 
 /// A token handed out by the token service.
@@ -41,22 +46,24 @@ public struct TokenService: Sendable {
     public let issuer: String
     /// Resources (token audiences) this server serves, without a trailing slash.
     public let audiences: Set<String>
-    let principals: PrincipalDirectory
+    let directory: Directory
     public let keyring: SigningKeyring
     let clock: any WallClock
     public let lifetime: Int64 = 3600
 
     public init(
-        tenantId: String, issuer: String, audiences: Set<String>, principals: PrincipalDirectory, keyring: SigningKeyring,
+        tenantId: String, issuer: String, audiences: Set<String>, directory: Directory, keyring: SigningKeyring,
         clock: any WallClock
     ) {
         self.tenantId = tenantId
         self.issuer = issuer
         self.audiences = audiences
-        self.principals = principals
+        self.directory = directory
         self.keyring = keyring
         self.clock = clock
     }
+
+    var principals: PrincipalDirectory { directory.principals }
 
     /// The issuer entry of Coffre's own tokens, for the token verifier.
     public var trustedIssuer: TrustedIssuer { TrustedIssuer(issuer: issuer, tenantId: tenantId, keys: keyring) }
@@ -74,7 +81,7 @@ public struct TokenService: Sendable {
                 "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client "
                     + "secret value, not the client secret ID, for a secret added to app '\(clientId)'.")
         }
-        return try issue(for: principal, resource: resource, method: "1")
+        return try await issue(for: principal, resource: resource, method: "1")
     }
 
     /// The client-credentials grant with a client assertion (RFC 7523), as `CertificateCredential` sends it: a JWT signed by
@@ -114,7 +121,7 @@ public struct TokenService: Sendable {
                 "AADSTS700027: The client assertion failed signature validation: no valid certificate registered for "
                     + "'\(claims.iss)' matches its thumbprint and signature.")
         }
-        return try issue(for: principal, resource: resource, method: "2")
+        return try await issue(for: principal, resource: resource, method: "2")
     }
 
     struct AssertionClaims: Decodable {
@@ -127,9 +134,9 @@ public struct TokenService: Sendable {
     }
 
     /// A managed-identity token for `principal`, whose caller was already authenticated by the endpoint.
-    public func managedIdentity(for principal: PrincipalRecord, resource: String) throws -> IssuedToken {
+    public func managedIdentity(for principal: PrincipalRecord, resource: String) async throws -> IssuedToken {
         let resource = try self.resource(fromScope: resource)
-        return try issue(for: principal, resource: resource, method: "0")
+        return try await issue(for: principal, resource: resource, method: "0")
     }
 
     /// A managed-identity token for the identity a caller names (`client_id`, `object_id` or a resource id ending with
@@ -150,38 +157,78 @@ public struct TokenService: Sendable {
             }
             principal = system
         }
-        return (principal, try managedIdentity(for: principal, resource: resource))
+        return (principal, try await managedIdentity(for: principal, resource: resource))
     }
 
     /// Reads the resource from a v2 scope (`https://vault.localhost:8443/.default`) or a v1 resource.
-    func resource(fromScope scope: String) throws -> String {
+    func resource(fromScope scope: String) throws -> String { try resourceScope(scope).resource }
+
+    /// A resource served here, and the scope word that named it.
+    public struct ResourceScope: Sendable, Equatable {
+        public var resource: String
+        public var scope: String
+    }
+
+    /// The first word of `scope` (a v2 scope list or a v1 resource) that names a resource served here; OpenID words
+    /// (`openid`, `profile`, `offline_access`) are skipped.
+    public func resourceScope(_ scope: String) throws -> ResourceScope {
         let candidates = scope.split(separator: " ").map(String.init)
         for candidate in candidates {
             var resource = candidate
             if resource.hasSuffix("/.default") { resource.removeLast("/.default".count) }
             resource = resource.trimmingSlash
-            if audiences.contains(resource) { return resource }
+            if audiences.contains(resource) { return ResourceScope(resource: resource, scope: candidate) }
         }
         throw OAuthError.invalidScope(
             "AADSTS500011: The resource principal named \(scope) was not found in the tenant named \(tenantId). "
                 + "Resources served here: \(audiences.sorted().joined(separator: ", ")).")
     }
 
+    /// The tenant of a request's path: this server's id, or an alias MSAL uses (`adfs`, `organizations`, `common`).
     func checkTenant(_ tenant: String) throws {
-        guard tenant.lowercased() == tenantId || tenant.lowercased() == "adfs" else {
+        guard tenant.lowercased() == tenantId || ["adfs", "organizations", "common"].contains(tenant.lowercased()) else {
             throw OAuthError.invalidRequest("AADSTS90002: Tenant '\(tenant)' not found. This server's tenant is \(tenantId).")
         }
     }
 
-    func issue(for principal: PrincipalRecord, resource: String, method: String) throws -> IssuedToken {
+    /// An access token for a person, obtained through the public client `clientId`.
+    func issue(forUser user: UserRecord, clientId: String, resource: String) async throws -> IssuedToken {
         let now = clock.now
+        var claims = TokenClaims(
+            aud: resource, iss: issuer, iat: now, nbf: now, exp: now + lifetime, sub: user.objectId, oid: user.objectId, tid: tenantId,
+            appid: clientId, appidacr: "0", uti: Base64.urlEncoded(SecureRandom.bytes(16)))
+        claims.idtyp = "user"
+        claims.upn = user.userPrincipalName
+        claims.unique_name = user.userPrincipalName
+        claims.name = user.displayName
+        claims.scp = "user_impersonation"
+        claims.setGroups(try await directory.groups.groups(above: [user.objectId]))
+        return try sign(claims, resource: resource, now: now)
+    }
+
+    /// An OpenID Connect id token for a person, addressed to the client.
+    func idToken(for user: UserRecord, clientId: String, nonce: String?) throws -> String {
+        let now = clock.now
+        let claims = IDTokenClaims(
+            aud: clientId, iss: issuer, iat: now, nbf: now, exp: now + lifetime, sub: user.objectId, oid: user.objectId, tid: tenantId,
+            preferred_username: user.userPrincipalName, upn: user.userPrincipalName, name: user.displayName, nonce: nonce)
         let (kid, signingKey) = keyring.signer
-        let claims = TokenClaims(
+        return try JWT.sign(claims, key: signingKey, kid: kid)
+    }
+
+    private func sign(_ claims: TokenClaims, resource: String, now: Int64) throws -> IssuedToken {
+        let (kid, signingKey) = keyring.signer
+        return IssuedToken(
+            accessToken: try JWT.sign(claims, key: signingKey, kid: kid), expiresOn: now + lifetime, expiresIn: lifetime, resource: resource)
+    }
+
+    func issue(for principal: PrincipalRecord, resource: String, method: String) async throws -> IssuedToken {
+        let now = clock.now
+        var claims = TokenClaims(
             aud: resource, iss: issuer, iat: now, nbf: now, exp: now + lifetime, sub: principal.objectId,
             oid: principal.objectId, tid: tenantId, appid: principal.clientId, appidacr: method,
             uti: Base64.urlEncoded(SecureRandom.bytes(16)))
-        return IssuedToken(
-            accessToken: try JWT.sign(claims, key: signingKey, kid: kid), expiresOn: now + lifetime, expiresIn: lifetime,
-            resource: resource)
+        claims.setGroups(try await directory.groups.groups(above: [principal.objectId]))
+        return try sign(claims, resource: resource, now: now)
     }
 }

@@ -79,6 +79,7 @@ public final class TokenVerifier: Sendable {
         var tid: String?
         var appid: String?
         var azp: String?
+        var groups: [String]?
     }
 
     /// `aud` is a string or an array of strings.
@@ -116,7 +117,7 @@ public final class TokenVerifier: Sendable {
         }
         return Caller(
             objectId: objectId.lowercased(), appId: claims.appid ?? claims.azp, tenantId: claims.tid ?? issuer.tenantId ?? claims.iss,
-            issuer: claims.iss)
+            issuer: claims.iss, groups: claims.groups ?? [])
     }
 
     private func verifiedClaims(_ token: String) async throws -> Claims {

@@ -1,3 +1,4 @@
+import CoffreDirectory
 import CoffreModel
 
 /// Decides whether a caller may run an operation on a vault: by the vault's access policies, or, for vaults with
@@ -5,22 +6,24 @@ import CoffreModel
 public struct Authorizer: Sendable {
     public init() {}
 
-    /// `object` is the object the operation addresses (nil for lists and restores); `assignments` are the caller's
-    /// role assignments in the vault (read only for RBAC vaults).
+    /// `object` is the object the operation addresses (nil for lists and restores); `assignments` are the role
+    /// assignments in the vault of the caller and of `groups` (read only for RBAC vaults); `groups` are the object ids
+    /// of the caller's groups, whose grants apply to it.
     public func authorize(
         _ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord, object: RoleScope.ObjectScope? = nil,
-        assignments: [RoleAssignment] = []
+        assignments: [RoleAssignment] = [], groups: [String] = []
     ) throws {
+        let principals = Set([caller.objectId] + groups)
         if vault.rbacAuthorization {
-            try authorizeByRoles(caller, operation, in: vault, object: object, assignments: assignments)
+            try authorizeByRoles(caller, principals, operation, in: vault, object: object, assignments: assignments)
         } else {
-            try authorizeByPolicy(caller, operation, in: vault)
+            try authorizeByPolicy(caller, principals, operation, in: vault)
         }
     }
 
-    func authorizeByPolicy(_ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord) throws {
+    func authorizeByPolicy(_ caller: Caller, _ principals: Set<String>, _ operation: VaultOperation, in vault: VaultRecord) throws {
         let allowed = vault.accessPolicies.contains {
-            $0.objectId == caller.objectId && $0.tenantId == caller.tenantId && $0.allows(operation.permission, in: operation.area)
+            principals.contains($0.objectId) && $0.tenantId == caller.tenantId && $0.allows(operation.permission, in: operation.area)
         }
         guard allowed else {
             throw CoffreError.forbidden(
@@ -32,10 +35,11 @@ public struct Authorizer: Sendable {
     }
 
     func authorizeByRoles(
-        _ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord, object: RoleScope.ObjectScope?, assignments: [RoleAssignment]
+        _ caller: Caller, _ principals: Set<String>, _ operation: VaultOperation, in vault: VaultRecord, object: RoleScope.ObjectScope?,
+        assignments: [RoleAssignment]
     ) throws {
         let granted = assignments.contains { assignment in
-            assignment.principalId == caller.objectId && assignment.scope.covers(vault: vault.name, object: object)
+            principals.contains(assignment.principalId) && assignment.scope.covers(vault: vault.name, object: object)
                 && (assignment.role?.grants(operation.dataAction) ?? false)
         }
         guard granted else {
@@ -52,23 +56,40 @@ public struct Authorizer: Sendable {
     }
 }
 
-/// Admits callers to the operations of a vault: by its access policies or, for RBAC vaults, by the caller's role
-/// assignments (read per request, so a change applies to the next one).
+/// Admits callers to the operations of a vault: by its access policies or, for RBAC vaults, by role assignments (read
+/// per request, so a change applies to the next one). Grants to the caller's groups apply to it; they are looked up
+/// only when the caller's own grants are not enough.
 public struct VaultAccess: Sendable {
     let roleAssignments: RoleAssignments
     let authorizer: Authorizer
+    let groups: GroupExpansion
 
-    public init(roleAssignments: RoleAssignments, authorizer: Authorizer = Authorizer()) {
+    public init(roleAssignments: RoleAssignments, groups: GroupExpansion, authorizer: Authorizer = Authorizer()) {
         self.roleAssignments = roleAssignments
+        self.groups = groups
         self.authorizer = authorizer
     }
 
-    /// Throws 403 `Forbidden` unless `caller` may run `operation` in `vault`.
+    /// Throws 403 `Forbidden` unless `caller` (or one of its groups) may run `operation` in `vault`.
     /// - Parameter objectName: the object the request names, if any (RBAC assignments may be scoped to it).
     public func authorize(_ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord, objectName: String?) async throws {
-        let assignments = vault.rbacAuthorization ? try await roleAssignments.forPrincipal(caller.objectId, in: vault.name) : []
-        try authorizer.authorize(
-            caller, operation, in: vault, object: objectName.flatMap(operation.objectScope(named:)), assignments: assignments)
+        let object = objectName.flatMap(operation.objectScope(named:))
+        let own = try await assignments(of: [caller.objectId], in: vault)
+        do {
+            try authorizer.authorize(caller, operation, in: vault, object: object, assignments: own)
+        } catch CoffreError.forbidden(let reason, let message) {
+            let groupIds = try await groups.groupIds(of: caller)
+            guard !groupIds.isEmpty else { throw CoffreError.forbidden(reason, message: message) }
+            try authorizer.authorize(
+                caller, operation, in: vault, object: object, assignments: own + (try await assignments(of: groupIds, in: vault)), groups: groupIds)
+        }
+    }
+
+    private func assignments(of principals: [String], in vault: VaultRecord) async throws -> [RoleAssignment] {
+        guard vault.rbacAuthorization else { return [] }
+        var found: [RoleAssignment] = []
+        for principal in principals { found += try await roleAssignments.forPrincipal(principal, in: vault.name) }
+        return found
     }
 }
 

@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreBlob
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 
@@ -35,7 +36,7 @@ public struct ServerOperations: Sendable {
 public struct ServerAdministration: Sendable {
     let vaults: VaultDirectory
     let roleAssignments: RoleAssignments
-    let principals: PrincipalDirectory
+    let directory: Directory
     let signingKeys: SigningKeyring
     let operations: ServerOperations
     let managedHSMs: ManagedHSMDirectory
@@ -45,12 +46,12 @@ public struct ServerAdministration: Sendable {
     let clock: any WallClock
 
     public init(
-        vaults: VaultDirectory, roleAssignments: RoleAssignments, principals: PrincipalDirectory, signingKeys: SigningKeyring,
+        vaults: VaultDirectory, roleAssignments: RoleAssignments, directory: Directory, signingKeys: SigningKeyring,
         operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String, clock: any WallClock
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
-        self.principals = principals
+        self.directory = directory
         self.signingKeys = signingKeys
         self.operations = operations
         self.managedHSMs = managedHSMs
@@ -61,7 +62,7 @@ public struct ServerAdministration: Sendable {
 
     /// Refuses every caller but an administrator principal (403 `ForbiddenByPolicy`).
     public func checkAdministrator(_ caller: Caller) async throws {
-        guard await principals.isAdministrator(caller) else {
+        guard await directory.principals.isAdministrator(caller) else {
             throw CoffreError.forbidden(.accessPolicy, message: "Only Coffre administrators may manage the server.")
         }
     }
@@ -185,9 +186,9 @@ public struct ServerAdministration: Sendable {
 
     // MARK: - Principals
 
-    public func listPrincipals() async throws -> [PrincipalRecord] { try await principals.list() }
+    public func listPrincipals() async throws -> [PrincipalRecord] { try await directory.principals.list() }
 
-    public func principal(_ reference: String) async throws -> PrincipalRecord { try await principals.find(reference) }
+    public func principal(_ reference: String) async throws -> PrincipalRecord { try await directory.principals.find(reference) }
 
     /// Creates a principal; `certificate` (PEM or DER) is registered for client assertions; without `withSecret` it
     /// has no client secret (a certificate-only application).
@@ -196,38 +197,66 @@ public struct ServerAdministration: Sendable {
         -> (principal: PrincipalRecord, secret: String?)
     {
         let parsed = try certificate.map { try ClientCertificate(parsing: $0, now: clock.now) }
-        var (principal, secret) = try principals.newRecord(displayName: name, managedIdentity: managedIdentity)
+        var (principal, secret) = try directory.principals.newRecord(displayName: name, managedIdentity: managedIdentity)
         principal.certificates = parsed.map { [$0] } ?? []
         if !withSecret { principal.secrets = [] }
         // The principal with its credentials, in one transaction.
-        try await principals.insert(principal)
+        try await directory.principals.insert(principal)
         return (principal, withSecret ? secret : nil)
     }
 
-    public func deletePrincipal(_ reference: String) async throws -> PrincipalRecord { try await principals.delete(reference) }
+    public func deletePrincipal(_ reference: String) async throws -> PrincipalRecord { try await directory.principals.delete(reference) }
 
     /// A new client secret (the old ones stay valid until removed), shown once.
     public func addSecret(to reference: String) async throws -> (principal: PrincipalRecord, secret: String) {
-        try await principals.addSecret(to: reference)
+        try await directory.principals.addSecret(to: reference)
     }
 
     public func removeSecret(_ id: String, from reference: String) async throws -> PrincipalRecord {
-        try await principals.removeSecret(id, from: reference)
+        try await directory.principals.removeSecret(id, from: reference)
     }
 
     /// Registers a certificate (PEM or DER, public part only) for client assertions.
     public func addCertificate(_ certificate: [UInt8], to reference: String) async throws -> PrincipalRecord {
-        try await principals.addCertificate(try ClientCertificate(parsing: certificate, now: clock.now), to: reference)
+        try await directory.principals.addCertificate(try ClientCertificate(parsing: certificate, now: clock.now), to: reference)
     }
 
     public func removeCertificate(_ thumbprintOrId: String, from reference: String) async throws -> PrincipalRecord {
-        try await principals.removeCertificate(thumbprintOrId, from: reference)
+        try await directory.principals.removeCertificate(thumbprintOrId, from: reference)
     }
 
-    /// An object id as given, or the object id of the principal it names.
-    private func objectId(of reference: String) async throws -> String {
-        if let principal = try? await principals.find(reference) { return principal.objectId }
-        return reference.lowercased()
+    /// An object id as given, or the object id of the application, user or group it names.
+    private func objectId(of reference: String) async throws -> String { try await directory.objectId(of: reference) }
+
+    // MARK: - People and groups
+
+    public func listUsers() async throws -> [UserRecord] { try await directory.users.list() }
+
+    public func user(_ reference: String) async throws -> UserRecord { try await directory.users.find(reference) }
+
+    /// Creates a user; without a password, one is generated and returned (shown once).
+    public func createUser(userPrincipalName: String, password: String?, displayName: String?) async throws
+        -> (user: UserRecord, generatedPassword: String?)
+    {
+        try await directory.users.create(userPrincipalName: userPrincipalName, password: password, displayName: displayName)
+    }
+
+    /// Deletes a user: its group memberships and its sign-ins (refresh tokens) end with it.
+    public func deleteUser(_ reference: String) async throws -> UserRecord { try await directory.users.delete(reference) }
+
+    public func listGroups() async throws -> [GroupRecord] { try await directory.groups.list() }
+
+    public func group(_ reference: String) async throws -> GroupRecord { try await directory.groups.find(reference) }
+
+    public func createGroup(name: String) async throws -> GroupRecord { try await directory.groups.create(name: name) }
+
+    public func deleteGroup(_ reference: String) async throws -> GroupRecord { try await directory.groups.delete(reference) }
+
+    /// Adds a user, an application or a group (by object id, or by name) to a group.
+    public func addMember(_ member: String, to group: String) async throws -> GroupRecord { try await directory.addMember(member, to: group) }
+
+    public func removeMember(_ member: String, from group: String) async throws -> GroupRecord {
+        try await directory.removeMember(member, from: group)
     }
 
     // MARK: - Keys of the server

@@ -241,7 +241,7 @@ private enum KeySelection {
 
 /// An `OSSL_PARAM_BLD` that owns everything it points to: the builder keeps pointers to names, strings and numbers
 /// until `OSSL_PARAM_BLD_to_param`, and the parameter list keeps pointers to the names after that.
-private final class ParameterBuilder {
+final class ParameterBuilder {
     private let builder: OpaquePointer
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private var buffers: [UnsafeMutableRawBufferPointer] = []
@@ -284,6 +284,14 @@ private final class ParameterBuilder {
         guard OSSL_PARAM_BLD_push_octet_string(builder, own(name), buffer.baseAddress, octets.count) == 1 else {
             throw openSSLFailure("parameter builder")
         }
+    }
+
+    func push(_ name: String, uint64 value: UInt64) throws {
+        guard OSSL_PARAM_BLD_push_uint64(builder, own(name), value) == 1 else { throw openSSLFailure("parameter builder") }
+    }
+
+    func push(_ name: String, uint32 value: UInt32) throws {
+        guard OSSL_PARAM_BLD_push_uint32(builder, own(name), value) == 1 else { throw openSSLFailure("parameter builder") }
     }
 
     func push(_ name: String, bigEndian bytes: [UInt8]) throws {

@@ -1,5 +1,6 @@
 import CoffreCore
 import CoffreModel
+import Foundation
 
 /// Where a request is addressed, from its `Host` header: a vault under a vault zone, a Managed HSM under an HSM zone,
 /// a storage account under a Blob zone, or the bare server host (which reaches the default vault).
@@ -73,8 +74,22 @@ public struct Addressing: Sendable {
         "Bearer authorization=\"\(authority)\", resource=\"\(resource(for: target))\""
     }
 
-    /// Every resource this server accepts tokens for.
+    /// The resources of the vault and Managed HSM zones (the audiences of the server's own management API).
     public var resources: Set<String> { Set((vaultZones + hsmZones).map(resource(forZone:))) }
+
+    /// The token audience of the ARM subset (`https://management.localhost:8443`): the cloud metadata's
+    /// `authentication.audiences[0]`; the CLI asks for `{audience}/` + `/.default`. Requests go to the authority host.
+    public var managementResource: String { authority.replacingOccurrences(of: "https://", with: "https://management.") }
+
+    /// The token audience of the Graph subset, which is served on the authority host under `/v1.0`: the cloud metadata's
+    /// `microsoftGraphResourceId` is both the base URL the CLI calls and the resource it asks tokens for.
+    public var graphResource: String { authority }
+
+    /// Azure Storage's audience, which storage clients ask tokens for whatever the account's host.
+    public static let storageResource = "https://storage.azure.com"
+
+    /// Every audience the token service issues tokens for: vaults, Managed HSM pools, ARM, Graph and storage.
+    public var tokenAudiences: Set<String> { resources.union([managementResource, graphResource, Self.storageResource]) }
 
     /// The URL of a vault as clients should write it.
     public func vaultURL(_ vault: VaultName) -> String {

@@ -36,7 +36,7 @@ struct DataPlane: Sendable {
     init(services: CoffreServices, addressing: Addressing) {
         self.services = services
         self.addressing = addressing
-        access = VaultAccess(roleAssignments: services.roleAssignments, authorizer: services.authorizer)
+        access = VaultAccess(roleAssignments: services.roleAssignments, groups: services.groupExpansion, authorizer: services.authorizer)
     }
 
     /// The Secrets, Keys, Certificates and Storage APIs on vault hosts and the server's own host (pools: ``ManagedHSMRoutes``).

@@ -189,7 +189,9 @@ struct KeyVaultErrors: ErrorShape {
     }
 }
 
-/// The OAuth 2.0 token endpoint's errors (RFC 6749 §5.2): `{"error", "error_description"}`.
+/// The OAuth 2.0 token endpoint's errors (RFC 6749 §5.2): `{"error", "error_description"}`. The token service's own
+/// errors carry OAuth codes (lower case); the table's others are named by their status: an outage (503) is
+/// `temporarily_unavailable` with `Retry-After`, other server failures `server_error`.
 struct OAuthErrors: ErrorShape {
     struct Body: Encodable {
         var error: String
@@ -197,7 +199,22 @@ struct OAuthErrors: ErrorShape {
     }
 
     func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
-        (try? JSON.response(Body(error: error.code, error_description: error.message), status: error.status))
+        if error.status == .internalServerError { logger.error("token request failed", metadata: ["error": "\(error.internalDetail ?? error.code)"]) }
+        let code: String
+        if error.code.first?.isLowercase ?? false {
+            code = error.code
+        } else {
+            code =
+                switch error.status.code {
+                case 503: "temporarily_unavailable"
+                case 500...: "server_error"
+                case 401: "invalid_client"
+                default: "invalid_request"
+                }
+        }
+        var headers: HTTPFields = [.cacheControl: "no-store"]
+        if let retryAfter = error.retryAfter ?? (error.status == .serviceUnavailable ? 1 : nil) { headers[.retryAfter] = String(retryAfter) }
+        return (try? JSON.response(Body(error: code, error_description: error.message), status: error.status, headers: headers))
             ?? Response(status: .internalServerError)
     }
 }

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreJSON
 import CoffreModel
 import Foundation
@@ -101,7 +102,8 @@ struct ManagedHSMRoutes: Sendable {
         let scope = try operation.scope(keyName: request.parameters["name"], assignmentScope: try Self.assignmentScope(request.incoming.segments))
         request.audit?.note { $0.objectId = "https://\(request.incoming.host)\(request.incoming.path)" }
         do {
-            try await hsm.access.authorize(ManagedHSMPrincipal(caller), operation, at: scope, in: pool.name)
+            let principal = ManagedHSMPrincipal(caller, groupIds: try await services.groupExpansion.groupIds(of: caller))
+            try await hsm.access.authorize(principal, operation, at: scope, in: pool.name)
             request.audit?.note { $0.rbacAuthorized = true }
         } catch {
             request.audit?.note { $0.rbacAuthorized = false }

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import Foundation
 import HTTPTypes
@@ -8,7 +9,7 @@ import Hummingbird
 import NIOCore
 
 /// The server's own management API under `/coffre/v1` (what the `coffre` command line drives): vaults, access
-/// policies, role assignments, principals, signing keys and storage accounts. Only administrator principals may call it; every call is
+/// policies, role assignments, principals, users, groups, signing keys and storage accounts. Only administrator principals may call it; every call is
 /// audited like a data-plane request.
 struct ManagementRoutes: Sendable {
     let services: CoffreServices
@@ -19,7 +20,7 @@ struct ManagementRoutes: Sendable {
         self.services = services
         self.addressing = addressing
         administration = ServerAdministration(
-            vaults: services.vaults, roleAssignments: services.roleAssignments, principals: services.principals,
+            vaults: services.vaults, roleAssignments: services.roleAssignments, directory: services.directory,
             signingKeys: services.tokens.keyring, operations: services.operations, managedHSMs: services.managedHSM.pools,
             blob: services.blob, tenantId: services.tokens.tenantId, clock: services.clock)
     }
@@ -166,6 +167,44 @@ struct ManagementRoutes: Sendable {
         var activated: Bool?
     }
 
+    struct CreateUser: Decodable {
+        var userPrincipalName: String
+        var password: String?
+        var displayName: String?
+    }
+
+    struct UserView: Encodable {
+        var objectId: String
+        var userPrincipalName: String
+        var displayName: String
+        var tenantId: String
+        var created: Int64
+    }
+
+    /// What `coffre user create` prints: the password only when Coffre chose it (shown once).
+    struct CreatedUser: Encodable {
+        var objectId: String
+        var userPrincipalName: String
+        var tenantId: String
+        var password: String?
+    }
+
+    struct CreatedGroup: Encodable {
+        var objectId: String
+        var displayName: String
+    }
+
+    struct CreateGroup: Decodable {
+        var name: String
+    }
+
+    struct GroupView: Encodable {
+        var objectId: String
+        var displayName: String
+        var created: Int64
+        var members: [String]
+    }
+
     struct KeyringView: Encodable {
         var activeTerm: UInt32
         var terms: [UInt32]
@@ -266,6 +305,29 @@ struct ManagementRoutes: Sendable {
             },
             Route(.delete, "principals/{principal}/certificates/{id}", "PrincipalCertificateDelete") {
                 try JSON.response(view(try await administration.removeCertificate($0.parameter("id"), from: $0.parameter("principal"))))
+            },
+            Route(.get, "users", "UserGet") { _ in try JSON.response(try await administration.listUsers().map(view)) },
+            Route(.post, "users", "UserCreate") {
+                let create = try $0.decode(CreateUser.self)
+                let (user, password) = try await administration.createUser(
+                    userPrincipalName: create.userPrincipalName, password: create.password, displayName: create.displayName)
+                let created = CreatedUser(objectId: user.objectId, userPrincipalName: user.userPrincipalName, tenantId: tenantId, password: password)
+                return try JSON.response(created, status: .created)
+            },
+            Route(.get, "users/{user}", "UserGet") { try JSON.response(view(try await administration.user($0.parameter("user")))) },
+            Route(.delete, "users/{user}", "UserDelete") { try JSON.response(view(try await administration.deleteUser($0.parameter("user")))) },
+            Route(.get, "groups", "GroupGet") { _ in try JSON.response(try await administration.listGroups().map(view)) },
+            Route(.post, "groups", "GroupCreate") {
+                let group = try await administration.createGroup(name: try $0.decode(CreateGroup.self).name)
+                return try JSON.response(CreatedGroup(objectId: group.objectId, displayName: group.displayName), status: .created)
+            },
+            Route(.get, "groups/{group}", "GroupGet") { try JSON.response(view(try await administration.group($0.parameter("group")))) },
+            Route(.delete, "groups/{group}", "GroupDelete") { try JSON.response(view(try await administration.deleteGroup($0.parameter("group")))) },
+            Route(.put, "groups/{group}/members/{member}", "GroupMemberAdd") {
+                try JSON.response(view(try await administration.addMember($0.parameter("member"), to: $0.parameter("group"))))
+            },
+            Route(.delete, "groups/{group}/members/{member}", "GroupMemberRemove") {
+                try JSON.response(view(try await administration.removeMember($0.parameter("member"), from: $0.parameter("group"))))
             },
             Route(.get, "keyring", "KeyringGet") { _ in try keyring(administration.keyringTerms) },
             Route(.post, "keyring/rotate", "KeyringRotate") { _ in try keyring(try await administration.rotateKeyring()) },
@@ -376,6 +438,16 @@ struct ManagementRoutes: Sendable {
                     id: $0.id, subject: $0.subject, sha1Thumbprint: $0.sha1Thumbprint, sha256Thumbprint: $0.sha256Thumbprint,
                     notAfter: $0.notAfter)
             })
+    }
+
+    private func view(_ user: UserRecord) -> UserView {
+        UserView(
+            objectId: user.objectId, userPrincipalName: user.userPrincipalName, displayName: user.displayName, tenantId: tenantId,
+            created: user.created)
+    }
+
+    private func view(_ group: GroupRecord) -> GroupView {
+        GroupView(objectId: group.objectId, displayName: group.displayName, created: group.created, members: group.members)
     }
 
     private func view(_ assignment: RoleAssignment) -> AssignmentView {

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreBlob
 import CoffreCore
+import CoffreDirectory
 import CoffreModel
 import Foundation
 import HTTPTypes
@@ -14,9 +15,14 @@ public struct CoffreServices: Sendable {
     public var secrets: SecretService
     public var keys: KeyService
     public var certificates: CertificateService
-    public var principals: PrincipalDirectory
+    /// People, groups, applications and managed identities.
+    public var directory: Directory
+    /// The groups whose grants apply to a caller.
+    public var groupExpansion: GroupExpansion
     public var roleAssignments: RoleAssignments
     public var tokens: TokenService
+    /// People signing in (password, device code, refresh tokens) and their sign-in sessions.
+    public var signIn: UserSignIn
     public var verifier: TokenVerifier
     public var authorizer: Authorizer
     public var audit: any AuditSink
@@ -38,9 +44,9 @@ public struct CoffreServices: Sendable {
     public var requestLimits: VaultRequestLimiter?
 
     public init(
-        vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, principals: PrincipalDirectory,
-        roleAssignments: RoleAssignments,
-        tokens: TokenService, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
+        vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, directory: Directory,
+        groupExpansion: GroupExpansion, roleAssignments: RoleAssignments,
+        tokens: TokenService, signIn: UserSignIn, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
         blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService,
         requestLimits: VaultRequestLimiter? = nil
@@ -49,9 +55,11 @@ public struct CoffreServices: Sendable {
         self.secrets = secrets
         self.keys = keys
         self.certificates = certificates
-        self.principals = principals
+        self.directory = directory
+        self.groupExpansion = groupExpansion
         self.roleAssignments = roleAssignments
         self.tokens = tokens
+        self.signIn = signIn
         self.verifier = verifier
         self.authorizer = authorizer
         self.audit = audit
@@ -67,6 +75,10 @@ public struct CoffreServices: Sendable {
     }
 }
 
+extension CoffreServices {
+    public var principals: PrincipalDirectory { directory.principals }
+}
+
 /// The HTTP entry point of an unsealed server: every route group of the one route table (health, token service,
 /// management API, the Key Vault data plane, the Managed HSM fronts, the Blob service), with the vault, pool or storage account
 /// chosen by host. A class: it is shared by every request.
@@ -80,7 +92,8 @@ public final class CoffreResponder: HTTPResponder {
     public init(services: CoffreServices, addressing: Addressing) {
         self.services = services
         self.addressing = addressing
-        let tokens = TokenRoutes(tokens: services.tokens, authority: addressing.authority, managedIdentity: services.managedIdentity)
+        let tokens = TokenRoutes(
+            tokens: services.tokens, signIn: services.signIn, authority: addressing.authority, managedIdentity: services.managedIdentity)
         let dataPlane = DataPlane(services: services, addressing: addressing)
         let managedHSM = ManagedHSMRoutes(services: services, addressing: addressing)
         let keys = KeyRoutes(keys: services.keys)
@@ -92,6 +105,8 @@ public final class CoffreResponder: HTTPResponder {
                 tokens.tokenService,
                 tokens.managedIdentities,
                 TestAttestationRoutes.group(services.testAttestation),
+                CloudMetadataRoutes(addressing: addressing, tenantId: services.tokens.tenantId).group,
+                SignInPages(signIn: services.signIn, tenantId: services.tokens.tenantId).group,
                 ManagementRoutes(services: services, addressing: addressing).group,
                 // Certificate operations, issuers and contacts before the certificates' `{name}/{version?}` routes.
                 dataPlane.group(

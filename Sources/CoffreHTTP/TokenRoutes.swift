@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import HTTPTypes
 import Hummingbird
@@ -10,6 +11,7 @@ import NIOCore
 /// Paths follow Entra ID so that MSAL and azure-identity work unchanged.
 struct TokenRoutes: Sendable {
     let tokens: TokenService
+    let signIn: UserSignIn
     let authority: String
     let managedIdentity: (headerSecret: [UInt8], defaultClientId: String)
 
@@ -28,6 +30,9 @@ struct TokenRoutes: Sendable {
                 Route(.get, "{tenant}/discovery/v2.0/keys", "Keys", accepting: tenant) { _ in try JSON.response(tokens.keyring.jwks()) },
                 Route(.post, "{tenant}/oauth2/token", "Token", accepting: tenant, token),
                 Route(.post, "{tenant}/oauth2/v2.0/token", "Token", accepting: tenant, token),
+                Route(.post, "{tenant}/oauth2/devicecode", "DeviceCode", accepting: tenant, deviceCode),
+                Route(.post, "{tenant}/oauth2/v2.0/devicecode", "DeviceCode", accepting: tenant, deviceCode),
+                Route(.get, "common/userrealm/{user}", "UserRealm") { _ in try JSON.response(UserRealm()) },
             ],
             admit: { _, _ in })
     }
@@ -54,15 +59,20 @@ struct TokenRoutes: Sendable {
         var issuer: String
         var authorization_endpoint: String
         var token_endpoint: String
+        var device_authorization_endpoint: String
         var jwks_uri: String
         var response_types_supported = ["code", "token"]
         var response_modes_supported = ["query", "fragment", "form_post"]
         var subject_types_supported = ["pairwise"]
         var id_token_signing_alg_values_supported = ["RS256"]
         var token_endpoint_auth_methods_supported = ["client_secret_post", "client_secret_basic", "private_key_jwt"]
-        var grant_types_supported = ["client_credentials"]
+        var grant_types_supported = [
+            "client_credentials", "password", "refresh_token", "authorization_code", "urn:ietf:params:oauth:grant-type:device_code",
+        ]
         var scopes_supported = ["openid", "profile", "email", "offline_access"]
-        var claims_supported = ["sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "azp"]
+        var claims_supported = [
+            "sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "azp", "upn", "preferred_username", "name", "nonce", "groups",
+        ]
         var tenant_region_scope = "WW"
         var cloud_instance_name = "coffre"
     }
@@ -73,6 +83,7 @@ struct TokenRoutes: Sendable {
         return try JSON.response(
             Discovery(
                 issuer: tokens.issuer, authorization_endpoint: oauth + "/authorize", token_endpoint: oauth + "/token",
+                device_authorization_endpoint: oauth + "/devicecode",
                 jwks_uri: version.map { "\(base)/discovery/\($0)/keys" } ?? "\(base)/discovery/keys"))
     }
 
@@ -84,16 +95,86 @@ struct TokenRoutes: Sendable {
         var resource: String?
     }
 
-    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    /// A person's tokens (RFC 6749 §5.1 with Entra ID's `id_token` and `client_info`).
+    struct UserTokenResponse: Encodable {
+        var token_type = "Bearer"
+        var scope: String
+        var expires_in: Int64
+        var ext_expires_in: Int64
+        var access_token: String
+        var refresh_token: String
+        var id_token: String
+        var client_info: String
+    }
 
-    /// `POST /{tenant}/oauth2[/v2.0]/token` with the client-credentials grant (client secret or client assertion).
+    /// What MSAL's user-realm lookup (before a password sign-in) needs: no federation, a plain password sign-in.
+    struct UserRealm: Encodable {
+        var ver = "1.0"
+        var account_type = "Managed"
+        var cloud_instance_name = "coffre"
+        var cloud_audience_urn = "urn:federation:MicrosoftOnline"
+    }
+
+    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    static let deviceCodeGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+    /// `POST /{tenant}/oauth2[/v2.0]/token`: client credentials (secret or assertion), a person's password, a device code
+    /// or a refresh token.
     func token(_ request: RouteRequest<Void>) async throws -> Response {
         let tenant = request.parameter("tenant")
         let form = Forms.parse(String(buffer: request.body))
-        guard form["grant_type"] == "client_credentials" else {
-            throw OAuthError.unsupportedGrant(
-                "AADSTS70003: The grant type '\(form["grant_type"] ?? "")' is not supported; use client_credentials.")
+        let scope = form["scope"] ?? form["resource"] ?? ""
+        let grant: UserGrant
+        switch form["grant_type"] {
+        case "client_credentials": return try await clientCredentials(request, form: form)
+        case "password":
+            grant = try await signIn.password(
+                tenant: tenant, clientId: form["client_id"], username: form["username"] ?? "", password: form["password"] ?? "", scope: scope)
+        case "refresh_token":
+            grant = try await signIn.refresh(tenant: tenant, clientId: form["client_id"], refreshToken: form["refresh_token"] ?? "", scope: scope)
+        case "authorization_code":
+            grant = try await signIn.redeemCode(
+                tenant: tenant, clientId: form["client_id"], code: form["code"] ?? "", redirectURI: form["redirect_uri"],
+                verifier: form["code_verifier"], scope: form["scope"])
+        case Self.deviceCodeGrant:
+            grant = try await signIn.pollDeviceFlow(
+                tenant: tenant, clientId: form["client_id"], deviceCode: form["device_code"] ?? form["code"] ?? "")
+        default:
+            throw OAuthError.unsupportedGrant("AADSTS70003: The grant type '\(form["grant_type"] ?? "")' is not supported.")
         }
+        return try JSON.response(
+            UserTokenResponse(
+                scope: grant.scope, expires_in: grant.access.expiresIn, ext_expires_in: grant.access.expiresIn,
+                access_token: grant.access.accessToken, refresh_token: grant.refreshToken, id_token: grant.idToken, client_info: grant.clientInfo),
+            headers: [.cacheControl: "no-store"])
+    }
+
+    struct DeviceCodeResponse: Encodable {
+        var device_code: String
+        var user_code: String
+        var verification_uri: String
+        var expires_in: Int64
+        var interval: Int64
+        var message: String
+    }
+
+    /// `POST /{tenant}/oauth2[/v2.0]/devicecode`: starts a device-code sign-in, approved on `/devicelogin`.
+    func deviceCode(_ request: RouteRequest<Void>) async throws -> Response {
+        let form = Forms.parse(String(buffer: request.body))
+        let start = try await signIn.startDeviceFlow(
+            tenant: request.parameter("tenant"), clientId: form["client_id"], scope: form["scope"] ?? form["resource"] ?? "")
+        let page = authority + "/devicelogin"
+        return try JSON.response(
+            DeviceCodeResponse(
+                device_code: start.deviceCode, user_code: start.userCode, verification_uri: page, expires_in: start.expiresIn,
+                interval: start.interval,
+                message: "To sign in, use a web browser to open the page \(page) and enter the code \(start.userCode) to authenticate."),
+            headers: [.cacheControl: "no-store"])
+    }
+
+    /// The client-credentials grant (client secret or client assertion).
+    func clientCredentials(_ request: RouteRequest<Void>, form: [String: String]) async throws -> Response {
+        let tenant = request.parameter("tenant")
         var clientId = form["client_id"]
         var clientSecret = form["client_secret"]
         if let basic = Self.basicCredentials(request.headers[.authorization]) {

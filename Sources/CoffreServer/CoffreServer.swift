@@ -4,6 +4,7 @@ import CoffreBlob
 import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreStorage
@@ -55,10 +56,10 @@ public struct CoffreServer: Sendable {
             publicPort: configuration.effectivePublicPort,
             defaultVault: try VaultName(configuration.defaultVault), authority: configuration.authority)
         self.addressing = addressing
-        let principals = PrincipalDirectory(storage: records, clock: clock)
+        let directory = Directory(storage: records, clock: clock)
         let tokens = TokenService(
             tenantId: state.identity.tenantId, issuer: "\(configuration.authority)/\(state.identity.tenantId)/v2.0",
-            audiences: addressing.resources, principals: principals, keyring: try await SigningKeyring(storage: records, clock: clock),
+            audiences: addressing.tokenAudiences, directory: directory, keyring: try await SigningKeyring(storage: records, clock: clock),
             clock: clock)
         let external = try configuration.trustedIssuers.map { trusted in
             TrustedIssuer(
@@ -95,10 +96,12 @@ public struct CoffreServer: Sendable {
         let issuer = try CertificateIssuer(
             certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
         let managedStorage = ManagedStorageService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: principals)
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: directory.principals)
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, principals: principals,
+            vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, directory: directory,
+            groupExpansion: GroupExpansion(groups: directory.groups, ownIssuer: tokens.issuer),
             roleAssignments: RoleAssignments(storage: records, clock: clock), tokens: tokens,
+            signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
             operations: ServerOperations(

@@ -136,6 +136,9 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },
+                PeriodicService(name: "sign-in-sweep", interval: .seconds(300), logger: logger) { [self] in
+                    try await current?.services.signIn.sweep()
+                },
                 JobRunnerService { [self] in current?.managedHSMJobs },
                 JobRunnerService { [self] in current?.managedHSMBackupJobs },
             ],

@@ -6,9 +6,8 @@ struct Coffre: AsyncParsableCommand {
         commandName: "coffre",
         abstract: "A key vault server that speaks the Azure Key Vault API.",
         subcommands: [
-            Serve.self, Env.self, VaultCommand.self, HSMCommand.self, PrincipalCommand.self, RoleCommand.self, StorageCommand.self,
-            OperatorCommand.self,
-            BackupCommand.self,
+            Serve.self, Env.self, VaultCommand.self, HSMCommand.self, PrincipalCommand.self, UserCommand.self, GroupCommand.self,
+            RoleCommand.self, StorageCommand.self, OperatorCommand.self, BackupCommand.self,
         ])
 }
 

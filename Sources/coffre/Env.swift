@@ -33,6 +33,8 @@ struct Env: AsyncParsableCommand {
             ("SSL_CERT_FILE", directory.caFile),
             ("AZURE_AUTHORITY_HOST", configuration.authority),
             ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
+            // The Azure CLI: MSAL must not ask login.microsoftonline.com about Coffre's authority (instance discovery).
+            ("AZURE_CORE_INSTANCE_DISCOVERY", "false"),
         ]
         if let hsm {
             let answer = try await ManagementClient(data: data).call(.GET, "hsms/\(hsm)/environment")

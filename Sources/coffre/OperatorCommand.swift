@@ -3,6 +3,7 @@ import CoffreAuth
 import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreServer

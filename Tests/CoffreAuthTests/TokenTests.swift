@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 import Crypto
@@ -13,7 +14,7 @@ import _CryptoExtras
 struct TokenFixture {
     let clock = ManualClock(Int64(Date().timeIntervalSince1970))
     let storage = MemoryStorage()
-    let principals: PrincipalDirectory
+    let directory: Directory
     let service: TokenService
     let verifier: TokenVerifier
     static let audience = "https://vault.localhost:8443"
@@ -21,12 +22,14 @@ struct TokenFixture {
     static let tokenEndpoint = "https://localhost:8443/\(tenant)/oauth2/v2.0/token"
 
     init(external: [TrustedIssuer] = []) async throws {
-        principals = PrincipalDirectory(storage: storage, clock: clock)
+        directory = Directory(storage: storage, clock: clock)
         service = TokenService(
             tenantId: Self.tenant, issuer: "https://localhost:8443/\(Self.tenant)/v2.0", audiences: [Self.audience],
-            principals: principals, keyring: try await SigningKeyring(storage: storage, clock: clock), clock: clock)
+            directory: directory, keyring: try await SigningKeyring(storage: storage, clock: clock), clock: clock)
         verifier = TokenVerifier(issuers: [service.trustedIssuer] + external)
     }
+
+    var principals: PrincipalDirectory { directory.principals }
 
     func verify(_ token: String, audience: String = audience, at time: Int64? = nil) async throws -> Caller {
         try await verifier.verify(token, resources: [audience], now: time ?? clock.now)
@@ -73,7 +76,7 @@ struct TokenFixture {
     @Test func verifierChecksExpiryAudienceIssuerAndSignature() async throws {
         let fixture = try await TokenFixture()
         let (principal, _) = try await fixture.principals.create(displayName: "app")
-        let token = try fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
+        let token = try await fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
         let now = fixture.clock.now
 
         await #expect(throws: CoffreError.self) { try await fixture.verify(token, audience: "https://other:8443") }
@@ -112,9 +115,9 @@ struct TokenFixture {
     @Test func rotationKeepsOldTokensValid() async throws {
         let fixture = try await TokenFixture()
         let (principal, _) = try await fixture.principals.create(displayName: "app")
-        let before = try fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
+        let before = try await fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
         try await fixture.service.keyring.rotate()
-        let after = try fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
+        let after = try await fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
         #expect(JWT.parse(before)?.header.kid != JWT.parse(after)?.header.kid)
         #expect(try await fixture.verify(before).objectId == principal.objectId)
         #expect(try await fixture.verify(after).objectId == principal.objectId)
@@ -124,7 +127,7 @@ struct TokenFixture {
         let otherNode = try await SigningKeyring(storage: fixture.storage, clock: fixture.clock)
         try await fixture.service.keyring.rotate()
         fixture.clock.advance(seconds: 10)
-        let newest = try fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
+        let newest = try await fixture.service.managedIdentity(for: principal, resource: TokenFixture.audience).accessToken
         let kid = try #require(JWT.parse(newest)?.header.kid)
         #expect(try await otherNode.key(kid: kid) != nil)
     }

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreBlob
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 import CoffreStorageConformance
@@ -59,7 +60,7 @@ struct FaultyFixture {
         let unused: @Sendable () async throws -> Void = {}
         return ServerAdministration(
             vaults: vaults, roleAssignments: RoleAssignments(storage: storage, clock: clock),
-            principals: PrincipalDirectory(storage: storage, clock: clock), signingKeys: try await SigningKeyring(storage: storage, clock: clock),
+            directory: Directory(storage: storage, clock: clock), signingKeys: try await SigningKeyring(storage: storage, clock: clock),
             operations: ServerOperations(rotateKeyring: { 1 }, rewrap: { 0 }, terms: { [1] }, backup: { [] }, ping: unused),
             managedHSMs: ManagedHSMDirectory(storage: storage, clock: clock), blob: BlobService(storage: storage, clock: clock), tenantId: "tid",
             clock: clock)

@@ -2,6 +2,7 @@ import CoffreAuth
 import CoffreBlob
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 import Synchronization

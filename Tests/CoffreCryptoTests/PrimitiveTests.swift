@@ -128,3 +128,25 @@ import Testing
         for value in 1...255 { #expect(Shamir.multiply(UInt8(value), Shamir.divide(1, UInt8(value))) == 1) }
     }
 }
+
+@Suite struct ScryptTests {
+    /// RFC 7914 §12, the third and second test vectors.
+    @Test func rfc7914Vectors() throws {
+        let third = try Scrypt.derive(
+            password: Array("pleaseletmein".utf8), salt: Array("SodiumChloride".utf8), cost: .init(n: 16384, r: 8, p: 1), length: 64)
+        #expect(
+            hex(third)
+                == "7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2d5432955613f0fcf62d49705242a9af9e61e85dc0d651e40dfcf017b45575887")
+        let second = try Scrypt.derive(password: Array("password".utf8), salt: Array("NaCl".utf8), cost: .init(n: 1024, r: 8, p: 16), length: 64)
+        #expect(
+            hex(second)
+                == "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640")
+    }
+
+    func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    @Test func invalidCostsAreRefused() {
+        #expect(throws: CryptoFailure.self) { try Scrypt.derive(password: [1], salt: [2], cost: .init(n: 1000, r: 8, p: 1)) }
+        #expect(throws: CryptoFailure.self) { try Scrypt.derive(password: [1], salt: [2], cost: .init(n: 1024, r: 0, p: 1)) }
+    }
+}

@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCore
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreServer

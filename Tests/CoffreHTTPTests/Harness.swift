@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreServer
@@ -36,7 +37,7 @@ struct Harness {
     /// A token for the admin principal (every permission on the default vault).
     func adminToken(resource: String = "https://vault.localhost:8443") async throws -> String {
         let admin = try #require(try await server.services.principals.get(clientId: server.state.identity.adminClientId))
-        return try server.services.tokens.managedIdentity(for: admin, resource: resource).accessToken
+        return try await server.services.tokens.managedIdentity(for: admin, resource: resource).accessToken
     }
 
     struct Reply {

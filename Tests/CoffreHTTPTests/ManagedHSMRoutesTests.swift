@@ -2,6 +2,7 @@ import CoffreAuth
 import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreServer

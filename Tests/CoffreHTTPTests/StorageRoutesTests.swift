@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreBlob
 import CoffreCore
+import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
 import CoffreServer

@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreBlob
 import CoffreCrypto
+import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 

@@ -66,6 +66,16 @@ public struct ClientCertificate: Codable, Sendable, Equatable {
     public var subject: String
     public var notAfter: Int64
     public var created: Int64
+
+    public init(id: String, der: [UInt8], sha1Thumbprint: String, sha256Thumbprint: String, subject: String, notAfter: Int64, created: Int64) {
+        self.id = id
+        self.der = der
+        self.sha1Thumbprint = sha1Thumbprint
+        self.sha256Thumbprint = sha256Thumbprint
+        self.subject = subject
+        self.notAfter = notAfter
+        self.created = created
+    }
 }
 
 /// A client secret is kept only as a salted HMAC-SHA-256; secrets are random and long, so a slow hash buys nothing.
@@ -208,9 +218,13 @@ public struct PrincipalDirectory: Sendable {
         }
     }
 
+    /// Deletes a principal and its group memberships.
     public func delete(_ reference: String) async throws -> PrincipalRecord {
         let principal = try await find(reference)
-        try await storage.transaction { try await $0.delete(Self.key(clientId: principal.clientId)) }
+        try await storage.transaction { transaction in
+            try await GroupDirectory.detach(principal.objectId, in: transaction)
+            try await transaction.delete(Self.key(clientId: principal.clientId))
+        }
         return principal
     }
 }
