@@ -100,13 +100,13 @@ public final class TokenVerifier: Sendable {
     }
 
     /// The caller behind `token`, if the token is valid at `now` for one of `resources` (own tokens) or for its
-    /// issuer's configured audiences (external tokens).
-    public func verify(_ token: String, resources: Set<String>, now: Int64) async throws -> Caller {
+    /// issuer's configured audiences (external tokens; with `exactly`, for one of `resources` whoever issued it).
+    public func verify(_ token: String, resources: Set<String>, now: Int64, exactly: Bool = false) async throws -> Caller {
         let claims = try await verifiedClaims(token)
         guard let issuer = issuers[claims.iss] else { throw CoffreError.unauthorized("AKV10032: Invalid issuer.") }
         if let nbf = claims.nbf?.seconds, now + clockSkew < nbf { throw CoffreError.unauthorized("AKV10022: The token is not yet valid.") }
         guard now < claims.exp.seconds + clockSkew else { throw CoffreError.unauthorized("AKV10012: The token has expired.") }
-        let accepted = issuer.audiences ?? resources
+        let accepted = exactly ? resources : issuer.audiences ?? resources
         guard claims.aud.values.contains(where: { accepted.contains($0.trimmingSlash) }) else {
             throw CoffreError.unauthorized(
                 "AKV10022: Invalid audience. Expected \(accepted.sorted().joined(separator: " or ")), found: \(claims.aud.values.joined(separator: ", "))."

@@ -56,9 +56,9 @@ public struct Authorizer: Sendable {
     }
 }
 
-/// Admits callers to the operations of a vault: by its access policies or, for RBAC vaults, by role assignments (read
-/// per request, so a change applies to the next one). Grants to the caller's groups apply to it; they are looked up
-/// only when the caller's own grants are not enough.
+/// Admits callers to the operations of a vault: by its access policies or, for RBAC vaults, by role assignments on the
+/// vault, its objects, its resource group and the subscription (read per request, so a change applies to the next
+/// one). Grants to the caller's groups apply to it; they are looked up only when the caller's own grants are not enough.
 public struct VaultAccess: Sendable {
     let roleAssignments: RoleAssignments
     let authorizer: Authorizer
@@ -88,7 +88,7 @@ public struct VaultAccess: Sendable {
     private func assignments(of principals: [String], in vault: VaultRecord) async throws -> [RoleAssignment] {
         guard vault.rbacAuthorization else { return [] }
         var found: [RoleAssignment] = []
-        for principal in principals { found += try await roleAssignments.forPrincipal(principal, in: vault.name) }
+        for principal in principals { found += try await roleAssignments.effective(for: principal, in: vault) }
         return found
     }
 }

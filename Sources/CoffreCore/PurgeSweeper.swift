@@ -1,7 +1,7 @@
 import CoffreModel
 import CoffreStorage
 
-/// Purges soft-deleted objects whose scheduled purge date has passed. The schedule is an index ordered by date
+/// Purges soft-deleted objects and vaults whose scheduled purge date has passed. The schedule is an index ordered by date
 /// (`purge/{date}/{vault}/{kind}/{name}`, ``PurgeSchedule``), so each sweep reads only what is due. Purging is transactional and
 /// idempotent: several nodes sweeping at once purge each object once.
 public struct PurgeSweeper: Sendable {
@@ -11,10 +11,11 @@ public struct PurgeSweeper: Sendable {
     let keys: KeyService
     let certificates: CertificateService?
     let managedStorage: ManagedStorageService?
+    let vaults: VaultDirectory?
 
     public init(
         storage: any StorageBackend, clock: any WallClock, secrets: SecretService, keys: KeyService, certificates: CertificateService? = nil,
-        managedStorage: ManagedStorageService? = nil
+        managedStorage: ManagedStorageService? = nil, vaults: VaultDirectory? = nil
     ) {
         self.storage = storage
         self.clock = clock
@@ -22,6 +23,7 @@ public struct PurgeSweeper: Sendable {
         self.keys = keys
         self.certificates = certificates
         self.managedStorage = managedStorage
+        self.vaults = vaults
     }
 
     /// Purges what is due now; returns how many objects were purged.
@@ -45,6 +47,7 @@ public struct PurgeSweeper: Sendable {
 
     private func purge(_ entry: DueEntry, now: Int64) async throws -> Bool {
         guard let vault = try? VaultName(entry.vault) else { return false }
+        if entry.kind == PurgeSchedule.vaultSegment { return try await vaults?.purgeIfDue(vault, now: now) ?? false }
         switch ObjectKind(rawValue: entry.kind) {
         case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)
         case .key: return try await keys.purgeIfDue(in: vault, name: entry.name, now: now)
@@ -57,7 +60,7 @@ public struct PurgeSweeper: Sendable {
         let key: String
         let date: Int64
         let vault: String
-        /// What is purged: an ``ObjectKind``, or a managed storage segment (`storage`, `storage-sas`).
+        /// What is purged: an ``ObjectKind``, a managed storage segment (`storage`, `storage-sas`) or a deleted vault (`vault`).
         let kind: String
         let name: String
 

@@ -2,16 +2,25 @@ import CoffreCrypto
 import CoffreModel
 import CoffreStorage
 
-/// An Azure built-in Key Vault data-plane role: the data actions it grants (with `*` wildcards) and those it excludes.
+/// An Azure built-in role: the management actions it grants (Azure Resource Manager operations, `*` wildcards) and
+/// the data actions (Key Vault data-plane operations), each with the ones it excludes.
 public struct RoleDefinition: Sendable, Equatable, Codable {
     public var id: String
     public var name: String
+    public var description: String
+    public var actions: [String]
+    public var notActions: [String]
     public var dataActions: [String]
     public var notDataActions: [String]
 
-    /// Whether the role grants `action`.
+    /// Whether the role grants the data action `action`.
     public func grants(_ action: String) -> Bool {
         dataActions.contains { Self.matches($0, action) } && !notDataActions.contains { Self.matches($0, action) }
+    }
+
+    /// Whether the role grants the management action `action` (`Microsoft.KeyVault/vaults/write`).
+    public func grantsAction(_ action: String) -> Bool {
+        actions.contains { Self.matches($0, action) } && !notActions.contains { Self.matches($0, action) }
     }
 
     /// Azure action patterns: case-insensitive, `*` matches any run of characters (including `/`).
@@ -37,40 +46,94 @@ public struct RoleDefinition: Sendable, Equatable, Codable {
 
     private static let prefix = "Microsoft.KeyVault/vaults/"
 
-    private init(_ id: String, _ name: String, _ dataActions: [String], notDataActions: [String] = []) {
+    /// - Parameter dataActions: relative to `Microsoft.KeyVault/vaults/`.
+    private init(
+        _ id: String, _ name: String, _ description: String, actions: [String] = [], notActions: [String] = [], data dataActions: [String] = [],
+        notData notDataActions: [String] = []
+    ) {
         self.id = id
         self.name = name
+        self.description = description
+        self.actions = actions
+        self.notActions = notActions
         self.dataActions = dataActions.map { Self.prefix + $0 }
         self.notDataActions = notDataActions.map { Self.prefix + $0 }
     }
 
-    /// Azure's built-in data-plane roles for vaults, with their well-known ids.
+    /// What Key Vault's data-plane officer, administrator and reader roles may do through Azure Resource Manager: read.
+    private static let keyVaultReadActions = [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*", "Microsoft.KeyVault/checkNameAvailability/read",
+        "Microsoft.KeyVault/deletedVaults/read", "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+        "Microsoft.KeyVault/operations/read",
+    ]
+
+    /// Azure's built-in roles for vaults (data plane) and for resources in general, with their well-known ids.
     public static let builtIn: [RoleDefinition] = [
-        RoleDefinition("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator", ["*"]),
-        RoleDefinition("21090545-7ca7-4776-b22c-e363652d74d2", "Key Vault Reader", ["*/read", "secrets/readMetadata/action"]),
-        RoleDefinition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer", ["secrets/*"]),
         RoleDefinition(
-            "4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User", ["secrets/getSecret/action", "secrets/readMetadata/action"]),
-        RoleDefinition("14b46e9e-c2b7-41b4-b07b-48a6ebf60603", "Key Vault Crypto Officer", ["keys/*", "keyrotationpolicies/*"]),
+            "00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator",
+            "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets.",
+            actions: keyVaultReadActions, data: ["*"]),
         RoleDefinition(
-            "12338af0-0e69-4776-bea7-57ae8d297424", "Key Vault Crypto User",
-            [
+            "21090545-7ca7-4776-b22c-e363652d74d2", "Key Vault Reader", "Read metadata of key vaults and its certificates, keys, and secrets.",
+            actions: keyVaultReadActions, data: ["*/read", "secrets/readMetadata/action"]),
+        RoleDefinition(
+            "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer", "Perform any action on the secrets of a key vault.",
+            actions: keyVaultReadActions, data: ["secrets/*"]),
+        RoleDefinition(
+            "4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User", "Read secret contents.",
+            data: ["secrets/getSecret/action", "secrets/readMetadata/action"]),
+        RoleDefinition(
+            "14b46e9e-c2b7-41b4-b07b-48a6ebf60603", "Key Vault Crypto Officer",
+            "Perform any action on the keys of a key vault, except manage permissions.", actions: keyVaultReadActions,
+            data: ["keys/*", "keyrotationpolicies/*"]),
+        RoleDefinition(
+            "12338af0-0e69-4776-bea7-57ae8d297424", "Key Vault Crypto User", "Perform cryptographic operations using keys.",
+            data: [
                 "keys/read", "keys/update/action", "keys/backup/action", "keys/encrypt/action", "keys/decrypt/action",
                 "keys/wrap/action", "keys/unwrap/action", "keys/sign/action", "keys/verify/action",
             ]),
         RoleDefinition(
             "e147488a-f6f5-4113-8e2d-b22465e65bf6", "Key Vault Crypto Service Encryption User",
-            ["keys/read", "keys/wrap/action", "keys/unwrap/action"]),
-        RoleDefinition("08bbd89e-9f13-488c-ac41-acfcb10c90ab", "Key Vault Crypto Service Release User", ["keys/release/action"]),
+            "Read metadata of keys and perform wrap/unwrap operations.", data: ["keys/read", "keys/wrap/action", "keys/unwrap/action"]),
+        RoleDefinition(
+            "08bbd89e-9f13-488c-ac41-acfcb10c90ab", "Key Vault Crypto Service Release User", "Release keys.",
+            data: ["keys/release/action"]),
         RoleDefinition(
             "a4417e6f-fecd-4de8-b567-7b0420556985", "Key Vault Certificates Officer",
-            ["certificatecas/*", "certificates/*", "certificatecontacts/*"]),
+            "Perform any action on the certificates of a key vault, except manage permissions.", actions: keyVaultReadActions,
+            data: ["certificatecas/*", "certificates/*", "certificatecontacts/*"]),
         RoleDefinition(
             "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba", "Key Vault Certificate User",
-            ["certificates/read", "secrets/getSecret/action", "secrets/readMetadata/action", "keys/read"]),
+            "Read entire certificate contents including secret and key portion.",
+            data: ["certificates/read", "secrets/getSecret/action", "secrets/readMetadata/action", "keys/read"]),
+        RoleDefinition(
+            "f25e0fa2-a7c8-4377-a976-54943a77a395", "Key Vault Contributor", "Lets you manage key vaults, but not access to them.",
+            actions: [
+                "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.KeyVault/*", "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
+            ],
+            notActions: [
+                "Microsoft.KeyVault/locations/deletedVaults/purge/action", "Microsoft.KeyVault/hsmPools/*", "Microsoft.KeyVault/managedHsms/*",
+            ]),
+        RoleDefinition(
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner",
+            "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", actions: ["*"]),
+        RoleDefinition(
+            "b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor",
+            "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", actions: ["*"],
+            notActions: ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"]),
+        RoleDefinition(
+            "acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.",
+            actions: ["*/read"]),
+        RoleDefinition(
+            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources.",
+            actions: ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"]),
     ]
 
-    /// A built-in role by name (case-insensitive) or id.
+    public static let owner = builtIn.first { $0.name == "Owner" }!
+
+    /// A built-in role by name (case-insensitive), id, or resource id ending with its id.
     public static func named(_ reference: String) throws -> RoleDefinition {
         let wanted = reference.lowercased()
         guard let role = builtIn.first(where: { $0.name.lowercased() == wanted || $0.id == wanted || wanted.hasSuffix("/" + $0.id) }) else {
@@ -143,20 +206,52 @@ public struct RoleAssignment: Codable, Sendable, Equatable {
     public var principalId: String
     public var scope: RoleScope
     public var created: Int64
+    /// `User`, `Group` or `ServicePrincipal`, as the assigner said (Azure Resource Manager clients say).
+    public var principalType: String?
 
-    public init(id: String, roleId: String, principalId: String, scope: RoleScope, created: Int64) {
+    public init(id: String, roleId: String, principalId: String, scope: RoleScope, created: Int64, principalType: String? = nil) {
         self.id = id
         self.roleId = roleId
         self.principalId = principalId
         self.scope = scope
         self.created = created
+        self.principalType = principalType
     }
 
     public var role: RoleDefinition? { RoleDefinition.builtIn.first { $0.id == roleId } }
 }
 
-/// Role assignments, stored per vault and principal (`sys/rbac/{vault}/{principal}/{id}`) so a request reads only the
-/// caller's assignments.
+/// A role given to a principal on a container of Azure's resource hierarchy: the subscription, or one resource group.
+/// It applies to everything inside; a data-plane role there grants data access to the RBAC vaults inside, as in Azure.
+public struct ContainerRoleAssignment: Codable, Sendable, Equatable {
+    public var id: String
+    public var roleId: String
+    public var principalId: String
+    public var principalType: String?
+    /// The resource group's name as written; `nil` for the subscription.
+    public var resourceGroup: String?
+    public var created: Int64
+
+    public init(id: String, roleId: String, principalId: String, principalType: String?, resourceGroup: String?, created: Int64) {
+        self.id = id
+        self.roleId = roleId
+        self.principalId = principalId
+        self.principalType = principalType
+        self.resourceGroup = resourceGroup
+        self.created = created
+    }
+
+    public var role: RoleDefinition? { RoleDefinition.builtIn.first { $0.id == roleId } }
+
+    /// Whether it applies inside the resource group `group` (every group, when it is on the subscription).
+    public func covers(resourceGroup group: String) -> Bool {
+        resourceGroup.map { $0.lowercased() == group.lowercased() } ?? true
+    }
+}
+
+/// Role assignments: on vaults and their objects, stored per vault and principal (`sys/rbac/{vault}/{principal}/{id}`)
+/// so a request reads only the caller's; on the subscription and resource groups, per principal
+/// (`sys/rbac-containers/{principal}/{id}`).
 public struct RoleAssignments: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
@@ -170,21 +265,33 @@ public struct RoleAssignments: Sendable {
         "sys/rbac/\(vault)/" + (principal.map { "\($0.lowercased())/" } ?? "")
     }
 
-    public func create(role: RoleDefinition, principalId: String, scope: RoleScope) async throws -> RoleAssignment {
-        let assignment = assignment(of: role, to: principalId, at: scope)
+    static func containerPrefix(principal: String? = nil) -> String {
+        "sys/rbac-containers/" + (principal.map { "\($0.lowercased())/" } ?? "")
+    }
+
+    /// Assigns a role at a vault's or an object's scope.
+    /// - Parameter id: the assignment's name (Azure clients choose a GUID); a new one when nil.
+    public func create(
+        id: String? = nil, role: RoleDefinition, principalId: String, principalType: String? = nil, scope: RoleScope
+    ) async throws -> RoleAssignment {
+        let assignment = assignment(id: id, of: role, to: principalId, principalType: principalType, at: scope)
         try await storage.transaction { try await Self.insert(assignment, in: $0) }
         return assignment
     }
 
     /// A new assignment, not stored yet (``insert(_:in:)`` stores it inside a caller's transaction).
-    func assignment(of role: RoleDefinition, to principalId: String, at scope: RoleScope) -> RoleAssignment {
-        RoleAssignment(id: SecureRandom.uuid(), roleId: role.id, principalId: principalId.lowercased(), scope: scope, created: clock.now)
+    func assignment(
+        id: String? = nil, of role: RoleDefinition, to principalId: String, principalType: String? = nil, at scope: RoleScope
+    ) -> RoleAssignment {
+        RoleAssignment(
+            id: id?.lowercased() ?? SecureRandom.uuid(), roleId: role.id, principalId: principalId.lowercased(), scope: scope, created: clock.now,
+            principalType: principalType)
     }
 
     /// Stores an assignment inside `transaction`; its vault must exist (also as written by the same transaction).
     static func insert(_ assignment: RoleAssignment, in transaction: any StorageTransaction) async throws {
         let scope = assignment.scope
-        guard try await transaction.get("sys/vaults/\(scope.vault)") != nil else { throw CoffreError.vaultNotFound(scope.vault.value) }
+        guard try await transaction.get(VaultDirectory.key(scope.vault)) != nil else { throw CoffreError.vaultNotFound(scope.vault.value) }
         let existing = try await transaction.readAll(RoleAssignment.self, prefix: prefix(scope.vault, principal: assignment.principalId))
         guard !existing.contains(where: { $0.record.roleId == assignment.roleId && $0.record.scope == scope }) else {
             throw CoffreError.conflict("The role assignment already exists.")
@@ -192,13 +299,56 @@ public struct RoleAssignments: Sendable {
         try await transaction.write(assignment, at: prefix(scope.vault, principal: assignment.principalId) + assignment.id)
     }
 
+    /// Assigns a role on the subscription (`resourceGroup` nil) or a resource group, inside the caller's transaction
+    /// (which checks that the group exists).
+    public func createOnContainer(
+        id: String?, role: RoleDefinition, principalId: String, principalType: String?, resourceGroup: String?,
+        in transaction: any StorageTransaction
+    ) async throws -> ContainerRoleAssignment {
+        let assignment = ContainerRoleAssignment(
+            id: id?.lowercased() ?? SecureRandom.uuid(), roleId: role.id, principalId: principalId.lowercased(), principalType: principalType,
+            resourceGroup: resourceGroup, created: clock.now)
+        let existing = try await transaction.readAll(ContainerRoleAssignment.self, prefix: Self.containerPrefix(principal: assignment.principalId))
+        guard
+            !existing.contains(where: { $0.record.roleId == role.id && $0.record.resourceGroup?.lowercased() == resourceGroup?.lowercased() })
+        else {
+            throw CoffreError.conflict("The role assignment already exists.")
+        }
+        try await transaction.write(assignment, at: Self.containerPrefix(principal: assignment.principalId) + assignment.id)
+        return assignment
+    }
+
     /// A caller's assignments in one vault.
     public func forPrincipal(_ principalId: String, in vault: VaultName) async throws -> [RoleAssignment] {
         try await storage.readAll(RoleAssignment.self, prefix: Self.prefix(vault, principal: principalId)).map(\.record)
     }
 
+    /// A principal's assignments on the subscription and resource groups.
+    public func onContainers(of principalId: String) async throws -> [ContainerRoleAssignment] {
+        try await storage.readAll(ContainerRoleAssignment.self, prefix: Self.containerPrefix(principal: principalId)).map(\.record)
+    }
+
+    /// Every assignment on the subscription and resource groups.
+    public func onContainers() async throws -> [ContainerRoleAssignment] {
+        try await storage.readAll(ContainerRoleAssignment.self, prefix: Self.containerPrefix()).map(\.record)
+    }
+
+    /// What applies to a caller in a vault: its assignments there and, as vault-wide ones, those on the vault's
+    /// resource group and on the subscription.
+    public func effective(for principalId: String, in vault: VaultRecord) async throws -> [RoleAssignment] {
+        let inherited = try await onContainers(of: principalId).filter { $0.covers(resourceGroup: vault.group) }.map {
+            RoleAssignment(id: $0.id, roleId: $0.roleId, principalId: $0.principalId, scope: RoleScope(vault: vault.name), created: $0.created)
+        }
+        return try await forPrincipal(principalId, in: vault.name) + inherited
+    }
+
     public func list(in vault: VaultName) async throws -> [RoleAssignment] {
         try await storage.readAll(RoleAssignment.self, prefix: Self.prefix(vault)).map(\.record)
+    }
+
+    /// Every assignment on a vault or an object, of every vault.
+    public func listAll() async throws -> [RoleAssignment] {
+        try await storage.readAll(RoleAssignment.self, prefix: "sys/rbac/").map(\.record)
     }
 
     public func delete(id: String, in vault: VaultName) async throws -> RoleAssignment {
@@ -209,6 +359,26 @@ public struct RoleAssignments: Sendable {
             }
             try await transaction.delete(entry.key)
             return entry.record
+        }
+    }
+
+    /// Removes an assignment on the subscription or a resource group; nil when there is none with that id there.
+    public func deleteOnContainer(id: String, resourceGroup: String?) async throws -> ContainerRoleAssignment? {
+        try await storage.transaction { transaction in
+            let entry = try await transaction.readAll(ContainerRoleAssignment.self, prefix: Self.containerPrefix()).first {
+                $0.record.id == id.lowercased() && $0.record.resourceGroup?.lowercased() == resourceGroup?.lowercased()
+            }
+            guard let entry else { return nil }
+            try await transaction.delete(entry.key)
+            return entry.record
+        }
+    }
+
+    /// Removes the assignments on a resource group being deleted, inside the caller's transaction.
+    public static func deleteOnResourceGroup(_ group: String, in transaction: any StorageTransaction) async throws {
+        for entry in try await transaction.readAll(ContainerRoleAssignment.self, prefix: containerPrefix())
+        where entry.record.resourceGroup?.lowercased() == group.lowercased() {
+            try await transaction.delete(entry.key)
         }
     }
 }

@@ -4,6 +4,14 @@ import CoffreDirectory
 import CoffreModel
 import CoffreStorage
 
+extension PrincipalDirectory {
+    /// Whether the caller is an administrator principal of this server (false when it cannot be told).
+    public func isAdministrator(_ caller: Caller) async -> Bool {
+        guard let principal = try? await find(caller.appId ?? caller.objectId) else { return false }
+        return principal.administrator && principal.objectId == caller.objectId
+    }
+}
+
 /// Operator tasks that reach below the barrier, provided by the composition root.
 public struct ServerOperations: Sendable {
     /// Adds a data-key term; returns its number.
@@ -37,6 +45,7 @@ public struct ServerAdministration: Sendable {
     let vaults: VaultDirectory
     let roleAssignments: RoleAssignments
     let directory: Directory
+    let resources: ResourceManager
     let signingKeys: SigningKeyring
     let operations: ServerOperations
     let managedHSMs: ManagedHSMDirectory
@@ -46,12 +55,14 @@ public struct ServerAdministration: Sendable {
     let clock: any WallClock
 
     public init(
-        vaults: VaultDirectory, roleAssignments: RoleAssignments, directory: Directory, signingKeys: SigningKeyring,
-        operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String, clock: any WallClock
+        vaults: VaultDirectory, roleAssignments: RoleAssignments, directory: Directory, resources: ResourceManager,
+        signingKeys: SigningKeyring, operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String,
+        clock: any WallClock
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
         self.directory = directory
+        self.resources = resources
         self.signingKeys = signingKeys
         self.operations = operations
         self.managedHSMs = managedHSMs
@@ -174,10 +185,14 @@ public struct ServerAdministration: Sendable {
 
     public func roleAssignments(in vault: VaultName) async throws -> [RoleAssignment] { try await roleAssignments.list(in: vault) }
 
-    /// Assigns a built-in role (by name or id) to a principal (object id, client id or name) at a scope
-    /// (`/vaults/V[/secrets/NAME]`).
-    public func assignRole(_ role: String, to assignee: String, scope: String) async throws -> RoleAssignment {
-        try await roleAssignments.create(role: try .named(role), principalId: try await objectId(of: assignee), scope: RoleScope(parsing: scope))
+    /// Assigns a built-in role (by name or id) to a principal (object id, client id or name) at a scope: a vault or an
+    /// object in it (`/vaults/V[/secrets/NAME]`), or any Azure scope Coffre serves (`/subscriptions/S`,
+    /// `/subscriptions/S/resourceGroups/G`, a vault's resource id).
+    public func assignRole(_ role: String, to assignee: String, scope: String) async throws -> ScopedRoleAssignment {
+        try await resources.assign(
+            id: nil, at: ResourceScope(parsing: scope, subscriptionId: resources.subscriptionId), role: try .named(role),
+            principalId: try await objectId(of: assignee), principalType: nil
+        ).assignment
     }
 
     public func removeRoleAssignment(_ id: String, in vault: VaultName) async throws -> RoleAssignment {
@@ -286,13 +301,5 @@ public struct ServerAdministration: Sendable {
     public func rotateTokenSigningKey() async throws -> [SigningKeyRecord] {
         try await signingKeys.rotate()
         return signingKeys.records
-    }
-}
-
-extension PrincipalDirectory {
-    /// Whether the caller is an administrator principal of this server (false when it cannot be told).
-    func isAdministrator(_ caller: Caller) async -> Bool {
-        guard let principal = try? await find(caller.appId ?? caller.objectId) else { return false }
-        return principal.administrator && principal.objectId == caller.objectId
     }
 }

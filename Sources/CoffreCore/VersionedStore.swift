@@ -60,8 +60,11 @@ public struct Page<Item: Sendable>: Sendable {
 }
 
 /// The purge schedule: soft-deleted things indexed by their purge date (`purge/{date}/{vault}/{segment}/{name}`), which
-/// ``PurgeSweeper`` reads in date order. `segment` says what is purged (an ``ObjectKind``, `storage`, `storage-sas`).
+/// ``PurgeSweeper`` reads in date order. `segment` says what is purged (an ``ObjectKind``, `storage`, `storage-sas`, or
+/// ``vaultSegment`` for a deleted vault, whose name is `-`).
 enum PurgeSchedule {
+    static let vaultSegment = "vault"
+
     static func key(date: Int64, vault: VaultName, segment: String, name: String) -> String {
         let padded = String(repeating: "0", count: max(0, 12 - String(date).count)) + String(date)
         return "purge/\(padded)/\(vault)/\(segment)/\(name)"

@@ -27,6 +27,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as StorageError: from(error)
         case let error as ManagedHSMError: from(error)
         case let error as SecurityDomainFailure: ErrorResponse(status: .badRequest, code: "BadParameter", message: error.description)
+        case let error as ResourceManagerError: from(error)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
@@ -103,6 +104,20 @@ public struct ErrorResponse: Sendable, Equatable {
         }
     }
 
+    static func from(_ error: ResourceManagerError) -> ErrorResponse {
+        let status: HTTPResponse.Status =
+            switch error {
+            case .authenticationFailed, .invalidAuthenticationToken: .unauthorized
+            case .authorizationFailed: .forbidden
+            case .missingApiVersion, .invalidApiVersion, .softDeletedVaultDoesNotExist, .invalidScope, .badRequest: .badRequest
+            case .subscriptionNotFound, .resourceGroupNotFound, .resourceNotFound, .deletedVaultNotFound, .roleAssignmentNotFound,
+                .roleDefinitionNotFound:
+                .notFound
+            case .vaultAlreadyExists, .deletedVaultExists, .purgeProtected, .resourceGroupLocation, .scopeLocked, .roleAssignmentExists: .conflict
+            }
+        return ErrorResponse(status: status, code: error.code, message: error.description)
+    }
+
     static func from(_ error: StorageError) -> ErrorResponse {
         switch error {
         case .unavailable:
@@ -146,12 +161,16 @@ public struct ErrorResponse: Sendable, Equatable {
 
     /// The HTTP response: the envelope, `no-cache`, the challenge on 401, `Retry-After` on 429 and 503. Internal errors are
     /// logged by type only (never a value).
-    func response(challenge: String?, logger: Logger) -> Response {
+    func response(challenge: String?, logger: Logger) -> Response { response(envelope, challenge: challenge, logger: logger) }
+
+    /// The HTTP response with `body` (an error shape's envelope): `no-cache`, the challenge on 401, `Retry-After` on 503.
+    /// Internal errors are logged by type only (never a value).
+    func response(_ body: some Encodable, challenge: String?, logger: Logger) -> Response {
         if status == .internalServerError { logger.error("request failed", metadata: ["error": "\(internalDetail ?? code)"]) }
         var headers: HTTPFields = [.cacheControl: "no-cache"]
         if status == .unauthorized, let challenge { headers[.wwwAuthenticate] = challenge }
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return (try? JSON.response(envelope, status: status, headers: headers)) ?? Response(status: status)
+        return (try? JSON.response(body, status: status, headers: headers)) ?? Response(status: status)
     }
 
     var envelope: Envelope {
@@ -241,5 +260,20 @@ extension ManagedStorageKind {
         case .account: "StorageAccount"
         case .sasDefinition: "SasDefinition"
         }
+    }
+}
+
+/// Azure Resource Manager's errors: `{"error": {"code", "message"}}`, with a bearer challenge on 401.
+struct ResourceManagerErrors: ErrorShape {
+    struct Envelope: Encodable {
+        struct Body: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Body
+    }
+
+    func response(_ error: ErrorResponse, challenge: String?, logger: Logger) -> Response {
+        error.response(Envelope(error: .init(code: error.code, message: error.message)), challenge: challenge, logger: logger)
     }
 }

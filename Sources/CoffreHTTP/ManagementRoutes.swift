@@ -20,7 +20,7 @@ struct ManagementRoutes: Sendable {
         self.services = services
         self.addressing = addressing
         administration = ServerAdministration(
-            vaults: services.vaults, roleAssignments: services.roleAssignments, directory: services.directory,
+            vaults: services.vaults, roleAssignments: services.roleAssignments, directory: services.directory, resources: services.resources,
             signingKeys: services.tokens.keyring, operations: services.operations, managedHSMs: services.managedHSM.pools,
             blob: services.blob, tenantId: services.tokens.tenantId, clock: services.clock)
     }
@@ -37,6 +37,8 @@ struct ManagementRoutes: Sendable {
         var purgeProtection: Bool
         var rbacAuthorization: Bool
         var recoveryLevel: String
+        /// The Azure resource group it belongs to (`default` for vaults made here).
+        var resourceGroup: String
         var accessPolicies: [PolicyView]
     }
 
@@ -420,7 +422,7 @@ struct ManagementRoutes: Sendable {
         VaultView(
             name: vault.name.value, url: addressing.vaultURL(vault.name), created: vault.created, retentionDays: vault.retentionDays,
             purgeProtection: vault.purgeProtection, rbacAuthorization: vault.rbacAuthorization,
-            recoveryLevel: vault.recoveryLevel.rawValue,
+            recoveryLevel: vault.recoveryLevel.rawValue, resourceGroup: vault.group,
             accessPolicies: vault.accessPolicies.map { policy in
                 PolicyView(
                     tenantId: policy.tenantId, objectId: policy.objectId,
@@ -454,6 +456,17 @@ struct ManagementRoutes: Sendable {
         AssignmentView(
             id: assignment.id, roleName: assignment.role?.name ?? "", roleDefinitionId: assignment.roleId,
             principalId: assignment.principalId, scope: assignment.scope.description)
+    }
+
+    private func view(_ assignment: ScopedRoleAssignment) -> AssignmentView {
+        let scope: String =
+            switch assignment.scope {
+            case .vault(_, let target): target.description
+            case .subscription, .resourceGroup: assignment.scope.id(subscriptionId: services.resources.subscriptionId)
+            }
+        return AssignmentView(
+            id: assignment.id, roleName: assignment.role?.name ?? "", roleDefinitionId: assignment.roleId, principalId: assignment.principalId,
+            scope: scope)
     }
 
     private func created(_ principal: PrincipalRecord, secret: String?) -> CreatedPrincipal {

@@ -20,6 +20,8 @@ public struct CoffreServices: Sendable {
     /// The groups whose grants apply to a caller.
     public var groupExpansion: GroupExpansion
     public var roleAssignments: RoleAssignments
+    /// Azure Resource Manager over the vaults and roles above.
+    public var resources: ResourceManager
     public var tokens: TokenService
     /// People signing in (password, device code, refresh tokens) and their sign-in sessions.
     public var signIn: UserSignIn
@@ -45,7 +47,7 @@ public struct CoffreServices: Sendable {
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, directory: Directory,
-        groupExpansion: GroupExpansion, roleAssignments: RoleAssignments,
+        groupExpansion: GroupExpansion, roleAssignments: RoleAssignments, resources: ResourceManager,
         tokens: TokenService, signIn: UserSignIn, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
         blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService,
@@ -58,6 +60,7 @@ public struct CoffreServices: Sendable {
         self.directory = directory
         self.groupExpansion = groupExpansion
         self.roleAssignments = roleAssignments
+        self.resources = resources
         self.tokens = tokens
         self.signIn = signIn
         self.verifier = verifier
@@ -108,6 +111,7 @@ public final class CoffreResponder: HTTPResponder {
                 CloudMetadataRoutes(addressing: addressing, tenantId: services.tokens.tenantId).group,
                 SignInPages(signIn: services.signIn, tenantId: services.tokens.tenantId).group,
                 ManagementRoutes(services: services, addressing: addressing).group,
+            ] + ResourceManagerRoutes(services: services, addressing: addressing).groups + [
                 // Certificate operations, issuers and contacts before the certificates' `{name}/{version?}` routes.
                 dataPlane.group(
                     routes: SecretRoutes(secrets: services.secrets).routes + keys.routes

@@ -72,6 +72,15 @@ public struct CivilTime: Equatable, Sendable {
         return (era * 146_097 + dayOfEra - 719_468) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
+    /// `2026-12-07T16:03:31Z`.
+    public var iso8601: String {
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))T\(padded(hour, 2)):\(padded(minute, 2)):\(padded(second, 2))Z"
+    }
+
     /// 0 for Sunday … 6 for Saturday.
     public var weekday: Int {
         let days = (seconds - (((seconds % 86_400) + 86_400) % 86_400)) / 86_400

@@ -97,11 +97,16 @@ public struct CoffreServer: Sendable {
             certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
         let managedStorage = ManagedStorageService(
             storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: directory.principals)
+        let vaults = VaultDirectory(storage: records, clock: clock)
+        let roleAssignments = RoleAssignments(storage: records, clock: clock)
+        let groupExpansion = GroupExpansion(groups: directory.groups, ownIssuer: tokens.issuer)
         self.services = CoffreServices(
-            vaults: VaultDirectory(storage: records, clock: clock), secrets: secrets, keys: keys, certificates: certificates, directory: directory,
-            groupExpansion: GroupExpansion(groups: directory.groups, ownIssuer: tokens.issuer),
-            roleAssignments: RoleAssignments(storage: records, clock: clock), tokens: tokens,
-            signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
+            vaults: vaults, secrets: secrets, keys: keys, certificates: certificates, directory: directory, groupExpansion: groupExpansion,
+            roleAssignments: roleAssignments,
+            resources: ResourceManager(
+                storage: records, clock: clock, vaults: vaults, roleAssignments: roleAssignments, principals: directory.principals,
+                groups: groupExpansion, tenantId: state.identity.tenantId),
+            tokens: tokens, signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,
             managedIdentity: (Array(DataDirectory.managedIdentityHeader(rootKey: rootKey).utf8), state.identity.adminClientId),
             operations: ServerOperations(
@@ -115,7 +120,8 @@ public struct CoffreServer: Sendable {
             storage: managedStorage, testAttestation: testAttestation,
             requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) })
         self.sweeper = PurgeSweeper(
-            storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage)
+            storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage,
+            vaults: vaults)
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             try Self.recordNotification(

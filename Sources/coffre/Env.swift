@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoffreCore
 import CoffreServer
 import Foundation
 
@@ -35,6 +36,7 @@ struct Env: AsyncParsableCommand {
             ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
             // The Azure CLI: MSAL must not ask login.microsoftonline.com about Coffre's authority (instance discovery).
             ("AZURE_CORE_INSTANCE_DISCOVERY", "false"),
+            ("AZURE_SUBSCRIPTION_ID", configuration.tenantId.map(Subscription.id(forTenant:)) ?? ""),
         ]
         if let hsm {
             let answer = try await ManagementClient(data: data).call(.GET, "hsms/\(hsm)/environment")

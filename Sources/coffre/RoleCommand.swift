@@ -3,7 +3,7 @@ import Foundation
 
 struct RoleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "role", abstract: "Azure RBAC for vaults with --enable-rbac-authorization.",
+        commandName: "role", abstract: "Azure RBAC: data access to vaults with --enable-rbac-authorization, and Azure Resource Manager rights.",
         subcommands: [Assignment.self, Definition.self])
 
     struct Assignment: AsyncParsableCommand {
@@ -11,11 +11,12 @@ struct RoleCommand: AsyncParsableCommand {
             commandName: "assignment", abstract: "Role assignments.", subcommands: [Create.self, List.self, Delete.self])
 
         struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Assign a built-in role at a vault or single-object scope.")
+            static let configuration = CommandConfiguration(
+                abstract: "Assign a built-in role on the subscription, a resource group, a vault or a single object.")
             @OptionGroup var data: DataOption
             @Option(help: "The role's name (\"Key Vault Secrets User\") or id.") var role: String
             @Option(help: "The principal's object id (or client id, or name).") var assignee: String
-            @Option(help: "/vaults/{vault} or /vaults/{vault}/{secrets|keys|certificates}/{name} (an Azure resource id also works).")
+            @Option(help: "/vaults/{vault}[/{secrets|keys|certificates}/{name}], /subscriptions/{s}[/resourceGroups/{g}] or a resource id.")
             var scope: String
 
             func run() async throws {

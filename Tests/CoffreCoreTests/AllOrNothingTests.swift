@@ -58,9 +58,14 @@ struct FaultyFixture {
     /// The server's administration over the same storage.
     func administration() async throws -> ServerAdministration {
         let unused: @Sendable () async throws -> Void = {}
+        let directory = Directory(storage: storage, clock: clock)
+        let roleAssignments = RoleAssignments(storage: storage, clock: clock)
+        let resources = ResourceManager(
+            storage: storage, clock: clock, vaults: vaults, roleAssignments: roleAssignments, principals: directory.principals,
+            groups: GroupExpansion(groups: directory.groups, ownIssuer: "i"), tenantId: "tid")
         return ServerAdministration(
-            vaults: vaults, roleAssignments: RoleAssignments(storage: storage, clock: clock),
-            directory: Directory(storage: storage, clock: clock), signingKeys: try await SigningKeyring(storage: storage, clock: clock),
+            vaults: vaults, roleAssignments: roleAssignments, directory: directory, resources: resources,
+            signingKeys: try await SigningKeyring(storage: storage, clock: clock),
             operations: ServerOperations(rotateKeyring: { 1 }, rewrap: { 0 }, terms: { [1] }, backup: { [] }, ping: unused),
             managedHSMs: ManagedHSMDirectory(storage: storage, clock: clock), blob: BlobService(storage: storage, clock: clock), tenantId: "tid",
             clock: clock)

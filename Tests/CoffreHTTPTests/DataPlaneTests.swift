@@ -381,7 +381,17 @@ import Testing
         #expect(listed.text.contains("Key Vault Administrator") && listed.text.contains("Key Vault Reader"))
         let bad = try await h.send(
             .post, "/coffre/v1/roleassignments", host: "localhost:8443", token: admin,
-            json: ["role": "Owner", "assignee": "abc", "scope": "/vaults/rbacone"])
+            json: ["role": "Vault Janitor", "assignee": "abc", "scope": "/vaults/rbacone"])
         #expect(bad.errorCode == "BadParameter")
+        // Azure scopes: the subscription (the administrator's Owner role is implied there, others are granted).
+        let subscription = h.server.services.resources.subscriptionId
+        let contributor = try await h.send(
+            .post, "/coffre/v1/roleassignments", host: "localhost:8443", token: admin,
+            json: ["role": "Contributor", "assignee": "abc", "scope": "/subscriptions/\(subscription)"])
+        #expect(contributor.json["scope"] as? String == "/subscriptions/\(subscription)")
+        let elsewhere = try await h.send(
+            .post, "/coffre/v1/roleassignments", host: "localhost:8443", token: admin,
+            json: ["role": "Contributor", "assignee": "abc", "scope": "/subscriptions/\(subscription)/resourceGroups/nothere"])
+        #expect(elsewhere.errorCode == "ResourceGroupNotFound")
     }
 }

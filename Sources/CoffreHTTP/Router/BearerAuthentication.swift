@@ -12,6 +12,8 @@ struct BearerAuthentication: RequestAuthenticator {
         case targetZone
         /// The resource of any zone this server serves (its own management API).
         case anyZone
+        /// One of these, whoever issued the token (Azure Resource Manager, Graph: APIs of their own audience).
+        case exactly(Set<String>)
     }
 
     let verifier: TokenVerifier
@@ -30,8 +32,11 @@ struct BearerAuthentication: RequestAuthenticator {
             switch audience {
             case .targetZone: [addressing.resource(for: request.target)]
             case .anyZone: addressing.resources
+            case .exactly(let audiences): audiences
             }
-        return try await verifier.verify(String(Substring(header.utf8.dropFirst(7))), resources: resources, now: clock.now)
+        var exactly = false
+        if case .exactly = audience { exactly = true }
+        return try await verifier.verify(String(Substring(header.utf8.dropFirst(7))), resources: resources, now: clock.now, exactly: exactly)
     }
 
     func challenge(for target: Addressing.Target) -> String? { addressing.challenge(for: target) }
@@ -48,4 +53,32 @@ extension RoutePolicy {
             requiresApiVersion: requiresApiVersion, maxBodySize: 4 * 1024 * 1024, errors: KeyVaultErrors(),
             auditor: Auditor(sink: services.audit, metrics: services.metrics))
     }
+}
+
+/// Bearer tokens for one API's own audience (Azure Resource Manager, Microsoft Graph), refused in that API's words.
+struct AudienceAuthentication: RequestAuthenticator {
+    let bearer: BearerAuthentication
+    /// The `WWW-Authenticate` value of 401 answers.
+    let challenge: String
+    /// The error for a request without a token (`missing`) or with one that is not valid here.
+    let refusal: @Sendable (_ missing: Bool, _ reason: String) -> any Error
+
+    init(
+        _ services: CoffreServices, _ addressing: Addressing, audience: String, challenge: String,
+        refusal: @escaping @Sendable (_ missing: Bool, _ reason: String) -> any Error
+    ) {
+        bearer = BearerAuthentication(verifier: services.verifier, clock: services.clock, addressing: addressing, audience: .exactly([audience]))
+        self.challenge = challenge
+        self.refusal = refusal
+    }
+
+    func authenticate(_ request: RouteRequest<Void>) async throws -> Caller? {
+        do {
+            return try await bearer.authenticate(request)
+        } catch CoffreError.unauthorized(let reason) {
+            throw refusal(request.headers[.authorization] == nil, reason)
+        }
+    }
+
+    func challenge(for target: Addressing.Target) -> String? { challenge }
 }
