@@ -23,6 +23,10 @@ struct ManagementClient {
         rootKey = FileManager.default.fileExists(atPath: directory.rootKeyFile) ? try directory.rootKey(createIfMissing: false) : nil
     }
 
+    /// The server as this machine reaches it, on the port it listens on (clients elsewhere may use a public port that
+    /// only a proxy or a port mapping serves).
+    var server: String { "https://localhost:\(configuration.port)" }
+
     /// Sends one request and returns the response body; a non-2xx answer becomes an error with the server's message.
     func call(_ method: Verb, _ path: String, authenticated: Bool = true) async throws -> Data {
         try await call(method, path, body: String?.none, authenticated: authenticated)
@@ -33,7 +37,7 @@ struct ManagementClient {
         tls.trustRoots = .file(directory.caFile)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
-            var request = HTTPClientRequest(url: configuration.authority + "/coffre/v1/" + path)
+            var request = HTTPClientRequest(url: server + "/coffre/v1/" + path)
             request.method = HTTPMethod(rawValue: method.rawValue)
             if authenticated { request.headers.add(name: "Authorization", value: "Bearer \(try await token(client))") }
             if let body {
@@ -57,7 +61,7 @@ struct ManagementClient {
         let encodedResource = resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         var request: HTTPClientRequest
         if let rootKey {
-            request = HTTPClientRequest(url: configuration.authority + "/msi/token?api-version=2019-08-01&resource=" + encodedResource)
+            request = HTTPClientRequest(url: server + "/msi/token?api-version=2019-08-01&resource=" + encodedResource)
             request.headers.add(name: "X-IDENTITY-HEADER", value: DataDirectory.managedIdentityHeader(rootKey: rootKey))
         } else {
             let environment = ProcessInfo.processInfo.environment
@@ -65,7 +69,7 @@ struct ManagementClient {
                 throw ManagementFailure(
                     "No root key file in \(directory.path): set COFFRE_CLIENT_ID and COFFRE_CLIENT_SECRET to an administrator's credentials.")
             }
-            request = HTTPClientRequest(url: configuration.authority + "/adfs/oauth2/v2.0/token")
+            request = HTTPClientRequest(url: server + "/adfs/oauth2/v2.0/token")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             let form =
@@ -84,7 +88,7 @@ struct ManagementClient {
             response = try await client.execute(request, timeout: .seconds(30))
         } catch {
             throw ManagementFailure(
-                "Cannot reach Coffre at \(configuration.authority) (\(error)). Is `coffre serve --data \(directory.path)` running?")
+                "Cannot reach Coffre at \(server) (\(error)). Is `coffre serve --data \(directory.path)` running?")
         }
         let body = Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
         guard (200..<300).contains(response.status.code) else {
