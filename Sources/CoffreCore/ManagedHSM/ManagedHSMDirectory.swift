@@ -50,8 +50,10 @@ public struct ManagedHSMDirectory: Sendable {
             guard try await transaction.get(ManagedHSMPaths.pool(name)) == nil else {
                 throw CoffreError.conflict("A Managed HSM named \(name) already exists.")
             }
-            guard try await transaction.get(ManagedHSMPaths.vault(name)) == nil else {
-                throw CoffreError.conflict("A vault is named \(name): a Managed HSM cannot take its name.")
+            guard try await transaction.get(ManagedHSMPaths.vault(name)) == nil,
+                try await transaction.get(ManagedHSMPaths.deletedVault(name)) == nil
+            else {
+                throw CoffreError.conflict("A vault is named \(name) (or deleted and not purged): a Managed HSM cannot take its name.")
             }
             try await transaction.write(pool, at: ManagedHSMPaths.pool(name))
             for assignment in assignments { try await transaction.write(assignment, at: ManagedHSMPaths.assignment(name, assignment)) }

@@ -17,6 +17,9 @@ enum ManagedHSMPaths {
     /// The record of the vault of that name (a pool may not take it).
     static func vault(_ name: ManagedHSMName) -> String { "sys/vaults/\(name)" }
 
+    /// The record of a soft-deleted vault of that name, whose objects are still under `v/{name}/`.
+    static func deletedVault(_ name: ManagedHSMName) -> String { "sys/deleted-vaults/\(name)" }
+
     static func customRoles(_ name: ManagedHSMName) -> String { administration(name) + "roles/" }
 
     static func customRole(_ name: ManagedHSMName, _ definition: String) -> String { customRoles(name) + definition }
