@@ -150,22 +150,20 @@ enum ARM {
         }
     }
 
+    struct AccessPolicies: Codable {
+        var accessPolicies: [AccessPolicyEntry]
+    }
+
     struct AccessPolicyUpdateBody: Decodable {
-        struct Properties: Decodable {
-            var accessPolicies: [AccessPolicyEntry]
-        }
-        var properties: Properties
+        var properties: AccessPolicies
     }
 
     struct AccessPolicyUpdate: Encodable {
-        struct Properties: Encodable {
-            var accessPolicies: [AccessPolicyEntry]
-        }
         var id: String
         var name: String
         var type = "Microsoft.KeyVault/vaults/accessPolicies"
         var location: String
-        var properties: Properties
+        var properties: AccessPolicies
     }
 
     struct DeletedVault: Encodable {
