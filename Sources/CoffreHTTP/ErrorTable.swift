@@ -28,6 +28,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as ManagedHSMError: from(error)
         case let error as SecurityDomainFailure: ErrorResponse(status: .badRequest, code: "BadParameter", message: error.description)
         case let error as ResourceManagerError: from(error)
+        case let error as GraphError: from(error)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
@@ -114,6 +115,17 @@ public struct ErrorResponse: Sendable, Equatable {
                 .roleDefinitionNotFound:
                 .notFound
             case .vaultAlreadyExists, .deletedVaultExists, .purgeProtected, .resourceGroupLocation, .scopeLocked, .roleAssignmentExists: .conflict
+            }
+        return ErrorResponse(status: status, code: error.code, message: error.description)
+    }
+
+    static func from(_ error: GraphError) -> ErrorResponse {
+        let status: HTTPResponse.Status =
+            switch error {
+            case .invalidAuthenticationToken: .unauthorized
+            case .authorizationDenied: .forbidden
+            case .notFound: .notFound
+            case .badRequest: .badRequest
             }
         return ErrorResponse(status: status, code: error.code, message: error.description)
     }
@@ -263,8 +275,8 @@ extension ManagedStorageKind {
     }
 }
 
-/// Azure Resource Manager's errors: `{"error": {"code", "message"}}`, with a bearer challenge on 401.
-struct ResourceManagerErrors: ErrorShape {
+/// Azure Resource Manager's and Microsoft Graph's errors: `{"error": {"code", "message"}}`, with a bearer challenge on 401.
+struct CodeAndMessageErrors: ErrorShape {
     struct Envelope: Encodable {
         struct Body: Encodable {
             var code: String

@@ -111,6 +111,7 @@ public final class CoffreResponder: HTTPResponder {
                 CloudMetadataRoutes(addressing: addressing, tenantId: services.tokens.tenantId).group,
                 SignInPages(signIn: services.signIn, tenantId: services.tokens.tenantId).group,
                 ManagementRoutes(services: services, addressing: addressing).group,
+                GraphRoutes(services: services, addressing: addressing).group,
             ] + ResourceManagerRoutes(services: services, addressing: addressing).groups + [
                 // Certificate operations, issuers and contacts before the certificates' `{name}/{version?}` routes.
                 dataPlane.group(

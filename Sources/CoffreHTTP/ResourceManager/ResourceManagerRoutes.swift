@@ -36,7 +36,7 @@ struct ResourceManagerRoutes: Sendable {
                     ? ResourceManagerError.authenticationFailed("Authentication failed. The 'Authorization' header is missing.")
                     : ResourceManagerError.invalidAuthenticationToken("The access token is invalid. \(reason)")
             },
-            requiresApiVersion: false, maxBodySize: 1024 * 1024, errors: ResourceManagerErrors(),
+            requiresApiVersion: false, maxBodySize: 1024 * 1024, errors: CodeAndMessageErrors(),
             auditor: Auditor(sink: services.audit, metrics: services.metrics))
     }
 
