@@ -9,9 +9,34 @@ public struct StorageAccountRecord: Codable, Sendable, Equatable {
     public var created: Int64
     /// `key1` and `key2`, in that order.
     public var keys: [StorageAccountKey]
+    /// Its Azure Resource Manager attributes: nil for an account made by `coffre storage account create`, which is in
+    /// the resource group `default`.
+    public var resource: StorageAccountResource?
 
     /// The key of that name (`key1`, `key2`).
     public func key(named name: String) -> StorageAccountKey? { keys.first { $0.name == name } }
+
+    /// The resource group the account belongs to.
+    public var group: String { resource?.resourceGroup ?? VaultRecord.defaultResourceGroup }
+}
+
+/// What Azure Resource Manager says of a storage account beyond its keys.
+public struct StorageAccountResource: Codable, Sendable, Equatable {
+    public var resourceGroup: String
+    public var location: String
+    public var tags: [String: String]?
+    /// `Standard_LRS`, … (kept as given: every SKU is served alike).
+    public var sku: String
+    /// `StorageV2`, `BlobStorage`, …
+    public var kind: String
+
+    public init(resourceGroup: String, location: String, tags: [String: String]?, sku: String, kind: String) {
+        self.resourceGroup = resourceGroup
+        self.location = location
+        self.tags = tags
+        self.sku = sku
+        self.kind = kind
+    }
 }
 
 /// One access key: 512 random bits, shown base64-encoded as Azure does.
@@ -55,16 +80,32 @@ public struct StorageAccountDirectory: Sendable {
     static func contentPrefix(_ name: StorageAccountName) -> String { "blob/\(name)/" }
 
     public func create(_ name: StorageAccountName) async throws -> StorageAccountRecord {
+        try await storage.transaction { transaction in try await create(name, resource: nil, in: transaction) }
+    }
+
+    /// Creates an account within a caller's transaction (Azure Resource Manager's, which checks the resource group).
+    public func create(_ name: StorageAccountName, resource: StorageAccountResource?, in transaction: any StorageTransaction) async throws
+        -> StorageAccountRecord
+    {
         let now = clock.now
         let record = StorageAccountRecord(
-            name: name, created: now, keys: Self.keyNames.map { StorageAccountKey(name: $0, value: Base64.standardEncoded(makeKey()), created: now) })
-        return try await storage.transaction { transaction in
-            guard try await transaction.get(Self.key(name.value)) == nil else {
-                throw CoffreError.conflict("The storage account named \(name) is already taken.")
-            }
-            try await transaction.write(record, at: Self.key(name.value))
-            return record
+            name: name, created: now, keys: Self.keyNames.map { StorageAccountKey(name: $0, value: Base64.standardEncoded(makeKey()), created: now) },
+            resource: resource)
+        guard try await transaction.get(Self.key(name.value)) == nil else {
+            throw CoffreError.conflict("The storage account named \(name) is already taken.")
         }
+        try await transaction.write(record, at: Self.key(name.value))
+        return record
+    }
+
+    /// The account of that name as `reader` sees it (a transaction's view).
+    public static func read(_ name: StorageAccountName, in reader: any StorageReader) async throws -> StorageAccountRecord? {
+        try await reader.read(StorageAccountRecord.self, at: key(name.value))
+    }
+
+    /// Replaces an existing account's resource attributes.
+    public static func update(_ record: StorageAccountRecord, in transaction: any StorageTransaction) async throws {
+        try await transaction.write(record, at: key(record.name.value))
     }
 
     public func get(_ name: StorageAccountName) async throws -> StorageAccountRecord {
@@ -126,10 +167,13 @@ public struct StorageAccountDirectory: Sendable {
 
     /// Deletes the account with every container and blob in it.
     public func delete(_ name: StorageAccountName) async throws {
-        try await storage.transaction { transaction in
-            guard try await transaction.get(Self.key(name.value)) != nil else { throw StorageAccountNotFound(name: name.value) }
-            try await transaction.delete(Self.key(name.value))
-            try await transaction.deletePrefix(Self.contentPrefix(name))
-        }
+        try await storage.transaction { transaction in try await Self.delete(name, in: transaction) }
+    }
+
+    /// Deletes the account with everything in it within a caller's transaction (a resource group's deletion).
+    public static func delete(_ name: StorageAccountName, in transaction: any StorageTransaction) async throws {
+        guard try await transaction.get(key(name.value)) != nil else { throw StorageAccountNotFound(name: name.value) }
+        try await transaction.delete(key(name.value))
+        try await transaction.deletePrefix(contentPrefix(name))
     }
 }

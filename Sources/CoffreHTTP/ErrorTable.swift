@@ -114,7 +114,9 @@ public struct ErrorResponse: Sendable, Equatable {
             case .subscriptionNotFound, .resourceGroupNotFound, .resourceNotFound, .deletedVaultNotFound, .roleAssignmentNotFound,
                 .roleDefinitionNotFound:
                 .notFound
-            case .vaultAlreadyExists, .deletedVaultExists, .purgeProtected, .resourceGroupLocation, .scopeLocked, .roleAssignmentExists: .conflict
+            case .vaultAlreadyExists, .storageAccountAlreadyTaken, .deletedVaultExists, .purgeProtected, .resourceGroupLocation, .scopeLocked,
+                .roleAssignmentExists:
+                .conflict
             }
         return ErrorResponse(status: status, code: error.code, message: error.description)
     }

@@ -104,7 +104,8 @@ public struct CoffreServer: Sendable {
             vaults: vaults, secrets: secrets, keys: keys, certificates: certificates, directory: directory, groupExpansion: groupExpansion,
             roleAssignments: roleAssignments,
             resources: ResourceManager(
-                storage: records, clock: clock, vaults: vaults, roleAssignments: roleAssignments, principals: directory.principals,
+                storage: records, clock: clock, vaults: vaults, roleAssignments: roleAssignments, storageAccounts: blob.accounts,
+                principals: directory.principals,
                 groups: groupExpansion, tenantId: state.identity.tenantId),
             tokens: tokens, signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,

@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreCore
 import CoffreDirectory
 import CoffreHTTP
@@ -357,5 +358,61 @@ extension Harness.Reply {
         let stored = try await h.server.services.roleAssignments.list(in: VaultName("scoped"))
         #expect(stored.map(\.id) == [name])
         #expect(try await arm.send(.get, path, version: "2022-04-01").properties["principalType"] as? String == "ServicePrincipal")
+    }
+
+    @Test func storageAccountsAreTheBlobServicesAccounts() async throws {
+        let h = try await Harness()
+        let arm = try await ARMClient(h)
+        _ = try await arm.createGroup("data")
+        let path = "\(arm.base)/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/armstore"
+        let body: [String: Any] = ["location": "westeurope", "sku": ["name": "Standard_GRS"], "kind": "StorageV2", "tags": ["a": "b"]]
+        let created = try await arm.send(.put, path, json: body, version: "2024-01-01")
+        #expect(created.status == .ok)
+        #expect(created.properties["provisioningState"] as? String == "Succeeded")
+        #expect((created.properties["primaryEndpoints"] as? [String: Any])?["blob"] as? String == "https://armstore.blob.localhost:8443/")
+        #expect((created.json["sku"] as? [String: Any])?["name"] as? String == "Standard_GRS")
+        let account = try await h.server.services.blob.accounts.get(StorageAccountName("armstore"))
+        #expect(account.group == "data")
+
+        // Keys are the Blob service's; a regenerated one replaces it there.
+        let keys = try await arm.send(.post, path + "/listKeys", version: "2024-01-01").json["keys"] as? [[String: Any]] ?? []
+        #expect(keys.map { $0["value"] as? String } == account.keys.map(\.value))
+        let renewed = try await arm.send(.post, path + "/regenerateKey", json: ["keyName": "key2"], version: "2024-01-01")
+        let key2 = try await h.server.services.blob.accounts.get(StorageAccountName("armstore")).key(named: "key2")?.value
+        #expect((renewed.json["keys"] as? [[String: Any]])?.last?["value"] as? String == key2)
+        #expect(key2 != account.key(named: "key2")?.value)
+        #expect(
+            try await arm.send(.post, path + "/regenerateKey", json: ["keyName": "key3"], version: "2024-01-01").errorCode
+                == "InvalidValuesForRequestParameters")
+
+        // Lists, the resources filter, name availability; accounts of `coffre storage account create` are in `default`.
+        _ = try await h.server.services.blob.accounts.create(StorageAccountName("cmdstore"))
+        let all = try await arm.send(.get, "\(arm.base)/providers/Microsoft.Storage/storageAccounts", version: "2024-01-01")
+        #expect(
+            Set(all.values.compactMap { $0["id"] as? String }) == [
+                path, "\(arm.base)/resourceGroups/default/providers/Microsoft.Storage/storageAccounts/cmdstore",
+            ])
+        let filtered = try await arm.send(
+            .get, "\(arm.base)/resources?$filter=resourceType%20eq%20%27Microsoft.Storage/storageAccounts%27%20and%20name%20eq%20%27armstore%27",
+            version: "2021-04-01")
+        #expect(filtered.values.map { $0["id"] as? String } == [path])
+        let check = "\(arm.base)/providers/Microsoft.Storage/checkNameAvailability"
+        #expect(try await arm.send(.post, check, json: ["name": "armstore"], version: "2024-01-01").json["reason"] as? String == "AlreadyExists")
+        #expect(try await arm.send(.post, check, json: ["name": "Bad_Name"], version: "2024-01-01").json["reason"] as? String == "AccountNameInvalid")
+        #expect(try await arm.send(.post, check, json: ["name": "freestore"], version: "2024-01-01").json["nameAvailable"] as? Bool == true)
+        let elsewhere = "\(arm.base)/resourceGroups/data/providers/Microsoft.Storage/storageAccounts/cmdstore"
+        #expect(try await arm.send(.put, elsewhere, json: body, version: "2024-01-01").errorCode == "StorageAccountAlreadyTaken")
+
+        // Authorisation from the group up; a refusal names the account.
+        let (_, stranger) = try await ARMClient.application(h, named: "stranger")
+        let refused = try await stranger.send(.post, path + "/listKeys", version: "2024-01-01")
+        #expect(refused.errorCode == "AuthorizationFailed")
+        let message = (refused.json["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("storageAccounts/armstore"))
+
+        // Deleting the group deletes the account with its blobs.
+        #expect(try await arm.send(.delete, "\(arm.base)/resourcegroups/data", version: "2024-11-01").status == .ok)
+        #expect(try await h.server.services.blob.accounts.find("armstore") == nil)
+        #expect(try await arm.send(.delete, path, version: "2024-01-01").errorCode == "ResourceGroupNotFound")
     }
 }

@@ -128,3 +128,34 @@ def test_a_reader_cannot_change_what_it_reads(coffre, tmp_path):
     refused = az.run("group", "create", "--name", "rg-" + uuid.uuid4().hex[:6], "--location", "westeurope", check=False)
     assert refused.returncode != 0 and "AuthorizationFailed" in refused.stderr
     assert "default" in [g["name"] for g in az.json("group", "list")]
+
+
+def test_storage_accounts_through_the_cli(coffre, tmp_path):
+    """Issue 26's ARM half: az storage account create|show|list|keys list|keys renew|delete, then the Blob service
+    with the account's key, from a connection string the CLI builds out of the cloud's storage suffix."""
+    az, _ = signed_in_owner(coffre, tmp_path, "storage@example.test")
+    group, account = "rg-" + uuid.uuid4().hex[:6], "st" + uuid.uuid4().hex[:10]
+    az.run("group", "create", "--name", group, "--location", "westeurope")
+    made = az.json("storage", "account", "create", "--name", account, "--resource-group", group, "--sku", "Standard_LRS", "--kind",
+                   "StorageV2")
+    assert made["provisioningState"] == "Succeeded"
+    assert made["primaryEndpoints"]["blob"] == f"https://{account}.blob.localhost:{coffre.port}/"
+    assert az.json("storage", "account", "show", "--name", account, "--resource-group", group)["name"] == account
+    assert account in [a["name"] for a in az.json("storage", "account", "list", "--resource-group", group)]
+    assert account in [a["name"] for a in coffre.cli_json("storage", "account", "list")]
+
+    keys = az.json("storage", "account", "keys", "list", "--account-name", account, "--resource-group", group)
+    assert [k["keyName"] for k in keys] == ["key1", "key2"]
+    assert keys[0]["value"] == coffre.cli_json("storage", "account", "keys", "--name", account)[0]["value"]
+    renewed = az.json("storage", "account", "keys", "renew", "--account-name", account, "--resource-group", group, "--key", "primary")
+    assert renewed[0]["value"] != keys[0]["value"] and renewed[1]["value"] == keys[1]["value"]
+
+    connection = az.json("storage", "account", "show-connection-string", "--name", account, "--resource-group", group)["connectionString"]
+    assert renewed[0]["value"] in connection
+    from azure.storage.blob import BlobServiceClient
+    service = BlobServiceClient.from_connection_string(connection)
+    service.create_container("arm-made").upload_blob("b", b"through arm")
+    assert service.get_blob_client("arm-made", "b").download_blob().readall() == b"through arm"
+
+    az.run("storage", "account", "delete", "--name", account, "--resource-group", group, "--yes")
+    assert account not in [a["name"] for a in coffre.cli_json("storage", "account", "list")]

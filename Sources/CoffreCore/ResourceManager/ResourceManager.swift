@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreDirectory
 import CoffreModel
 import CoffreStorage
@@ -12,6 +13,7 @@ public struct ResourceManager: Sendable {
     let vaults: VaultDirectory
     let groups: ResourceGroups
     let roleAssignments: RoleAssignments
+    let storageAccounts: StorageAccountDirectory
     public let authorization: ResourceAuthorization
     public let tenantId: String
     public let subscriptionId: String
@@ -21,8 +23,9 @@ public struct ResourceManager: Sendable {
 
     public init(
         storage: any StorageBackend, clock: any WallClock, vaults: VaultDirectory, roleAssignments: RoleAssignments,
-        principals: PrincipalDirectory, groups: GroupExpansion, tenantId: String
+        storageAccounts: StorageAccountDirectory, principals: PrincipalDirectory, groups: GroupExpansion, tenantId: String
     ) {
+        self.storageAccounts = storageAccounts
         self.storage = storage
         self.clock = clock
         self.vaults = vaults
@@ -85,16 +88,21 @@ public struct ResourceManager: Sendable {
     }
 
     /// Deletes a group with everything in it, in one transaction: its vaults are soft-deleted (recoverable until
-    /// purged, as Azure does) and the roles assigned on it removed. Returns false when there was no such group.
+    /// purged, as Azure does), its storage accounts deleted with their blobs and the roles assigned on it removed.
+    /// Returns false when there was no such group.
     public func deleteGroup(_ grants: Grants, _ name: String) async throws -> Bool {
         try await authorization.check(grants, ResourceAction.deleteGroup, at: .resourceGroup(name))
         guard name.lowercased() != VaultRecord.defaultResourceGroup else { throw ResourceManagerError.scopeLocked(name) }
         let now = clock.now
         let members = try await vaults.list().filter { $0.group.lowercased() == name.lowercased() }.map(\.name)
+        let accounts = try await storageAccounts.list().filter { $0.group.lowercased() == name.lowercased() }.map(\.name)
         return try await storage.transaction { transaction in
             guard try await groups.get(name, in: transaction) != nil else { return false }
             for vault in members where try await VaultDirectory.live(vault, in: transaction)?.group.lowercased() == name.lowercased() {
                 _ = try await VaultDirectory.softDelete(vault, now: now, in: transaction)
+            }
+            for account in accounts where try await StorageAccountDirectory.read(account, in: transaction)?.group.lowercased() == name.lowercased() {
+                try await StorageAccountDirectory.delete(account, in: transaction)
             }
             try await RoleAssignments.deleteOnResourceGroup(name, in: transaction)
             try await transaction.delete(ResourceGroups.key(name))

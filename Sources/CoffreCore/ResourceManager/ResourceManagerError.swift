@@ -23,6 +23,8 @@ public enum ResourceManagerError: Error, Equatable, Sendable {
     case softDeletedVaultDoesNotExist(String)
     /// 409 `VaultAlreadyExists`: the name belongs to a vault in another resource group.
     case vaultAlreadyExists(String)
+    /// 409 `StorageAccountAlreadyTaken`: the name belongs to a storage account in another resource group.
+    case storageAccountAlreadyTaken(String)
     /// 409 `ConflictError`: the name belongs to a soft-deleted vault.
     case deletedVaultExists(String)
     /// 409 `Conflict`: a deleted vault with purge protection cannot be purged before its date.
@@ -55,6 +57,7 @@ public enum ResourceManagerError: Error, Equatable, Sendable {
         case .deletedVaultNotFound: "DeletedVaultNotFound"
         case .softDeletedVaultDoesNotExist: "SoftDeletedVaultDoesNotExist"
         case .vaultAlreadyExists: "VaultAlreadyExists"
+        case .storageAccountAlreadyTaken: "StorageAccountAlreadyTaken"
         case .deletedVaultExists: "ConflictError"
         case .purgeProtected: "Conflict"
         case .resourceGroupLocation: "InvalidResourceGroupLocation"
@@ -89,6 +92,7 @@ extension ResourceManagerError: CustomStringConvertible {
                 + "attempted to recover is in a recoverable state."
         case .vaultAlreadyExists(let name):
             "The vault name '\(name)' is already in use. Vault names are globally unique so it is possible that the name is already taken."
+        case .storageAccountAlreadyTaken(let name): "The storage account named \(name) is already taken."
         case .deletedVaultExists:
             "A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault."
         case .purgeProtected(let name):

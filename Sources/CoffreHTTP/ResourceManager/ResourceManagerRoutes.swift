@@ -1,4 +1,5 @@
 import CoffreAuth
+import CoffreBlob
 import CoffreCore
 import CoffreModel
 import Foundation
@@ -99,6 +100,7 @@ struct ResourceManagerRoutes: Sendable {
     static let group = "{subscription}/resourcegroups/{group}"
     static let vault = group + "/providers/Microsoft.KeyVault/vaults/{vault}"
     static let keyVault = "{subscription}/providers/Microsoft.KeyVault"
+    static let storageAccount = group + "/providers/Microsoft.Storage/storageAccounts/{account}"
 
     var subscriptionRoutes: [ARMRoute] {
         var routes: [ARMRoute] = [
@@ -160,16 +162,10 @@ struct ResourceManagerRoutes: Sendable {
                 return Response(status: .ok)
             },
             Route(.post, Self.keyVault + "/checkNameAvailability", "VaultCheckNameAvailability") { request in
-                let body = try request.decode(ARM.CheckNameBody.self)
-                let availability =
-                    switch try await resources.checkNameAvailability(request.grants, name: body.name) {
-                    case nil: ARM.NameAvailability(nameAvailable: true)
-                    case .invalid(let message): ARM.NameAvailability(nameAvailable: false, reason: "AccountNameInvalid", message: message)
-                    case .alreadyExists:
-                        ARM.NameAvailability(
-                            nameAvailable: false, reason: "AlreadyExists", message: "The vault name '\(body.name)' is already in use.")
-                    }
-                return try JSON.response(availability)
+                let name = try request.decode(ARM.CheckNameBody.self).name
+                return try JSON.response(
+                    Self.availability(
+                        try await resources.checkNameAvailability(request.grants, name: name), taken: "The vault name '\(name)' is already in use."))
             },
             // Coffre's Managed HSM pools are not Azure resources yet: the lists are empty (`az keyvault list` reads them).
             Route(.get, Self.keyVault + "/managedHSMs", "ManagedHsmList") { _ in try JSON.response(ARM.List<ARM.GenericResource>(value: [])) },
@@ -180,6 +176,7 @@ struct ResourceManagerRoutes: Sendable {
                 try JSON.response(ARM.List<ARM.GenericResource>(value: []))
             },
         ]
+        routes += storageAccountRoutes
         let objects = ["collection": { @Sendable (segment: String) in ["secrets", "keys", "certificates"].contains(segment.lowercased()) }]
         for scopePath in ["{subscription}", Self.group, Self.vault, Self.vault + "/{collection}/{object}"] {
             let authorization = scopePath + "/providers/Microsoft.Authorization"
@@ -205,6 +202,68 @@ struct ResourceManagerRoutes: Sendable {
             ]
         }
         return routes
+    }
+
+    var storageAccountRoutes: [ARMRoute] {
+        [
+            Route(.put, Self.storageAccount, "StorageAccountWrite") { request in
+                // Microsoft.Storage answers a creation 200 (finished) or 202, never 201: its clients refuse a 201.
+                let (account, _) = try await resources.createOrUpdateStorageAccount(
+                    request.grants, group: request.parameter("group"), name: request.parameter("account"),
+                    try request.decode(ARM.StorageAccountBody.self).changes)
+                return try JSON.response(view(account))
+            },
+            Route(.patch, Self.storageAccount, "StorageAccountWrite") { request in
+                let account = try await resources.updateStorageAccount(
+                    request.grants, group: request.parameter("group"), name: request.parameter("account"),
+                    try request.decode(ARM.StorageAccountBody.self).changes)
+                return try JSON.response(view(account))
+            },
+            Route(.get, Self.storageAccount, "StorageAccountRead") { request in
+                try JSON.response(
+                    view(try await resources.storageAccount(request.grants, group: request.parameter("group"), name: request.parameter("account"))))
+            },
+            Route(.delete, Self.storageAccount, "StorageAccountDelete") { request in
+                let deleted = try await resources.deleteStorageAccount(
+                    request.grants, group: request.parameter("group"), name: request.parameter("account"))
+                return Response(status: deleted ? .ok : .noContent)
+            },
+            Route(.post, Self.storageAccount + "/listKeys", "StorageAccountListKeys") { request in
+                try JSON.response(
+                    keys(
+                        try await resources.storageAccountKeys(request.grants, group: request.parameter("group"), name: request.parameter("account")))
+                )
+            },
+            Route(.post, Self.storageAccount + "/regenerateKey", "StorageAccountRegenerateKey") { request in
+                let keyName = try request.decode(ARM.RegenerateKeyBody.self).keyName
+                return try JSON.response(
+                    keys(
+                        try await resources.regenerateStorageAccountKey(
+                            request.grants, group: request.parameter("group"), name: request.parameter("account"), keyName: keyName)))
+            },
+            Route(.get, "{subscription}/providers/Microsoft.Storage/storageAccounts", "StorageAccountList") { request in
+                try JSON.response(ARM.List(value: try await resources.listStorageAccounts(request.grants, group: nil).map(view)))
+            },
+            Route(.get, Self.group + "/providers/Microsoft.Storage/storageAccounts", "StorageAccountList") { request in
+                try JSON.response(
+                    ARM.List(value: try await resources.listStorageAccounts(request.grants, group: request.parameter("group")).map(view)))
+            },
+            Route(.post, "{subscription}/providers/Microsoft.Storage/checkNameAvailability", "StorageAccountCheckNameAvailability") { request in
+                let name = try request.decode(ARM.CheckNameBody.self).name
+                return try JSON.response(
+                    Self.availability(
+                        try await resources.checkStorageAccountName(request.grants, name: name),
+                        taken: "The storage account named \(name) is already taken."))
+            },
+        ]
+    }
+
+    static func availability(_ unavailability: ResourceManager.NameUnavailability?, taken: String) -> ARM.NameAvailability {
+        switch unavailability {
+        case nil: ARM.NameAvailability(nameAvailable: true)
+        case .invalid(let message): ARM.NameAvailability(nameAvailable: false, reason: "AccountNameInvalid", message: message)
+        case .alreadyExists: ARM.NameAvailability(nameAvailable: false, reason: "AlreadyExists", message: taken)
+        }
     }
 
     // MARK: - Handlers
@@ -259,16 +318,23 @@ struct ResourceManagerRoutes: Sendable {
             }
             wanted[field.lowercased()] = value.lowercased()
         }
-        var vaults = try await resources.listVaults(request.grants, group: group)
-        if let type = wanted["resourcetype"], type != "microsoft.keyvault/vaults" { vaults = [] }
-        if let name = wanted["name"] { vaults = vaults.filter { $0.name.value == name } }
-        if let group = wanted["resourcegroup"] { vaults = vaults.filter { $0.group.lowercased() == group } }
-        return try JSON.response(
-            ARM.List(
-                value: vaults.map {
-                    ARM.GenericResource(
-                        id: vaultId($0), name: $0.name.value, type: "Microsoft.KeyVault/vaults", location: location(of: $0), tags: $0.resource?.tags)
-                }))
+        let vaults = try await resources.listVaults(request.grants, group: group).map { vault in
+            (
+                vault.group,
+                ARM.GenericResource(
+                    id: vaultId(vault), name: vault.name.value, type: "Microsoft.KeyVault/vaults", location: location(of: vault),
+                    tags: vault.resource?.tags)
+            )
+        }
+        let accounts = try await resources.listStorageAccounts(request.grants, group: group).map { account in
+            let view = view(account)
+            return (account.group, ARM.GenericResource(id: view.id, name: view.name, type: view.type, location: view.location, tags: view.tags))
+        }
+        let found = (vaults + accounts).filter { group, resource in
+            wanted["resourcetype"].map { resource.type.lowercased() == $0 } ?? true && wanted["name"].map { resource.name == $0 } ?? true
+                && wanted["resourcegroup"].map { group.lowercased() == $0 } ?? true
+        }
+        return try JSON.response(ARM.List(value: found.map(\.1)))
     }
 
     func listRoleDefinitions(_ request: ARMRequest) async throws -> Response {
@@ -375,6 +441,24 @@ struct ResourceManagerRoutes: Sendable {
                 enableRbacAuthorization: vault.rbacAuthorization, enablePurgeProtection: vault.purgeProtection,
                 networkAcls: settings?.networkRules.map(ARM.NetworkRuleSet.init), vaultUri: addressing.vaultURL(vault.name) + "/",
                 publicNetworkAccess: settings?.publicNetworkAccess ?? "Enabled"))
+    }
+
+    func storageAccountId(_ account: StorageAccountRecord) -> String {
+        ResourceScope.resourceGroup(account.group).id(subscriptionId: subscriptionId) + "/providers/Microsoft.Storage/storageAccounts/\(account.name)"
+    }
+
+    func view(_ account: StorageAccountRecord) -> ARM.StorageAccount {
+        let location = account.resource?.location ?? ResourceManager.location
+        return ARM.StorageAccount(
+            id: storageAccountId(account), name: account.name.value, location: location, tags: account.resource?.tags,
+            kind: account.resource?.kind ?? "StorageV2", sku: ARM.StorageSku(name: account.resource?.sku ?? "Standard_LRS", tier: "Standard"),
+            properties: .init(
+                creationTime: account.created.armTime, primaryLocation: location,
+                primaryEndpoints: .init(blob: addressing.blobURL(account.name.value))))
+    }
+
+    func keys(_ account: StorageAccountRecord) -> ARM.StorageAccountKeys {
+        ARM.StorageAccountKeys(keys: account.keys.map { .init(keyName: $0.name, value: $0.value, creationTime: $0.created.armTime) })
     }
 
     func view(_ deleted: DeletedVaultRecord) -> ARM.DeletedVault {

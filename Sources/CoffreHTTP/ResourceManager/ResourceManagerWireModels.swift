@@ -303,3 +303,69 @@ extension Int64 {
     /// ARM's timestamps: ISO 8601 in UTC.
     var armTime: String { CivilTime(seconds: self).iso8601 }
 }
+
+extension ARM {
+    // MARK: - Microsoft.Storage/storageAccounts
+
+    struct StorageAccount: Encodable {
+        var id: String
+        var name: String
+        var type = "Microsoft.Storage/storageAccounts"
+        var location: String
+        var tags: [String: String]?
+        var kind: String
+        var sku: StorageSku
+        var properties: Properties
+
+        struct Properties: Encodable {
+            var provisioningState = "Succeeded"
+            var creationTime: String
+            var primaryLocation: String
+            var statusOfPrimary = "available"
+            var primaryEndpoints: Endpoints
+            var supportsHttpsTrafficOnly = true
+            var minimumTlsVersion = "TLS1_2"
+            var allowBlobPublicAccess = false
+            var allowSharedKeyAccess = true
+            var accessTier = "Hot"
+        }
+
+        /// Only the Blob service is served.
+        struct Endpoints: Encodable {
+            var blob: String
+        }
+    }
+
+    struct StorageSku: Codable {
+        var name: String
+        var tier: String?
+    }
+
+    /// `PUT` and `PATCH` bodies (their `properties` are Azure's options, which Coffre does not vary).
+    struct StorageAccountBody: Decodable {
+        var location: String?
+        var tags: [String: String]?
+        var sku: StorageSku?
+        var kind: String?
+
+        var changes: ResourceManager.StorageAccountChanges {
+            ResourceManager.StorageAccountChanges(location: location, tags: tags, sku: sku?.name, kind: kind)
+        }
+    }
+
+    /// `listKeys` and `regenerateKey` answers.
+    struct StorageAccountKeys: Encodable {
+        var keys: [Key]
+
+        struct Key: Encodable {
+            var keyName: String
+            var value: String
+            var permissions = "FULL"
+            var creationTime: String
+        }
+    }
+
+    struct RegenerateKeyBody: Decodable {
+        var keyName: String
+    }
+}
