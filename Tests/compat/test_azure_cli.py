@@ -88,7 +88,7 @@ def make_user(coffre, upn, tmp_path):
 
 
 SDK_PROGRAM = """
-    import os, sys
+    import base64, json, os, sys
     from azure.identity import AzureCliCredential, DefaultAzureCredential
     from azure.keyvault.secrets import SecretClient
     url, name = os.environ["VAULT_URL"], os.environ["SECRET_NAME"]
@@ -96,6 +96,10 @@ SDK_PROGRAM = """
         client = SecretClient(url, credential)
         client.set_secret(name, type(credential).__name__)
         print(client.get_secret(name).value)
+        # Every other resource Coffre serves: a token whose audience is that resource.
+        for scope in os.environ["OTHER_SCOPES"].split():
+            payload = credential.get_token(scope).token.split(".")[1]
+            print(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["aud"])
 """
 
 
@@ -135,8 +139,20 @@ def test_user_password_sign_in_then_sdk_programs(az, coffre, tenant, tmp_path, n
     # A token for another resource comes from the refresh token.
     token = az.json("account", "get-access-token", "--resource", f"https://vault.localhost:{coffre.port}")
     assert token["accessToken"]
-    output = az.python(SDK_PROGRAM, {"VAULT_URL": coffre.vault_url(), "SECRET_NAME": name, "AZURE_TOKEN_CREDENTIALS": "dev"})
-    assert output.split() == ["AzureCliCredential", "DefaultAzureCredential"]
+    resources = [f"https://managedhsm.localhost:{coffre.port}", "https://storage.azure.com", f"https://management.localhost:{coffre.port}/"]
+    scopes = " ".join(resource + "/.default" for resource in resources)
+    output = az.python(SDK_PROGRAM, {"VAULT_URL": coffre.vault_url(), "SECRET_NAME": name, "AZURE_TOKEN_CREDENTIALS": "dev", "OTHER_SCOPES": scopes})
+    audiences = [resource.rstrip("/") for resource in resources]
+    assert [line.rstrip("/") for line in output.split()] == ["AzureCliCredential", *audiences, "DefaultAzureCredential", *audiences]
+
+
+def test_a_generated_password_is_shown_once_and_signs_in(az, coffre, tenant):
+    user = coffre.cli_json("user", "create", "--upn", "dave@example.test")
+    assert set(user) == {"objectId", "userPrincipalName", "tenantId", "password"}
+    assert user["userPrincipalName"] == "dave@example.test" and user["tenantId"] == tenant
+    assert "password" not in json.dumps(coffre.cli_json("user", "list")) and "password" not in json.dumps(coffre.cli_json("user", "show", "--upn", "dave@example.test"))
+    az.run("login", "-u", "dave@example.test", "-p", user["password"], "--tenant", tenant, "--skip-subscription-discovery")
+    assert az.json("account", "show")["user"] == {"name": "dave@example.test", "type": "user"}
 
 
 def test_a_policy_for_a_group_lets_its_member_in_until_removed(az, coffre, tenant, tmp_path, name):
