@@ -12,8 +12,17 @@ public struct SignInSession: Codable, Sendable, Equatable {
     public var expires: Int64
     /// Every form of a signed-in page carries it; a POST without it is refused.
     public var csrfToken: String
+    /// When a page last used the session (nil: not since it opened), for the idle timeout.
+    public var lastSeen: Int64?
 
     public static let lifetime: Int64 = 8 * 3600
+    /// A session unused for this long ends, whatever its lifetime left.
+    public static let idleTimeout: Int64 = 15 * 60
+    /// A session's last use is written again only after this long, so that not every page view is a write.
+    static let activityGranularity: Int64 = 60
+
+    /// Whether the session may still be used at `now`.
+    public func isLive(at now: Int64) -> Bool { now < expires && now - (lastSeen ?? created) < Self.idleTimeout }
 }
 
 extension UserSignIn {
@@ -30,11 +39,22 @@ extension UserSignIn {
         return (cookie, session, user)
     }
 
-    /// The live session a cookie names, with its person (nil when expired, unknown, or the person was deleted).
+    /// The live session a cookie names, with its person (nil when expired, idle too long, unknown, or the person was
+    /// deleted). Using it counts as activity: its idle timeout starts again.
     public func session(cookie: String) async throws -> (session: SignInSession, user: UserRecord)? {
-        guard !cookie.isEmpty, let session = try await storage.read(SignInSession.self, at: Self.sessionKey(cookie)),
-            clock.now < session.expires, let user = try await directory.users.get(objectId: session.userObjectId)
+        let now = clock.now
+        let key = Self.sessionKey(cookie)
+        guard !cookie.isEmpty, let session = try await storage.read(SignInSession.self, at: key), session.isLive(at: now),
+            let user = try await directory.users.get(objectId: session.userObjectId)
         else { return nil }
+        if now - (session.lastSeen ?? session.created) >= SignInSession.activityGranularity {
+            // Re-read in the transaction: a session closed meanwhile (signed out) stays closed.
+            try await storage.transaction { transaction in
+                guard var current = try await transaction.read(SignInSession.self, at: key) else { return }
+                current.lastSeen = now
+                try await transaction.write(current, at: key)
+            }
+        }
         return (session, user)
     }
 
@@ -50,7 +70,7 @@ extension UserSignIn {
         let now = clock.now
         let flows = try await storage.readAll(DeviceAuthorization.self, prefix: "sts/device/").filter { now >= $0.record.expires }
         let codes = try await storage.readAll(AuthorizationCode.self, prefix: "sts/codes/").filter { now >= $0.record.expires }
-        let sessions = try await storage.readAll(SignInSession.self, prefix: "sts/sessions/").filter { now >= $0.record.expires }
+        let sessions = try await storage.readAll(SignInSession.self, prefix: "sts/sessions/").filter { !$0.record.isLive(at: now) }
         let families = try await storage.readAll(RefreshFamily.self, prefix: "sts/users/").filter { now >= $0.record.expires }
         let keys = flows.flatMap { [$0.key, Self.userCodeKey($0.record.userCode)] } + (codes.map(\.key) + sessions.map(\.key) + families.map(\.key))
         for batch in stride(from: 0, to: keys.count, by: 100).map({ Array(keys[$0..<min($0 + 100, keys.count)]) }) {
