@@ -69,13 +69,7 @@ struct DataPlane: Sendable {
             }
         }
         request.audit?.note { $0.objectId = objectId ?? Self.storageObjectId(request.parameters, url: url) ?? url.base }
-        do {
-            try await access.authorize(caller, route.operation, in: vault, objectName: name)
-            request.audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = true } else { $0.accessPolicyMatch = true } }
-        } catch {
-            request.audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = false } else { $0.accessPolicyMatch = false } }
-            throw error
-        }
+        try await access.authorize(caller, route.operation, in: vault, objectName: name, noting: request.audit)
         return VaultScope(vault: vault, url: url)
     }
 
@@ -91,6 +85,22 @@ struct DataPlane: Sendable {
         case .server: addressing.defaultVault
         case .hsm(let name, _): throw ManagedHSMError.poolNotFound(name)
         case .blob(let name, _): throw CoffreError.vaultNotFound(name)
+        }
+    }
+}
+
+extension VaultAccess {
+    /// ``authorize(_:_:in:objectName:)``, its outcome noted in the request's audit record (`isAccessPolicyMatch` or
+    /// `isRbacAuthorized`, by the vault's model).
+    func authorize(_ caller: Caller, _ operation: VaultOperation, in vault: VaultRecord, objectName: String?, noting audit: AuditTrail?)
+        async throws
+    {
+        do {
+            try await authorize(caller, operation, in: vault, objectName: objectName)
+            audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = true } else { $0.accessPolicyMatch = true } }
+        } catch {
+            audit?.note { if vault.rbacAuthorization { $0.rbacAuthorized = false } else { $0.accessPolicyMatch = false } }
+            throw error
         }
     }
 }

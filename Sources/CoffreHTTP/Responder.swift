@@ -83,7 +83,7 @@ extension CoffreServices {
 }
 
 /// The HTTP entry point of an unsealed server: every route group of the one route table (health, token service,
-/// management API, the Key Vault data plane, the Managed HSM fronts, the Blob service), with the vault, pool or storage account
+/// the web console, management API, the Key Vault data plane, the Managed HSM fronts, the Blob service), with the vault, pool or storage account
 /// chosen by host. A class: it is shared by every request.
 public final class CoffreResponder: HTTPResponder {
     public typealias Context = CoffreRequestContext
@@ -110,6 +110,7 @@ public final class CoffreResponder: HTTPResponder {
                 TestAttestationRoutes.group(services.testAttestation),
                 CloudMetadataRoutes(addressing: addressing, tenantId: services.tokens.tenantId).group,
                 SignInPages(signIn: services.signIn, tenantId: services.tokens.tenantId).group,
+                ConsolePages(services: services, addressing: addressing, access: dataPlane.access).group,
                 ManagementRoutes(services: services, addressing: addressing).group,
                 GraphRoutes(services: services, addressing: addressing).group,
             ] + ResourceManagerRoutes(services: services, addressing: addressing).groups + [

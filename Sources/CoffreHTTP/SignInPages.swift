@@ -244,7 +244,7 @@ struct SignInPages: Sendable {
     }
 
     /// The form of a signed-in page, after checking its CSRF token against the session's.
-    static func checkedForm(_ request: RouteRequest<Void>, session: SignInSession) throws -> [String: String] {
+    static func checkedForm<Scope>(_ request: RouteRequest<Scope>, session: SignInSession) throws -> [String: String] {
         let form = Forms.parse(String(buffer: request.body))
         guard let sent = form["csrf"], ConstantTime.equals(Array(sent.utf8), Array(session.csrfToken.utf8)) else {
             throw CoffreError.forbidden(.notAllowed, message: "This form expired or did not come from Coffre's page: reload it.")
@@ -291,106 +291,5 @@ struct HTMLErrors: ErrorShape {
         page.paragraph(message, class: "error")
         page.link("Sign in", href: "/signin")
         return page.response(status: status)
-    }
-}
-
-/// A small server-rendered page: every text is escaped; the stylesheet is allowed by a per-response nonce.
-struct HTMLPage {
-    struct Field {
-        var label: String
-        var name: String
-        var type: String
-        var autocomplete: String
-    }
-
-    let title: String
-    let nonce = Base64.urlEncoded(SecureRandom.bytes(16))
-    private var body = ""
-    /// Origins besides this one that the page's forms may post to (or be redirected to after posting).
-    var formTargets: [String] = []
-    /// Whether the page's one form posts itself (form_post answers; the only script Coffre's pages run).
-    var autoSubmit = false
-
-    init(title: String) { self.title = title }
-
-    mutating func heading(_ text: String) { body += "<h1>\(Self.escape(text))</h1>\n" }
-
-    mutating func paragraph(_ text: String, class name: String? = nil) {
-        body += "<p\(name.map { " class=\"\($0)\"" } ?? "")>\(Self.escape(text))</p>\n"
-    }
-
-    mutating func link(_ text: String, href: String) { body += "<p><a href=\"\(Self.escape(href))\">\(Self.escape(text))</a></p>\n" }
-
-    mutating func form(action: String, csrf: String, hidden: [String: String], fields: [Field], buttons: [(label: String, value: String)]) {
-        body += "<form method=\"post\" action=\"\(Self.escape(action))\">\n"
-        body += "<input type=\"hidden\" name=\"csrf\" value=\"\(Self.escape(csrf))\">\n"
-        for (name, value) in hidden.sorted(by: { $0.key < $1.key }) {
-            body += "<input type=\"hidden\" name=\"\(Self.escape(name))\" value=\"\(Self.escape(value))\">\n"
-        }
-        for field in fields {
-            body +=
-                "<label for=\"\(field.name)\">\(Self.escape(field.label))</label>\n"
-                + "<input id=\"\(field.name)\" name=\"\(field.name)\" type=\"\(field.type)\" autocomplete=\"\(field.autocomplete)\" required>\n"
-        }
-        for button in buttons {
-            body +=
-                "<button type=\"submit\" name=\"decision\" value=\"\(Self.escape(button.value))\" id=\"\(Self.escape(button.value))\">\(Self.escape(button.label))</button>\n"
-        }
-        body += "</form>\n"
-    }
-
-    /// A form with only hidden fields and a button (for browsers without script), to another site.
-    mutating func postForm(action: String, fields: [String: String]) {
-        body += "<form method=\"post\" action=\"\(Self.escape(action))\">\n"
-        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
-            body += "<input type=\"hidden\" name=\"\(Self.escape(name))\" value=\"\(Self.escape(value))\">\n"
-        }
-        body += "<button type=\"submit\">Continue</button>\n</form>\n"
-    }
-
-    mutating func signOut(csrf: String) { form(action: "/signout", csrf: csrf, hidden: [:], fields: [], buttons: [("Sign out", "signout")]) }
-
-    static let style = """
-        body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}
-        h1{font-size:1.5rem}label{display:block;margin-top:1rem}
-        input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-        button{margin:1.25rem .5rem 0 0;padding:.5rem 1.25rem;font-size:1rem}.error{color:#a4262c}
-        """
-
-    func response(status: HTTPResponse.Status) -> Response {
-        let html = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Self.escape(title)) · Coffre</title><style nonce="\(nonce)">\(Self.style)</style></head>
-            <body>
-            \(body)\(autoSubmit ? "<script nonce=\"\(nonce)\">document.forms[0].submit()</script>\n" : "")</body></html>
-            """
-        let policy =
-            "default-src 'none'; style-src 'nonce-\(nonce)'; " + (autoSubmit ? "script-src 'nonce-\(nonce)'; " : "")
-            + "form-action 'self'\(formTargets.map { " " + $0 }.joined()); frame-ancestors 'none'; base-uri 'none'"
-        return Response(
-            status: status,
-            headers: [
-                .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store",
-                HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
-                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            ],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }
