@@ -14,13 +14,18 @@ private struct CertificateFixture: Sendable {
         do { return try CertificateFixture() } catch { fatalError("the fuzz fixture could not be made: \(error)") }
     }()
 
+    /// Made on the thread that first needs it (libFuzzer's or the seed writer's, never one of the concurrency pool).
     private init() throws {
-        ca = try CertificateBuilder.makeCA(CertificatePolicySpec(subject: "CN=Fuzz CA"), key: caKey)
+        let (caKey, leafKey) = (caKey, leafKey)
+        ca = try FuzzTarget.blocking { try await CertificateBuilder.makeCA(CertificatePolicySpec(subject: "CN=Fuzz CA"), key: caKey) }
         let spec = CertificatePolicySpec(
             subject: "CN=leaf, O=Coffre", subjectAlternativeNames: .init(emails: ["a@example.com"], dnsNames: ["leaf.example"]),
             extendedKeyUsages: ["1.3.6.1.5.5.7.3.1"], keyUsage: [.digitalSignature])
-        csr = try CertificateBuilder.makeCSR(spec, key: SoftwareSigningKey(leafKey))
-        leaf = try CertificateBuilder.issue(csr: csr, issuer: CertificateIssuer(certificateDER: ca, key: caKey), validityInMonths: 12)
+        let (ca, csr) = (ca, try FuzzTarget.blocking { try await CertificateBuilder.makeCSR(spec, key: SoftwareSigningKey(leafKey)) })
+        self.csr = csr
+        leaf = try FuzzTarget.blocking {
+            try await CertificateBuilder.issue(csr: csr, issuer: CertificateIssuer(certificateDER: ca, key: caKey), validityInMonths: 12)
+        }
     }
 
     var bundle: CertificateBundle { CertificateBundle(privateKeyPKCS8DER: Array(leafKey.derRepresentation), certificates: [leaf, ca]) }
@@ -73,7 +78,9 @@ extension FuzzTarget {
         "csr", seeds: { [CertificateFixture.shared.csr] },
         run: { bytes in
             let fixture = CertificateFixture.shared
-            _ = try CertificateBuilder.issue(
-                csr: bytes, issuer: CertificateIssuer(certificateDER: fixture.ca, key: fixture.caKey), validityInMonths: 12)
+            _ = try FuzzTarget.blocking {
+                try await CertificateBuilder.issue(
+                    csr: bytes, issuer: CertificateIssuer(certificateDER: fixture.ca, key: fixture.caKey), validityInMonths: 12)
+            }
         })
 }

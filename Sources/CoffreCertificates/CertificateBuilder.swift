@@ -36,7 +36,7 @@ public struct CertificateIssuer: Sendable {
 /// ``CertificatePolicySpec/backdating`` before `now`, and carry SKI and AKI.
 public enum CertificateBuilder {
     /// A PKCS#10 request for `key`, whose extension request carries the policy's SANs, EKUs and key usage.
-    public static func makeCSR(_ spec: CertificatePolicySpec, key: any CertificateSigningKey) throws -> [UInt8] {
+    public static func makeCSR(_ spec: CertificatePolicySpec, key: any CertificateSigningKey) async throws -> [UInt8] {
         let subject = try spec.distinguishedName()
         let extensions = try spec.requestedExtensions().extensions(subjectIsEmpty: subject.isEmpty)
         let signer = try VaultHeldPrivateKey(key)
@@ -44,9 +44,9 @@ public enum CertificateBuilder {
             extensions.isEmpty
             ? CertificateSigningRequest.Attributes()
             : CertificateSigningRequest.Attributes([try .init(ExtensionRequest(extensions: extensions))])
-        let request = try signing {
-            try CertificateSigningRequest(
-                version: .v1, subject: subject, privateKey: Certificate.PrivateKey(signer), attributes: attributes,
+        let request = try await signing {
+            try await CertificateSigningRequest(
+                version: .v1, subject: subject, asyncPrivateKey: Certificate.PrivateKey(signer), attributes: attributes,
                 signatureAlgorithm: signer.defaultSignatureAlgorithm)
         }
         return try derEncoded(request)
@@ -55,10 +55,10 @@ public enum CertificateBuilder {
     /// A self-signed end-entity certificate (Key Vault's `Self` issuer): basic constraints CA:false.
     public static func makeSelfSigned(
         _ spec: CertificatePolicySpec, key: any CertificateSigningKey, now: Date = Date(), serialNumber: [UInt8]? = nil
-    ) throws -> [UInt8] {
+    ) async throws -> [UInt8] {
         let signer = try VaultHeldPrivateKey(key)
         let subject = try spec.distinguishedName()
-        return try build(
+        return try await build(
             subject: subject, publicKey: signer.publicKey, requested: try spec.requestedExtensions(),
             validity: try spec.validity(from: now), serialNumber: serialNumber, role: .endEntity,
             issuer: (subject, signer, nil))
@@ -71,13 +71,13 @@ public enum CertificateBuilder {
     public static func makeCA(
         _ spec: CertificatePolicySpec, key: any CertificateSigningKey, issuer: CertificateIssuer? = nil, maxPathLength: Int? = nil,
         now: Date = Date(), serialNumber: [UInt8]? = nil
-    ) throws -> [UInt8] {
+    ) async throws -> [UInt8] {
         let signer = try VaultHeldPrivateKey(key)
         let subject = try spec.distinguishedName()
         var requested = try spec.requestedExtensions()
         let usages = spec.keyUsage.isEmpty ? [.digitalSignature] : spec.keyUsage
         requested.keyUsage = KeyUsage(usages + [.keyCertSign, .cRLSign])
-        return try build(
+        return try await build(
             subject: subject, publicKey: signer.publicKey, requested: requested, validity: try spec.validity(from: now),
             serialNumber: serialNumber, role: .authority(maxPathLength: maxPathLength),
             issuer: try issuer.map { try signingParts(of: $0, at: now) } ?? (subject, signer, nil))
@@ -87,8 +87,8 @@ public enum CertificateBuilder {
     public static func issue(
         _ spec: CertificatePolicySpec, subjectPublicKeyInfo: [UInt8], issuer: CertificateIssuer, now: Date = Date(),
         serialNumber: [UInt8]? = nil
-    ) throws -> [UInt8] {
-        try build(
+    ) async throws -> [UInt8] {
+        try await build(
             subject: try spec.distinguishedName(), publicKey: try Certificate.PublicKey(subjectPublicKeyInfo: subjectPublicKeyInfo),
             requested: try spec.requestedExtensions(), validity: try spec.validity(from: now), serialNumber: serialNumber,
             role: .endEntity, issuer: try signingParts(of: issuer, at: now))
@@ -98,7 +98,7 @@ public enum CertificateBuilder {
     /// request, whose signature must verify; other requested extensions are ignored.
     public static func issue(
         csr: [UInt8], issuer: CertificateIssuer, validityInMonths: Int, now: Date = Date(), serialNumber: [UInt8]? = nil
-    ) throws -> [UInt8] {
+    ) async throws -> [UInt8] {
         let request: CertificateSigningRequest
         let requested: RequestedExtensions
         do {
@@ -111,7 +111,7 @@ public enum CertificateBuilder {
             throw CertificateFailure(.invalidCertificateSigningRequest, "The certificate signing request's signature does not verify.")
         }
         let spec = CertificatePolicySpec(subject: "", validityInMonths: validityInMonths)
-        return try build(
+        return try await build(
             subject: request.subject, publicKey: request.publicKey, requested: requested, validity: try spec.validity(from: now),
             serialNumber: serialNumber, role: .endEntity, issuer: try signingParts(of: issuer, at: now))
     }
@@ -148,7 +148,7 @@ public enum CertificateBuilder {
     private static func build(
         subject: DistinguishedName, publicKey: Certificate.PublicKey, requested: RequestedExtensions,
         validity: (notBefore: Date, notAfter: Date), serialNumber: [UInt8]?, role: Role, issuer: Signing
-    ) throws -> [UInt8] {
+    ) async throws -> [UInt8] {
         let serial = serialNumber ?? randomSerialNumber()
         guard (1...20).contains(serial.count), serial.contains(where: { $0 != 0 }) else {
             throw CertificateFailure(.invalidCertificate, "A serial number must be 1 to 20 bytes and not zero.")
@@ -170,20 +170,20 @@ public enum CertificateBuilder {
         try extensions.append(Certificate.Extension(subjectKeyIdentifier, critical: false))
         try extensions.append(
             Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: authorityKeyIdentifier.keyIdentifier), critical: false))
-        let certificate = try signing {
-            try Certificate(
+        let certificate = try await signing {
+            try await Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(bytes: serial), publicKey: publicKey,
                 notValidBefore: validity.notBefore, notValidAfter: notAfter, issuer: issuer.name, subject: subject,
                 signatureAlgorithm: issuer.signer.defaultSignatureAlgorithm, extensions: extensions,
-                issuerPrivateKey: Certificate.PrivateKey(issuer.signer))
+                issuerAsyncPrivateKey: Certificate.PrivateKey(issuer.signer))
         }
         return try derEncoded(certificate)
     }
 
     /// Runs a swift-certificates build, passing our and the key engine's failures through and naming the others.
-    private static func signing<T>(_ body: () throws -> T) throws -> T {
+    private static func signing<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await body()
         } catch let failure as CertificateFailure {
             throw failure
         } catch let failure as KeyEngineFailure {

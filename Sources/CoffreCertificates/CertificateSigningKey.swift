@@ -12,10 +12,10 @@ public protocol CertificateSigningKey: Sendable {
     /// for P-256/P-256K, P-384, P-521).
     var certificateSignatureAlgorithm: CertificateSignatureAlgorithm { get }
     /// Signs `message` (the bytes to be signed, not a digest) and returns the signature as X.509 carries it:
-    /// PKCS#1 v1.5 for RSA, DER ECDSA-Sig-Value for EC.
+    /// PKCS#1 v1.5 for RSA, DER ECDSA-Sig-Value for EC. Asynchronous: the key may be in a hardware security module.
     ///
     /// Errors thrown here (and by `subjectPublicKeyInfoDER`) reach the caller of the builder unchanged.
-    func signForCertificate(_ message: [UInt8]) throws -> [UInt8]
+    func signForCertificate(_ message: [UInt8]) async throws -> [UInt8]
 }
 
 /// A signature algorithm of X.509 certificates and requests: an open set of the six Key Vault signs with.
@@ -148,7 +148,14 @@ struct VaultHeldPrivateKey: CustomPrivateKey {
 
     var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { [defaultSignatureAlgorithm] }
 
+    /// The key may be anywhere (a hardware security module): signing is asynchronous only.
     func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws
+        -> Certificate.Signature
+    {
+        throw CertificateFailure(.signingFailed, "A vault-held key signs asynchronously.")
+    }
+
+    func signAsynchronously(bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm) async throws
         -> Certificate.Signature
     {
         guard signatureAlgorithm == defaultSignatureAlgorithm else {
@@ -157,7 +164,7 @@ struct VaultHeldPrivateKey: CustomPrivateKey {
         let message = Array(bytes)
         let raw: [UInt8]
         do {
-            raw = try key.signForCertificate(message)
+            raw = try await key.signForCertificate(message)
         } catch {
             throw KeyEngineFailure(underlying: error)
         }

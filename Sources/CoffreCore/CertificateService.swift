@@ -104,7 +104,7 @@ public struct CertificateService: Sendable {
         let spec = try policy.x509Spec
         let signer = VaultKeySigner(material: material)
         let requestId = Hex.encode(SecureRandom.bytes(16))
-        let csr = try Self.library { try CertificateBuilder.makeCSR(spec, key: signer) }
+        let csr = try await Self.signing { try await CertificateBuilder.makeCSR(spec, key: signer) }
         var pending = PendingCertificate(
             requestId: requestId, issuerName: policy.issuerName ?? "Unknown", certificateType: policy.certificateType,
             certificateTransparency: policy.certificateTransparency, csr: Base64.standardEncoded(csr), enabled: properties.enabled,
@@ -113,15 +113,15 @@ public struct CertificateService: Sendable {
         let chain: [[UInt8]]?
         switch pending.issuerName.lowercased() {
         case _ where policy.platformManaged != nil:
-            chain = try issuedByPlatform(spec, signer: signer)
+            chain = try await issuedByPlatform(spec, signer: signer)
         case "self":
             let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
             // A policy whose key may sign certificates (keyCertSign) makes a CA: the root of a Coffre issuer.
             chain = [
-                try Self.library {
+                try await Self.signing {
                     spec.keyUsage.contains(.keyCertSign)
-                        ? try CertificateBuilder.makeCA(spec, key: signer, now: now)
-                        : try CertificateBuilder.makeSelfSigned(spec, key: signer, now: now)
+                        ? try await CertificateBuilder.makeCA(spec, key: signer, now: now)
+                        : try await CertificateBuilder.makeSelfSigned(spec, key: signer, now: now)
                 }
             ]
         case "unknown":
@@ -151,13 +151,13 @@ public struct CertificateService: Sendable {
     }
 
     /// A platform-managed certificate, signed by Coffre's own CA.
-    private func issuedByPlatform(_ spec: CertificatePolicySpec, signer: VaultKeySigner) throws -> [[UInt8]] {
+    private func issuedByPlatform(_ spec: CertificatePolicySpec, signer: VaultKeySigner) async throws -> [[UInt8]] {
         guard let authority = platformAuthority else {
             throw CoffreError.badParameter("This server issues no platform-managed certificates.")
         }
-        let leaf = try Self.library {
+        let leaf = try await Self.signing {
             let issuer = try CertificateIssuer(certificateDER: authority.certificateDER, key: VaultKeySigner(material: authority.key))
-            return try CertificateBuilder.issue(
+            return try await CertificateBuilder.issue(
                 spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer,
                 now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
         }
@@ -187,12 +187,12 @@ public struct CertificateService: Sendable {
             throw StorageError.corrupt("the CA certificate \(caName) cannot be read")
         }
         let caMaterial = try KeyMaterial(storedRepresentation: caMaterialBytes)
-        let leaf = try Self.library {
+        let leaf = try await Self.signing {
             let issuer = try CertificateIssuer(certificateDER: caCer, key: VaultKeySigner(material: caMaterial))
             let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
             return spec.keyUsage.contains(.keyCertSign)
-                ? try CertificateBuilder.makeCA(spec, key: signer, issuer: issuer, maxPathLength: 0, now: now)
-                : try CertificateBuilder.issue(spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer, now: now)
+                ? try await CertificateBuilder.makeCA(spec, key: signer, issuer: issuer, maxPathLength: 0, now: now)
+                : try await CertificateBuilder.issue(spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer, now: now)
         }
         return [leaf, caCer] + ca.record.chain.compactMap { Base64.decode($0) }
     }
@@ -571,10 +571,26 @@ public struct CertificateService: Sendable {
     static func library<T>(_ work: () throws -> T) throws -> T {
         do {
             return try work()
-        } catch let failure as CertificateFailure {
-            throw CoffreError.badParameter(failure.message)
-        } catch let failure as CryptoFailure {
-            return try KeyService.crypto { throw failure }
+        } catch {
+            throw libraryFailure(error)
+        }
+    }
+
+    /// ``library(_:)`` for the builder's calls, which sign asynchronously (a vault key may sign in a hardware module).
+    static func signing<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch {
+            throw libraryFailure(error)
+        }
+    }
+
+    /// A certificate-library or key-engine failure as Key Vault's 400 `BadParameter`; any other error as it is.
+    private static func libraryFailure(_ error: any Error) -> any Error {
+        switch error {
+        case let failure as CertificateFailure: CoffreError.badParameter(failure.message)
+        case let failure as CryptoFailure: KeyService.badParameter(failure)
+        default: error
         }
     }
 

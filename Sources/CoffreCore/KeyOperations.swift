@@ -134,14 +134,19 @@ extension KeyService {
         do {
             return try work()
         } catch let failure as CryptoFailure {
-            switch failure {
-            case .invalidKey(let message), .unsupported(let message), .invalidInput(let message):
-                throw CoffreError.badParameter(message.prefix(1).uppercased() + message.dropFirst() + ".")
-            case .authenticationFailed:
-                throw CoffreError.badParameter("The ciphertext could not be decrypted: it was altered or made with another key or parameters.")
-            case .internal:
-                throw CoffreError.badParameter("The cryptographic operation failed.")
-            }
+            throw badParameter(failure)
+        }
+    }
+
+    /// Key Vault's 400 `BadParameter` for a crypto engine failure.
+    static func badParameter(_ failure: CryptoFailure) -> CoffreError {
+        switch failure {
+        case .invalidKey(let message), .unsupported(let message), .invalidInput(let message):
+            CoffreError.badParameter(message.prefix(1).uppercased() + message.dropFirst() + ".")
+        case .authenticationFailed:
+            CoffreError.badParameter("The ciphertext could not be decrypted: it was altered or made with another key or parameters.")
+        case .internal:
+            CoffreError.badParameter("The cryptographic operation failed.")
         }
     }
 }

@@ -17,7 +17,7 @@ struct VaultKeySigner: CertificateSigningKey {
         }
     }
 
-    func signForCertificate(_ message: [UInt8]) throws -> [UInt8] {
+    func signForCertificate(_ message: [UInt8]) async throws -> [UInt8] {
         guard let curve = material.curve else { return try material.sign("RS256", digest: Digest.sha256(message)) }
         let raw: [UInt8] =
             switch curve {

@@ -114,10 +114,10 @@ struct CertificateFixture {
         let caSigner = TestSigner(material: caKey)
         var caSpec = CertificatePolicySpec(subject: "CN=Test CA")
         caSpec.keyUsage = [.keyCertSign, .cRLSign]
-        let ca = try CertificateBuilder.makeCA(caSpec, key: caSigner)
+        let ca = try await CertificateBuilder.makeCA(caSpec, key: caSigner)
         let csr = try #require(Base64.decode(pending.csr))
-        let leaf = try CertificateBuilder.issue(csr: csr, issuer: try CertificateIssuer(certificateDER: ca, key: caSigner), validityInMonths: 6)
-        let stranger = try CertificateBuilder.makeSelfSigned(
+        let leaf = try await CertificateBuilder.issue(csr: csr, issuer: try CertificateIssuer(certificateDER: ca, key: caSigner), validityInMonths: 6)
+        let stranger = try await CertificateBuilder.makeSelfSigned(
             CertificatePolicySpec(subject: "CN=x"), key: TestSigner(material: try KeyMaterial.generate(.ec)))
         await #expect(throws: CoffreError.self) {
             try await f.certificates.merge(in: f.vault.name, name: "ext", x5c: [Base64.standardEncoded(stranger)], properties: .init())

@@ -37,7 +37,7 @@ import Testing
     @Test func downloadSealsANewRootToTheCertificatesAndBeginsTheActivation() async throws {
         let fixture = try PoolFixture()
         let pool = try await fixture.pool("pool").name
-        let holders = DomainHolder.three
+        let holders = try await DomainHolder.three()
         let document = try await fixture.securityDomain.download(certificates: holders.map(\.certificate), required: 2, in: pool)
         #expect(document.sharedKeys.required == 2)
         #expect(document.sharedKeys.enc_shares.map(\.x5t_256) == holders.map { Base64.urlEncoded($0.thumbprint) })
@@ -58,7 +58,7 @@ import Testing
     @Test func downloadRefusalsChangeNothing() async throws {
         let fixture = try PoolFixture()
         let pool = try await fixture.pool("pool").name
-        let holders = DomainHolder.three
+        let holders = try await DomainHolder.three()
         var mismatched = holders[0].certificate
         mismatched.x5c = holders[1].certificate.x5c
         var wrongThumbprint = holders[0].certificate
@@ -102,8 +102,8 @@ import Testing
     }
 
     /// What a client does with the downloaded domain and the second pool's transfer key.
-    func restoreBlob(_ document: SecurityDomainFormat.Document, for key: ManagedHSMSecurityDomain.TransferKey) throws -> String {
-        let items = try SecurityDomainFormat.recover(document, holders: DomainHolder.three.prefix(2).map(\.holder))
+    func restoreBlob(_ document: SecurityDomainFormat.Document, for key: ManagedHSMSecurityDomain.TransferKey) async throws -> String {
+        let items = try SecurityDomainFormat.recover(document, holders: try await DomainHolder.three().prefix(2).map(\.holder))
         let blob = try SecurityDomainFormat.restoreBlob(
             items, transferKey: try PublicKeyMaterial(jwk: key.jwk), transferKeyThumbprint: Digest.sha256(key.certificateDER),
             random: SystemRandomSource())
@@ -114,10 +114,10 @@ import Testing
         let fixture = try PoolFixture()
         let first = try await fixture.pool("first").name
         let second = try await fixture.pool("second").name
-        let document = try await fixture.securityDomain.download(certificates: DomainHolder.three.map(\.certificate), required: 2, in: first)
+        let document = try await fixture.securityDomain.download(certificates: await DomainHolder.three().map(\.certificate), required: 2, in: first)
         try await fixture.directory.activation(.complete, of: first)
 
-        let blob = try restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: second))
+        let blob = try await restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: second))
         try await fixture.securityDomain.upload(blob, to: second)
         #expect(try await fixture.directory.get(second).activation == .activating(.upload, since: fixture.clock.now))
         try await fixture.directory.activation(.complete, of: second)
@@ -133,13 +133,13 @@ import Testing
         let first = try await fixture.pool("first").name
         let target = try await fixture.pool("target").name
         let other = try await fixture.pool("other").name
-        let document = try await fixture.securityDomain.download(certificates: DomainHolder.three.map(\.certificate), required: 2, in: first)
+        let document = try await fixture.securityDomain.download(certificates: await DomainHolder.three().map(\.certificate), required: 2, in: first)
         await #expect(throws: SecurityDomainFailure.foreignTransferKey) {
             try await fixture.securityDomain.upload(
-                try restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: other)), to: target)
+                try await restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: other)), to: target)
         }
 
-        let blob = try restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: target))
+        let blob = try await restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: target))
         var tampered = try SecurityDomainFormat.parseRestoreBlob(blob)
         var parts = tampered.encryptedData.data[0].compact_jwe.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         parts[3] = (parts[3].hasPrefix("A") ? "B" : "A") + parts[3].dropFirst()
@@ -166,8 +166,8 @@ import Testing
         let fixture = try PoolFixture()
         let first = try await fixture.pool("first").name
         let second = try await fixture.pool("second").name
-        let document = try await fixture.securityDomain.download(certificates: DomainHolder.three.map(\.certificate), required: 2, in: first)
-        let blob = try restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: first))
+        let document = try await fixture.securityDomain.download(certificates: await DomainHolder.three().map(\.certificate), required: 2, in: first)
+        let blob = try await restoreBlob(document, for: try await fixture.securityDomain.transferKey(of: first))
         await #expect(throws: SecurityDomainFailure.foreignTransferKey) { try await fixture.securityDomain.upload(blob, to: second) }
     }
 }

@@ -3,6 +3,7 @@ import CoffreCrypto
 import CoffreModel
 import CoffreStorage
 import Foundation
+import Synchronization
 
 @testable import CoffreCore
 
@@ -40,11 +41,21 @@ struct DomainHolder: Sendable {
     let certificateDER: [UInt8]
 
     /// Three holders, made once (RSA key generation is slow in debug builds).
-    static let three: [DomainHolder] = (0..<3).map { try! DomainHolder(index: $0) }
+    static func three() async throws -> [DomainHolder] {
+        if let made = made.withLock({ $0 }) { return made }
+        var holders: [DomainHolder] = []
+        for index in 0..<3 { holders.append(try await DomainHolder(index: index)) }
+        return made.withLock { made in
+            if made == nil { made = holders }
+            return made ?? holders
+        }
+    }
 
-    init(index: Int) throws {
+    private static let made = Mutex<[DomainHolder]?>(nil)
+
+    init(index: Int) async throws {
         key = try KeyMaterial.generate(.rsa, size: 2048)
-        certificateDER = try CertificateBuilder.makeSelfSigned(
+        certificateDER = try await CertificateBuilder.makeSelfSigned(
             CertificatePolicySpec(subject: "CN=security domain holder \(index)"), key: SoftwareSigningKey(pkcs8DER: try key.pkcs8DER))
     }
 

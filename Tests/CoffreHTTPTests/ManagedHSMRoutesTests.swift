@@ -12,8 +12,9 @@ import Testing
 
 /// Certificates a security-domain customer makes for its keys (`openssl req -x509`).
 enum TestCertificates {
-    static func selfSigned(_ key: KeyMaterial, commonName: String) throws -> [UInt8] {
-        try CertificateBuilder.makeSelfSigned(CertificatePolicySpec(subject: "CN=\(commonName)"), key: SoftwareSigningKey(pkcs8DER: try key.pkcs8DER))
+    static func selfSigned(_ key: KeyMaterial, commonName: String) async throws -> [UInt8] {
+        try await CertificateBuilder.makeSelfSigned(
+            CertificatePolicySpec(subject: "CN=\(commonName)"), key: SoftwareSigningKey(pkcs8DER: try key.pkcs8DER))
     }
 }
 
@@ -165,14 +166,15 @@ enum TestCertificates {
         let h = try await Harness()
         let token = try await pool(h, activated: false)
         let holders = try (0..<3).map { _ in try KeyMaterial.generate(.rsa, size: 2048) }
-        let certificates = try holders.enumerated().map { index, key in
-            let der = try TestCertificates.selfSigned(key, commonName: "holder \(index)")
+        var certificates: [[String: Any]] = []
+        for (index, key) in holders.enumerated() {
+            let der = try await TestCertificates.selfSigned(key, commonName: "holder \(index)")
             let jwk = key.publicJWK()
-            return [
+            certificates.append([
                 "kty": "RSA", "kid": "holder \(index)", "key_ops": ["wrapKey"], "alg": "RSA-OAEP-256", "n": Base64.urlEncoded(jwk.n ?? []),
                 "e": Base64.urlEncoded(jwk.e ?? []), "x5c": [Base64.standardEncoded(der)],
                 "x5t#S256": Base64.urlEncoded(Digest.sha256(der)),
-            ] as [String: Any]
+            ])
         }
         let download = try await send(
             h, .post, "/securitydomain/download?api-version=7.4", token: token, json: ["certificates": certificates, "required": 2])

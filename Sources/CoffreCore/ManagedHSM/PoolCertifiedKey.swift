@@ -65,7 +65,8 @@ struct PoolCertifiedKey: Codable, Sendable {
         let key = try KeyMaterial.generate(.rsa, size: 2048)
         let spec = CertificatePolicySpec(
             subject: "CN=\(purpose.commonName), OU=\(pool.value), O=Coffre", keyUsage: purpose.keyUsage, validityInMonths: 120)
-        let certificateDER = try CertificateBuilder.issue(spec, subjectPublicKeyInfo: try key.subjectPublicKeyInfoDER, issuer: issuer, now: now)
+        let certificateDER = try await CertificateBuilder.issue(
+            spec, subjectPublicKeyInfo: try key.subjectPublicKeyInfoDER, issuer: issuer, now: now)
         let made = PoolCertifiedKey(material: Base64.urlEncoded(key.storedRepresentation), certificate: Base64.standardEncoded(certificateDER))
         let kept = try await storage.transaction { transaction in
             try await ManagedHSMAccessControl.requirePool(pool, in: transaction)
