@@ -49,7 +49,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CoffreStorage", dependencies: ["CoffreModel", "CoffreCrypto"], swiftSettings: swiftSettings),
-        .target(name: "CoffreKeyCustody", dependencies: ["CoffreCrypto", "CPKCS11"], swiftSettings: swiftSettings),
+        .target(name: "CoffreKeyCustody", dependencies: ["CoffreModel", "CoffreCrypto", "CPKCS11"], swiftSettings: swiftSettings),
         .target(
             name: "CoffreEventLoops", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         .target(name: "CoffreStorageSQLite", dependencies: ["CoffreStorage", "CSQLite"], swiftSettings: swiftSettings),
@@ -92,12 +92,13 @@ let package = Package(
             name: "CoffreCore",
             dependencies: [
                 "CoffreModel", "CoffreCrypto", "CoffreStorage", "CoffreCertificates", "CoffreDirectory", "CoffreAuth", "CoffreBlob",
+                "CoffreKeyCustody",
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "CoffreHTTP",
             dependencies: [
-                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreEventLoops",
+                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreEventLoops", "CoffreKeyCustody",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -110,7 +111,7 @@ let package = Package(
             name: "CoffreServer",
             dependencies: [
                 "CoffreHTTP", "CoffreStorageSQLite", "CoffreStoragePostgres", "CoffreCertificates", "CoffreBlob", "CoffreDirectory",
-                "CProcessHardening",
+                "CProcessHardening", "CoffreKeyCustody",
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,7 +125,7 @@ let package = Package(
             dependencies: [
                 "CoffreServer", "CoffreCertificates", "CoffreCore", "CoffreCrypto", "CoffreAuth", "CoffreDirectory", "CoffreHTTP", "CoffreModel",
                 "CoffreStorage",
-                "CoffreStorageSQLite",
+                "CoffreStorageSQLite", "CoffreKeyCustody",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +171,13 @@ let package = Package(
             resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CoffreKeyCustodyTests", dependencies: ["CoffreKeyCustody", "CoffreCrypto", "CPKCS11"], swiftSettings: swiftSettings),
+        // SoftHSM2 installations of the tests' own (temporary directories, tokens, PIN files, trusted backup keys).
+        .target(
+            name: "CoffreSoftHSMTestSupport", dependencies: ["CoffreKeyCustody", "CoffreCrypto"], path: "Tests/CoffreSoftHSMTestSupport",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoffreKeyCustodyTests", dependencies: ["CoffreKeyCustody", "CoffreCrypto", "CPKCS11", "CoffreSoftHSMTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreStorageTests",
             dependencies: ["CoffreStorage", "CoffreStorageSQLite", "CoffreStorageConformance", "CoffreCrypto"],
@@ -211,7 +218,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CoffreCoreTests",
-            dependencies: ["CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorageConformance", "CoffreStorageSQLite"],
+            dependencies: [
+                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorageConformance", "CoffreStorageSQLite",
+                "CoffreKeyCustody", "CoffreSoftHSMTestSupport",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreDirectoryTests", dependencies: ["CoffreDirectory", "CoffreCrypto", "CoffreModel", "CoffreStorage"],
@@ -223,7 +233,7 @@ let package = Package(
             name: "CoffreHTTPTests",
             dependencies: [
                 "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorage", "CoffreCrypto",
-                "CoffreModel",
+                "CoffreModel", "CoffreKeyCustody",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

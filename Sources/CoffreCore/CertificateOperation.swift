@@ -29,6 +29,8 @@ public struct PendingCertificate: Codable, Sendable, Equatable {
     public private(set) var targetVersion: String?
     /// The pending key's material (stored representation, base64), until it is merged.
     public private(set) var material: String?
+    /// The version the merge will create, which the pending key's token object is named after.
+    public private(set) var keyVersion: String?
     public let enabled: Bool?
     public let tags: [String: String]?
     public let preserveCertOrder: Bool?
@@ -52,10 +54,11 @@ public struct PendingCertificate: Codable, Sendable, Equatable {
 
     public var isInProgress: Bool { status == .inProgress }
 
-    /// The request is signed elsewhere: the operation keeps its key until the signed chain is merged.
-    mutating func awaitMerge(keeping material: String) throws {
+    /// The request is signed elsewhere: the operation keeps its key until the signed chain is merged as `version`.
+    mutating func awaitMerge(keeping material: String, version: String) throws {
         try checkInProgress("wait for a merge")
         self.material = material
+        keyVersion = version
         statusDetails = "Pending certificate created. Please Perform Merge to complete the request."
     }
 
@@ -98,6 +101,8 @@ public struct PendingCertificate: Codable, Sendable, Equatable {
 public struct CertificateOperations: Sendable {
     let storage: any StorageBackend
     let store: VersionedStore<CertificateVersion>
+    /// Destroys the key of an operation cancelled or deleted while it waited for a merge.
+    let keys: KeyService
 
     /// The companion collection of certificates that holds their operations.
     static let collection = "certificate-pending"
@@ -115,31 +120,36 @@ public struct CertificateOperations: Sendable {
         return pending
     }
 
-    /// Cancels an operation in progress.
+    /// Cancels an operation in progress (its key is destroyed).
     public func cancel(in vault: VaultName, name: String) async throws -> PendingCertificate {
         let name = try ObjectName(name, kind: .certificate)
         let key = key(vault, name)
-        return try await storage.transaction { transaction in
+        let (cancelled, abandoned) = try await storage.transaction { transaction in
             guard var pending = try await transaction.read(PendingCertificate.self, at: key) else {
                 throw CoffreError.pendingCertificateNotFound(name.display)
             }
+            let abandoned = pending.material
             try pending.cancel()
             try await transaction.write(pending, at: key)
-            return pending
+            return (pending, abandoned)
         }
+        await keys.destroyKeys(stored: [abandoned].compactMap { $0 })
+        return cancelled
     }
 
-    /// Forgets the operation, whatever its status.
+    /// Forgets the operation, whatever its status (the key of one waiting for a merge is destroyed).
     public func delete(in vault: VaultName, name: String) async throws -> PendingCertificate {
         let name = try ObjectName(name, kind: .certificate)
         let key = key(vault, name)
-        return try await storage.transaction { transaction in
+        let deleted = try await storage.transaction { transaction in
             guard let pending = try await transaction.read(PendingCertificate.self, at: key) else {
                 throw CoffreError.pendingCertificateNotFound(name.display)
             }
             try await transaction.delete(key)
             return pending
         }
+        await keys.destroyKeys(stored: [deleted.material].compactMap { $0 })
+        return deleted
     }
 
     /// A certificate cannot be created or imported while its operation is in progress.

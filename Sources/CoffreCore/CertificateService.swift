@@ -1,5 +1,6 @@
 import CoffreCertificates
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -55,7 +56,7 @@ public struct CertificateService: Sendable {
         self.storage = storage
         self.clock = clock
         self.backups = backups
-        self.operations = CertificateOperations(storage: storage, store: store)
+        self.operations = CertificateOperations(storage: storage, store: store, keys: keys)
         self.issuers = CertificateIssuers(storage: storage, clock: clock)
         self.contacts = CertificateContacts(storage: storage)
     }
@@ -91,7 +92,7 @@ public struct CertificateService: Sendable {
         if merged.platformManaged != nil, (merged.subject ?? "").isEmpty, merged.subjectAlternativeNames == nil {
             merged.subject = "CN=\(name.display)"
         }
-        return try await issue(in: vault, name: name, policy: try merged.resolved(), properties: properties)
+        return try await issue(in: vault, name: name, policy: try placingKey(merged).resolved(), properties: properties)
     }
 
     /// Issues a version from `policy`: the certificate for Self and Coffre issuers, a pending operation otherwise;
@@ -100,9 +101,19 @@ public struct CertificateService: Sendable {
         in vault: VaultName, name: ObjectName, policy: CertificatePolicy, properties: Properties,
         alongside: (@Sendable (any StorageTransaction) async throws -> Void)? = nil
     ) async throws -> PendingCertificate {
-        let material = try await keyMaterial(for: policy, in: vault, name: name)
+        let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+        let (key, isNew) = try await certificateKey(for: policy, in: vault, name: name, version: version)
+        return try await keys.destroyingOnFailure(isNew ? [key] : []) {
+            try await issue(in: vault, name: name, version: version, key: key, policy: policy, properties: properties, alongside: alongside)
+        }
+    }
+
+    private func issue(
+        in vault: VaultName, name: ObjectName, version: String, key: CustodyKey, policy: CertificatePolicy, properties: Properties,
+        alongside: (@Sendable (any StorageTransaction) async throws -> Void)?
+    ) async throws -> PendingCertificate {
         let spec = try policy.x509Spec
-        let signer = VaultKeySigner(material: material)
+        let signer = VaultKeySigner(key: key, custody: keys.custody)
         let requestId = Hex.encode(SecureRandom.bytes(16))
         let csr = try await Self.signing { try await CertificateBuilder.makeCSR(spec, key: signer) }
         var pending = PendingCertificate(
@@ -126,7 +137,7 @@ public struct CertificateService: Sendable {
             ]
         case "unknown":
             chain = nil
-            try pending.awaitMerge(keeping: Base64.standardEncoded(material.storedRepresentation))
+            try pending.awaitMerge(keeping: Base64.standardEncoded(key.storedRepresentation), version: version)
         default:
             chain = try await issueWithIssuer(pending.issuerName, in: vault, spec: spec, signer: signer, pending: &pending)
         }
@@ -136,9 +147,8 @@ public struct CertificateService: Sendable {
             try await operations.checkNoneInProgress(vault, name, transaction)
             var pending = finalPending
             if let chain {
-                let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
                 _ = try await writeVersion(
-                    in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: properties,
+                    in: vault, name: name, version: version, key: key, chain: chain, policy: policy, properties: properties,
                     transaction: transaction)
                 try pending.complete(version: version)
             }
@@ -156,7 +166,8 @@ public struct CertificateService: Sendable {
             throw CoffreError.badParameter("This server issues no platform-managed certificates.")
         }
         let leaf = try await Self.signing {
-            let issuer = try CertificateIssuer(certificateDER: authority.certificateDER, key: VaultKeySigner(material: authority.key))
+            let issuer = try CertificateIssuer(
+                certificateDER: authority.certificateDER, key: VaultKeySigner(key: .software(authority.key), custody: keys.custody))
             return try await CertificateBuilder.issue(
                 spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer,
                 now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
@@ -183,12 +194,10 @@ public struct CertificateService: Sendable {
         let caObject = try ObjectName(caName, kind: .certificate)
         let ca = try await store.get(in: vault, name: caObject, version: nil)
         let caKey = try await keys.store.get(in: vault, name: ObjectName(caName, kind: .key), version: ca.record.version)
-        guard let caMaterialBytes = Base64.decode(caKey.record.material), let caCer = Base64.decode(ca.record.cer) else {
-            throw StorageError.corrupt("the CA certificate \(caName) cannot be read")
-        }
-        let caMaterial = try KeyMaterial(storedRepresentation: caMaterialBytes)
+        guard let caCer = Base64.decode(ca.record.cer) else { throw StorageError.corrupt("the CA certificate \(caName) cannot be read") }
+        let caSigner = VaultKeySigner(key: try keys.custodyKey(of: caKey, in: vault), custody: keys.custody)
         let leaf = try await Self.signing {
-            let issuer = try CertificateIssuer(certificateDER: caCer, key: VaultKeySigner(material: caMaterial))
+            let issuer = try CertificateIssuer(certificateDER: caCer, key: caSigner)
             let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
             return spec.keyUsage.contains(.keyCertSign)
                 ? try await CertificateBuilder.makeCA(spec, key: signer, issuer: issuer, maxPathLength: 0, now: now)
@@ -197,19 +206,43 @@ public struct CertificateService: Sendable {
         return [leaf, caCer] + ca.record.chain.compactMap { Base64.decode($0) }
     }
 
-    /// The key of a new version: the previous version's when `reuse_key` is set, else a new one.
-    private func keyMaterial(for policy: CertificatePolicy, in vault: VaultName, name: ObjectName) async throws -> KeyMaterial {
+    /// The key of a new version (named after `version` in a token): the previous version's when `reuse_key` is set, else
+    /// a new one in the custody its type asks for. `isNew` says whether it was made now (and is to be destroyed if the
+    /// version is not written).
+    private func certificateKey(for policy: CertificatePolicy, in vault: VaultName, name: ObjectName, version: String) async throws
+        -> (key: CustodyKey, isNew: Bool)
+    {
         if policy.reuseKey == true, let head = try await store.head(in: vault, name: name),
             let previous = try await Self.leg(
-                .key, { try await keys.store.get(in: vault, name: ObjectName(name.display, kind: .key), version: head.latestVersion) }),
-            let bytes = Base64.decode(previous.record.material)
+                .key, { try await keys.store.get(in: vault, name: ObjectName(name.display, kind: .key), version: head.latestVersion) })
         {
-            return try KeyMaterial(storedRepresentation: bytes)
+            return (try keys.custodyKey(of: previous, in: vault), false)
         }
         let type = KeyType(rawValue: policy.keyType ?? "RSA") ?? .rsa
-        return try KeyService.crypto {
-            try KeyMaterial.generate(type, size: type.family == .rsa ? policy.keySize : nil, curve: policy.curve.flatMap(CurveName.init(rawValue:)))
+        let spec = KeySpec(type: type, size: type.family == .rsa ? policy.keySize : nil, curve: policy.curve.flatMap(CurveName.init(rawValue:)))
+        let key = try await KeyService.custodial {
+            try await keys.custody.generate(
+                spec, policy: KeyPolicy(exportable: policy.exportable ?? true), label: KeyService.label(vault, keyName(name), version))
         }
+        return (key, true)
+    }
+
+    /// The name of a certificate's key (and secret).
+    private func keyName(_ name: ObjectName) -> ObjectName {
+        (try? ObjectName(name.display, kind: .key)) ?? name
+    }
+
+    /// With a PKCS#11 module, an `-HSM` certificate key lives in the token and its private key never leaves it, so the
+    /// certificate's secret cannot carry it: such a policy is not exportable (unset means false; true is refused).
+    func placingKey(_ policy: CertificatePolicy) throws -> CertificatePolicy {
+        guard let type = policy.keyType.flatMap(KeyType.init(rawValue:)), keys.custody.keepsInHardware(type) else { return policy }
+        guard policy.exportable != true else {
+            throw CoffreError.badParameter(
+                "A certificate with an \(type.rawValue) key is not exportable: its private key stays in the HSM. Set exportable to false.")
+        }
+        var placed = policy
+        placed.exportable = false
+        return placed
     }
 
     /// Imports a PFX (base64) or PEM (key and chain).
@@ -234,19 +267,29 @@ public struct CertificateService: Sendable {
         guard let pkcs8 = bundle.privateKeyPKCS8DER else {
             throw CoffreError.badParameter("The imported value holds no private key: import a PFX or PEM with the certificate's key.")
         }
-        let material = try KeyService.crypto { try KeyMaterial(pkcs8DER: pkcs8) }
+        var material = try KeyService.crypto { try KeyMaterial(pkcs8DER: pkcs8) }
         let info = try Self.library { try CertificateInfo(der: leaf) }
         let contentType = given?.contentType ?? (isPEM ? CertificatePolicy.pem : CertificatePolicy.pkcs12)
-        let policy = try CertificatePolicy.forImport(info, material: material, given: given, contentType: contentType).resolvedForImport()
-        return try await storage.transaction { transaction in
-            try await operations.checkNoneInProgress(vault, name, transaction)
-            let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
-            let written = try await writeVersion(
-                in: vault, name: name, version: version, material: material, chain: bundle.certificates, policy: policy,
-                properties: properties, transaction: transaction)
-            let stamped = policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name)))
-            try await transaction.write(stamped, at: policyKey(vault, name))
-            return (written, stamped)
+        let policy = try placingKey(CertificatePolicy.forImport(info, material: material, given: given, contentType: contentType))
+            .resolvedForImport()
+        if let type = policy.keyType.flatMap(KeyType.init(rawValue:)), type.isHSM, type.family == material.keyType.family {
+            material = try KeyService.crypto { try material.withKeyType(type) }
+        }
+        let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+        let key = try await KeyService.custodial { [material] in
+            try await keys.custody.importKey(
+                material, policy: KeyPolicy(exportable: policy.exportable ?? true), label: KeyService.label(vault, keyName(name), version))
+        }
+        return try await keys.destroyingOnFailure([key]) {
+            try await storage.transaction { transaction in
+                try await operations.checkNoneInProgress(vault, name, transaction)
+                let written = try await writeVersion(
+                    in: vault, name: name, version: version, key: key, chain: bundle.certificates, policy: policy,
+                    properties: properties, transaction: transaction)
+                let stamped = policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name)))
+                try await transaction.write(stamped, at: policyKey(vault, name))
+                return (written, stamped)
+            }
         }
     }
 
@@ -266,8 +309,8 @@ public struct CertificateService: Sendable {
                 .notAllowed,
                 message: "Merge is forbidden on pending object created with issuer : \(pending.issuerName) while it is in progress.")
         }
-        let material = try KeyMaterial(storedRepresentation: stored)
-        let spki = try material.subjectPublicKeyInfoDER
+        let key = try CustodyKey(storedRepresentation: stored)
+        let spki = try VaultKeySigner(key: key, custody: keys.custody).subjectPublicKeyInfoDER
         let chain = try Self.library {
             try CertificateChain.orderedLeafFirst(CertificateChain.certificates(x5c: x5c), leafPublicKey: spki)
         }
@@ -281,9 +324,9 @@ public struct CertificateService: Sendable {
             guard var current = try await transaction.read(PendingCertificate.self, at: operations.key(vault, name)),
                 current.requestId == pending.requestId, current.isInProgress
             else { throw CoffreError.pendingCertificateNotFound(name.display) }
-            let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
+            let version = current.keyVersion ?? VersionID.from(randomBytes: SecureRandom.bytes(16))
             let written = try await writeVersion(
-                in: vault, name: name, version: version, material: material, chain: chain, policy: policy, properties: merged,
+                in: vault, name: name, version: version, key: key, chain: chain, policy: policy, properties: merged,
                 transaction: transaction)
             try current.complete(version: version)
             try await transaction.write(current, at: operations.key(vault, name))
@@ -293,7 +336,7 @@ public struct CertificateService: Sendable {
 
     /// Writes the certificate, its managed key and its managed secret under one version id.
     func writeVersion(
-        in vault: VaultName, name: ObjectName, version: String, material: KeyMaterial, chain: [[UInt8]], policy: CertificatePolicy,
+        in vault: VaultName, name: ObjectName, version: String, key: CustodyKey, chain: [[UInt8]], policy: CertificatePolicy,
         properties: Properties, transaction: any StorageTransaction
     ) async throws -> Versioned<CertificateVersion> {
         guard let leaf = chain.first else { throw CoffreError.badParameter("A certificate chain needs its leaf certificate.") }
@@ -304,10 +347,10 @@ public struct CertificateService: Sendable {
             expires: Int64(info.notAfter.timeIntervalSince1970), created: now, updated: now)
         let contentType = policy.contentType ?? CertificatePolicy.pkcs12
         let exportable = policy.exportable ?? true
-        let bundle = CertificateBundle(privateKeyPKCS8DER: exportable ? try material.pkcs8DER : nil, certificates: chain)
+        let bundle = CertificateBundle(privateKeyPKCS8DER: exportable ? try Self.pkcs8(of: key) : nil, certificates: chain)
         let secretValue =
             contentType == CertificatePolicy.pem ? bundle.pem() : Base64.standardEncoded(try Self.library { try bundle.pkcs12(password: nil) })
-        let supported = material.supportedAlgorithms.operations
+        let supported = key.supportedAlgorithms.operations
         let keyOps = policy.keyOperations.filter { supported.contains($0) }
 
         let written = try await store.addVersion(in: vault, name: name, version: version, transaction: transaction) { version, _ in
@@ -320,9 +363,9 @@ public struct CertificateService: Sendable {
             version, existing in
             guard existing == nil || existing?.summary.managed == true else { throw CoffreError.conflict(Self.nameTaken(.key, name)) }
             return KeyVersion(
-                version: version, keyType: material.keyType, material: Base64.standardEncoded(material.storedRepresentation),
-                publicKey: material.publicJWK(), keyOps: keyOps, attributes: attributes, exportable: exportable, tags: nil,
-                releasePolicy: nil, managed: true, size: material.keyType.family == .rsa ? material.sizeInBits : nil, curve: material.curve)
+                version: version, keyType: key.keyType, material: Base64.standardEncoded(key.storedRepresentation),
+                publicKey: key.publicJWK(), keyOps: keyOps, attributes: attributes, exportable: exportable, tags: nil,
+                releasePolicy: nil, managed: true, size: key.keyType.family == .rsa ? key.sizeInBits : nil, curve: key.curve)
         }
         _ = try await secrets.store.addVersion(
             in: vault, name: ObjectName(name.display, kind: .secret), version: version, transaction: transaction
@@ -333,6 +376,14 @@ public struct CertificateService: Sendable {
                 keyPath: "/keys/\(name.display)/\(version)", managed: true)
         }
         return written
+    }
+
+    /// The PKCS#8 of an exportable certificate's key, for its secret: only a software key has one to give.
+    static func pkcs8(of key: CustodyKey) throws -> [UInt8] {
+        guard case .software(let material) = key else {
+            throw CoffreError.badParameter("The certificate's key is in the HSM: its secret cannot carry the private key.")
+        }
+        return try material.pkcs8DER
     }
 
     static func nameTaken(_ kind: ObjectKind, _ name: ObjectName) -> String {
@@ -492,24 +543,37 @@ public struct CertificateService: Sendable {
     public func purge(in vault: VaultRecord, name: String) async throws {
         guard !vault.purgeProtection else { throw CoffreError.purgeProtected(vault: vault.name.value) }
         let objectName = try ObjectName(name, kind: .certificate)
-        try await storage.transaction { transaction in
+        let erased = try await storage.transaction { transaction in
+            let erased = try await erasedKeys(of: objectName, in: vault.name, transaction: transaction)
             try await store.purge(in: vault.name, name: objectName, transaction: transaction)
             try await Self.leg(.key) { try await keys.store.purge(in: vault.name, name: ObjectName(name, kind: .key), transaction: transaction) }
             try await Self.leg(.secret) {
                 try await secrets.store.purge(in: vault.name, name: ObjectName(name, kind: .secret), transaction: transaction)
             }
+            return erased
         }
+        await keys.destroyKeys(stored: erased)
     }
 
     func purgeIfDue(in vault: VaultName, name: String, now: Int64) async throws -> Bool {
-        try await storage.transaction { transaction in
-            guard try await store.purgeIfDue(in: vault, name: ObjectName(name, kind: .certificate), now: now, transaction: transaction) else {
-                return false
-            }
+        let objectName = try ObjectName(name, kind: .certificate)
+        let erased = try await storage.transaction { transaction -> [String]? in
+            let erased = try await erasedKeys(of: objectName, in: vault, transaction: transaction)
+            guard try await store.purgeIfDue(in: vault, name: objectName, now: now, transaction: transaction) else { return nil }
             _ = try await keys.store.purgeIfDue(in: vault, name: ObjectName(name, kind: .key), now: now, transaction: transaction)
             _ = try await secrets.store.purgeIfDue(in: vault, name: ObjectName(name, kind: .secret), now: now, transaction: transaction)
-            return true
+            return erased
         }
+        guard let erased else { return false }
+        await keys.destroyKeys(stored: erased)
+        return true
+    }
+
+    /// The stored keys a purge of the certificate erases: its key's versions, and its pending operation's key.
+    private func erasedKeys(of name: ObjectName, in vault: VaultName, transaction: any StorageTransaction) async throws -> [String] {
+        let versions = try await keys.versions(of: ObjectName(name.display, kind: .key), in: vault, transaction: transaction)
+        let pending = try await transaction.read(PendingCertificate.self, at: operations.key(vault, name))
+        return versions.map(\.material) + [pending?.material].compactMap { $0 }
     }
 
     // MARK: - Backup and restore
@@ -532,21 +596,26 @@ public struct CertificateService: Sendable {
         let policy = try await storage.read(CertificatePolicy.self, at: policyKey(vault, objectName))
         return try backups.seal(
             Backup(
-                certificate: certificate.head, certificates: certificate.versions, key: key.head, keys: key.versions, secret: secret.head,
-                secrets: secret.versions, policy: policy),
+                certificate: certificate.head, certificates: certificate.versions, key: key.head, keys: try await keys.backedUp(key.versions),
+                secret: secret.head, secrets: secret.versions, policy: policy),
             kind: .certificate)
     }
 
     public func restore(in vault: VaultName, blob: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
         let backup = try backups.open(blob, as: Backup.self, kind: .certificate)
-        return try await storage.transaction { transaction in
-            let restored = try await store.restore(in: vault, head: backup.certificate, versions: backup.certificates, transaction: transaction)
-            _ = try await keys.store.restore(in: vault, head: backup.key, versions: backup.keys, transaction: transaction)
-            _ = try await secrets.store.restore(in: vault, head: backup.secret, versions: backup.secrets, transaction: transaction)
-            if let policy = backup.policy {
-                try await transaction.write(policy, at: policyKey(vault, try ObjectName(backup.certificate.name, kind: .certificate)))
+        let name = try ObjectName(backup.certificate.name, kind: .certificate)
+        if try await store.head(in: vault, name: name) != nil {
+            throw CoffreError.conflict("Certificate \(name.display) already exists: a backup can only be restored under a free name.")
+        }
+        let (keyVersions, restored) = try await keys.restoredKeys(backup.keys, in: vault, name: ObjectName(name.display, kind: .key))
+        return try await keys.destroyingOnFailure(restored) {
+            try await storage.transaction { transaction in
+                let result = try await store.restore(in: vault, head: backup.certificate, versions: backup.certificates, transaction: transaction)
+                _ = try await keys.store.restore(in: vault, head: backup.key, versions: keyVersions, transaction: transaction)
+                _ = try await secrets.store.restore(in: vault, head: backup.secret, versions: backup.secrets, transaction: transaction)
+                if let policy = backup.policy { try await transaction.write(policy, at: policyKey(vault, name)) }
+                return (result, backup.policy)
             }
-            return (restored, backup.policy)
         }
     }
 

@@ -1,10 +1,11 @@
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 
 /// The cryptographic operations of the Keys API: each finds the usable key version (enabled, within its validity
-/// window unless exempt, the operation in its `key_ops`), runs the engine (private-key work on the crypto workers) and
-/// counts the operation.
+/// window unless exempt, the operation in its `key_ops`), has the key's custody do it (a token key's private-key work
+/// runs in the PKCS#11 module) and counts the operation.
 extension KeyService {
     /// The operands of encrypt and decrypt.
     public struct CipherInput: Sendable {
@@ -35,19 +36,20 @@ extension KeyService {
 
     /// Encrypts with the key's public part (or the symmetric key).
     public func encrypt(in vault: VaultName, name: String, version: String?, _ input: CipherInput) async throws -> CryptoOutput {
-        let (key, material) = try await keyFor(.encrypt, in: vault, name: name, version: version)
-        let result = try Self.crypto {
-            try material.encrypt(input.algorithm, plaintext: input.value, iv: input.iv, additionalData: input.additionalData)
+        let (key, custodyKey) = try await keyFor(.encrypt, in: vault, name: name, version: version)
+        let result = try await Self.custodial {
+            try await custody.encrypt(
+                custodyKey, algorithm: input.algorithm, plaintext: input.value, iv: input.iv, additionalData: input.additionalData)
         }
         metrics.crypto(operation: Operation.encrypt.rawValue, algorithm: input.algorithm)
         return CryptoOutput(key: key, value: result.ciphertext, iv: result.iv, authenticationTag: result.authenticationTag)
     }
 
     public func decrypt(in vault: VaultName, name: String, version: String?, _ input: CipherInput) async throws -> CryptoOutput {
-        let (key, material) = try await keyFor(.decrypt, in: vault, name: name, version: version)
-        let plaintext = try await perform(with: material) {
-            try material.decrypt(
-                input.algorithm, ciphertext: input.value, iv: input.iv, additionalData: input.additionalData,
+        let (key, custodyKey) = try await keyFor(.decrypt, in: vault, name: name, version: version)
+        let plaintext = try await Self.custodial {
+            try await custody.decrypt(
+                custodyKey, algorithm: input.algorithm, ciphertext: input.value, iv: input.iv, additionalData: input.additionalData,
                 authenticationTag: input.authenticationTag)
         }
         metrics.crypto(operation: Operation.decrypt.rawValue, algorithm: input.algorithm)
@@ -55,8 +57,8 @@ extension KeyService {
     }
 
     public func wrapKey(in vault: VaultName, name: String, version: String?, algorithm: String, key value: [UInt8]) async throws -> CryptoOutput {
-        let (key, material) = try await keyFor(.wrapKey, in: vault, name: name, version: version)
-        let wrapped = try Self.crypto { try material.wrapKey(algorithm, key: value) }
+        let (key, custodyKey) = try await keyFor(.wrapKey, in: vault, name: name, version: version)
+        let wrapped = try await Self.custodial { try await custody.wrapKey(custodyKey, algorithm: algorithm, keyToWrap: value) }
         metrics.crypto(operation: Operation.wrapKey.rawValue, algorithm: algorithm)
         return CryptoOutput(key: key, value: wrapped)
     }
@@ -64,15 +66,15 @@ extension KeyService {
     public func unwrapKey(in vault: VaultName, name: String, version: String?, algorithm: String, wrappedKey: [UInt8]) async throws
         -> CryptoOutput
     {
-        let (key, material) = try await keyFor(.unwrapKey, in: vault, name: name, version: version)
-        let unwrapped = try await perform(with: material) { try material.unwrapKey(algorithm, wrappedKey: wrappedKey) }
+        let (key, custodyKey) = try await keyFor(.unwrapKey, in: vault, name: name, version: version)
+        let unwrapped = try await Self.custodial { try await custody.unwrapKey(custodyKey, algorithm: algorithm, wrappedKey: wrappedKey) }
         metrics.crypto(operation: Operation.unwrapKey.rawValue, algorithm: algorithm)
         return CryptoOutput(key: key, value: unwrapped)
     }
 
     public func sign(in vault: VaultName, name: String, version: String?, algorithm: String, digest: [UInt8]) async throws -> CryptoOutput {
-        let (key, material) = try await keyFor(.sign, in: vault, name: name, version: version)
-        let signature = try await perform(with: material) { try material.sign(algorithm, digest: digest) }
+        let (key, custodyKey) = try await keyFor(.sign, in: vault, name: name, version: version)
+        let signature = try await Self.custodial { try await custody.sign(custodyKey, algorithm: algorithm, digest: digest) }
         metrics.crypto(operation: Operation.sign.rawValue, algorithm: algorithm)
         return CryptoOutput(key: key, value: signature)
     }
@@ -81,8 +83,10 @@ extension KeyService {
     public func verify(in vault: VaultName, name: String, version: String?, algorithm: String, digest: [UInt8], signature: [UInt8])
         async throws -> Bool
     {
-        let (_, material) = try await keyFor(.verify, in: vault, name: name, version: version)
-        let valid = try Self.crypto { try material.verify(algorithm, digest: digest, signature: signature) }
+        let (_, custodyKey) = try await keyFor(.verify, in: vault, name: name, version: version)
+        let valid = try await Self.custodial {
+            try await custody.verify(custodyKey, algorithm: algorithm, digest: digest, signature: signature)
+        }
         metrics.crypto(operation: Operation.verify.rawValue, algorithm: algorithm)
         return valid
     }
@@ -97,7 +101,7 @@ extension KeyService {
 
     /// The usable key for `operation`: enabled, within its window (unless exempt), with the operation in its key_ops.
     func keyFor(_ operation: Operation, in vault: VaultName, name: String, version: String?) async throws
-        -> (key: Versioned<KeyVersion>, material: KeyMaterial)
+        -> (key: Versioned<KeyVersion>, custodyKey: CustodyKey)
     {
         let key = try await get(in: vault, name: name, version: version)
         let record = key.record
@@ -112,21 +116,32 @@ extension KeyService {
             throw CoffreError.forbidden(
                 .keyOperationNotPermitted, message: "Operation \(operation.rawValue) is not permitted on this key.")
         }
-        return (key, try material(of: key, in: vault))
+        return (key, try custodyKey(of: key, in: vault))
     }
 
-    /// The parsed key material of a version (cached: versions never change).
-    func material(of key: Versioned<KeyVersion>, in vault: VaultName) throws -> KeyMaterial {
-        try cache.material(for: "\(vault)/\(key.record.version)") {
-            guard let bytes = Base64.decode(key.record.material) else { throw StorageError.corrupt("the key material is not readable") }
-            return try KeyMaterial(storedRepresentation: bytes)
+    /// The custody key of a version (read once and cached: versions never change).
+    func custodyKey(of key: Versioned<KeyVersion>, in vault: VaultName) throws -> CustodyKey {
+        try custodyKey(stored: key.record.material, cacheID: "\(vault)/\(key.record.version)")
+    }
+
+    /// The custody key of a stored `material` (cached under `cacheID` when given).
+    func custodyKey(stored material: String, cacheID: String?) throws -> CustodyKey {
+        let load = {
+            guard let bytes = Base64.decode(material) else { throw StorageError.corrupt("the key material is not readable") }
+            return try CustodyKey(storedRepresentation: bytes)
         }
+        guard let cacheID else { return try load() }
+        return try cache.key(for: cacheID, stored: material, load: load)
     }
 
-    /// Runs a private-key operation of `material` (off the cooperative pool when it is expensive), turning crypto
-    /// failures into 400 `BadParameter`.
-    func perform<T: Sendable>(with material: KeyMaterial, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await workers.run(for: material) { try Self.crypto(work) }
+    /// Runs a custody call, turning the engine's crypto failures into 400 `BadParameter` (custody failures go to the
+    /// error table as they are).
+    static func custodial<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let failure as CryptoFailure {
+            throw badParameter(failure)
+        }
     }
 
     /// Runs a crypto engine call, turning its failures into Key Vault's 400 `BadParameter`.

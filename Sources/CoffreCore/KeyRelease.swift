@@ -1,6 +1,7 @@
 import CoffreAuth
 import CoffreCrypto
 import CoffreJSON
+import CoffreKeyCustody
 import CoffreModel
 import Foundation
 
@@ -145,31 +146,23 @@ extension KeyService {
             throw CoffreError.forbidden(
                 .releasePolicyNotSatisfied, message: "The attestation does not satisfy the key's release policy.")
         }
-        let encryption = encryption ?? "CKM_RSA_AES_KEY_WRAP"
-        let oaep: String =
-            switch encryption {
-            case "CKM_RSA_AES_KEY_WRAP": "RSA-OAEP"
-            case "RSA_AES_KEY_WRAP_256": "RSA-OAEP-256"
-            default:
-                throw CoffreError.badParameter(
-                    "Key release encryption \(encryption) is not supported: use CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256.")
-            }
-        let runtimeKey = try Self.runtimeKey(in: claims)
-        let material = try material(of: key, in: vault.name)
-        let secret = material.keyType.family == .oct ? (material.privateJWK().k ?? []) : try material.pkcs8DER
-        // CKM_RSA_AES_KEY_WRAP: a fresh AES-256 key wrapped by the runtime RSA key (OAEP), then the key itself wrapped
-        // by that AES key (AES key wrap with padding, RFC 5649); the two concatenated.
-        let transient = try KeyMaterial(importing: JsonWebKey(kty: .oct, k: SecureRandom.bytes(32)))
-        let wrapped = try Self.crypto {
-            try runtimeKey.encrypt(oaep, plaintext: transient.privateJWK().k ?? []) + (try transient.wrapKey("CKM_AES_KEY_WRAP_PAD", key: secret))
+        let requested = encryption ?? ReleaseEncryption.rsaAESKeyWrap.rawValue
+        guard let encryption = ReleaseEncryption(rawValue: requested) else {
+            throw CoffreError.badParameter(
+                "Key release encryption \(requested) is not supported: use CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256.")
         }
+        let runtimeKey = try Self.runtimeKey(in: claims)
+        let custodyKey = try custodyKey(of: key, in: vault.name)
+        // The key wrapped where it lives (inside the module for a token key): a fresh AES-256 key wrapped by the runtime
+        // RSA key (OAEP), then the key itself wrapped by that AES key (RFC 5649); the two concatenated.
+        let wrapped = try await Self.custodial { try await custody.release(custodyKey, to: runtimeKey, encryption: encryption) }
         var jwk = record.publicKey
         jwk.kid = nil
         jwk.keyOps = record.keyOps
         jwk.t = wrapped
         return try authority.signer.sign(
             KeyReleaseStatement(
-                vault: vault, key: key, releasedKey: jwk, encryption: encryption, nonce: nonce, apiVersion: apiVersion, vaultURL: vaultURL,
+                vault: vault, key: key, releasedKey: jwk, encryption: encryption.rawValue, nonce: nonce, apiVersion: apiVersion, vaultURL: vaultURL,
                 issuedAt: clock.now))
     }
 

@@ -126,8 +126,14 @@ public struct VersionedStore<Record: VersionedRecord>: Sendable {
     public func addVersion(
         in vault: VaultName, name: ObjectName, make: @escaping @Sendable (String, Head?) throws -> Record
     ) async throws -> Versioned<Record> {
-        let version = VersionID.from(randomBytes: SecureRandom.bytes(16))
-        return try await storage.transaction { try await addVersion(in: vault, name: name, version: version, transaction: $0, make: make) }
+        try await addVersion(in: vault, name: name, version: VersionID.from(randomBytes: SecureRandom.bytes(16)), make: make)
+    }
+
+    /// `addVersion` with a chosen version id (a token key's object is named after its version before the version is written).
+    public func addVersion(
+        in vault: VaultName, name: ObjectName, version: String, make: @escaping @Sendable (String, Head?) throws -> Record
+    ) async throws -> Versioned<Record> {
+        try await storage.transaction { try await addVersion(in: vault, name: name, version: version, transaction: $0, make: make) }
     }
 
     /// `addVersion` inside a caller's transaction, with a chosen version id (a certificate's key and secret share its id).

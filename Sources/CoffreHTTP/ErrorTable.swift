@@ -2,6 +2,7 @@ import CoffreAuth
 import CoffreBlob
 import CoffreCore
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import HTTPTypes
@@ -29,6 +30,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case let error as SecurityDomainFailure: ErrorResponse(status: .badRequest, code: "BadParameter", message: error.description)
         case let error as ResourceManagerError: from(error)
         case let error as GraphError: from(error)
+        case let error as CustodyFailure: from(error)
         case let error as OAuthError:
             ErrorResponse(status: .init(code: error.status), code: error.code, message: error.description)
         case let error as StorageAccountNotFound: ErrorResponse(status: .notFound, code: "StorageAccountNotFound", message: error.description)
@@ -147,6 +149,28 @@ public struct ErrorResponse: Sendable, Equatable {
                 status: .internalServerError, code: "InternalServerError",
                 message: "Stored data failed its integrity check; the request was not applied.")
         case .invalidKey(let detail): ErrorResponse(status: .badRequest, code: "BadParameter", message: detail)
+        }
+    }
+
+    /// Where keys live: an unreachable token is worth retrying (503 + `Retry-After`); a token Coffre cannot use at all is a
+    /// 503 without one; what a client sent or asked that the token refuses is a 400 or 403.
+    static func from(_ failure: CustodyFailure) -> ErrorResponse {
+        let message = failure.description
+        return switch failure {
+        case .unavailable: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 5)
+        case .moduleUnusable, .tokenNotFound, .pinIncorrect, .pinLocked, .pinFileUnusable, .noModule:
+            ErrorResponse(status: .serviceUnavailable, code: "HSMUnavailable", message: message)
+        case .moduleFailure:
+            ErrorResponse(status: .internalServerError, code: "HSMFailure", message: message, internalDetail: message)
+        case .keyNotFound: ErrorResponse(status: .conflict, code: "Conflict", innerCode: "KeyNotInHSM", message: message)
+        case .notExtractable: ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "KeyNotExportable", message: message)
+        case .operationNotPermitted:
+            ErrorResponse(status: .forbidden, code: "Forbidden", innerCode: "KeyOperationForbidden", message: message)
+        case .backupKeyMissing: ErrorResponse(status: .badRequest, code: "BadParameter", innerCode: "BackupKeyMissing", message: message)
+        case .backupNotRestorable: ErrorResponse(status: .badRequest, code: "BadParameter", message: message)
+        case .invalidBYOK: ErrorResponse(status: .badRequest, code: "BadParameter", innerCode: "InvalidKeyTransferBlob", message: message)
+        case .notAKeyExchangeKey:
+            ErrorResponse(status: .badRequest, code: "BadParameter", innerCode: "NotAKeyExchangeKey", message: message)
         }
     }
 

@@ -13,9 +13,14 @@ public struct RoutingCustody: KeyCustody {
         self.hardware = hardware
     }
 
+    /// Whether a new key of this type is made in the token (an RSA-HSM or EC-HSM key, with a module configured).
+    public func keepsInHardware(_ type: KeyType) -> Bool {
+        hardware != nil && type.isHSM && type.family != .oct
+    }
+
     /// The custody a new key of this type is made in.
     private func custody(forNew type: KeyType) -> any KeyCustody {
-        if type.isHSM, type.family != .oct, let hardware { return hardware }
+        if keepsInHardware(type), let hardware { return hardware }
         return software
     }
 

@@ -1,15 +1,24 @@
 import CoffreCrypto
+import CoffreModel
+import Synchronization
 
 /// Keys whose private part lives in Coffre's sealed barrier: the engine's `KeyMaterial`, stored in its own stored form.
 /// This is every software key, and every `-HSM` key of a Coffre without a PKCS#11 module (development: the same
 /// behaviour as a software key, under the `-HSM` type).
 ///
 /// It holds no policy of its own: `exportable` and `key_ops` are the caller's record, checked by the caller.
-/// Expensive private-key operations (RSA, and the curves OpenSSL computes generically) run off the cooperative pool.
+/// Expensive private-key operations (RSA, and the curves OpenSSL computes generically) run off the cooperative pool, in
+/// a bounded queue: past `capacity` of them waiting or running, more are refused at once as unavailable (503 with
+/// `Retry-After`) rather than waiting without end.
 public struct SoftwareCustody: KeyCustody {
     private let executor = BlockingExecutor(label: "coffre.custody.software")
+    /// Heavy operations waiting or running at once.
+    public let capacity: Int
+    private let admitted = AdmissionCount()
 
-    public init() {}
+    /// - Parameter capacity: heavy operations waiting or running at once (1,024: about a second of RSA-2048 signing
+    ///   on two cores).
+    public init(capacity: Int = 1024) { self.capacity = capacity }
 
     public func generate(_ spec: KeySpec, policy: KeyPolicy, label: String) async throws -> CustodyKey {
         let material = try await run(heavy: spec.type.family == .rsa) {
@@ -126,6 +135,17 @@ public struct SoftwareCustody: KeyCustody {
     }
 
     private func run<T: Sendable>(heavy: Bool, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        heavy ? try await executor.run(work) : try work()
+        guard heavy else { return try work() }
+        guard admitted.value.add(1, ordering: .relaxed).newValue <= capacity else {
+            admitted.value.subtract(1, ordering: .relaxed)
+            throw CoffreError.unavailable("Coffre has \(capacity) key operations waiting: retry shortly.")
+        }
+        defer { admitted.value.subtract(1, ordering: .relaxed) }
+        return try await executor.run(work)
     }
+}
+
+/// The heavy operations waiting or running, shared by every copy of a ``SoftwareCustody``.
+private final class AdmissionCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -4,7 +4,7 @@ import NIOPosix
 
 // Swift concurrency runs on NIO's event loops: a request's handler runs on the thread that owns its connection,
 // without a hop to another thread pool and back per request (see bench/README.md). Blocking work (RSA, key
-// generation) goes to CryptoWorkers threads, SQLite commits to their own queue.
+// generation, calls into a PKCS#11 module) goes to the key custody's threads, SQLite commits to their own queue.
 _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 /// In an async function the command's async `main` is chosen (at top level, ParsableCommand's synchronous one is).

@@ -14,7 +14,7 @@ import Testing
     }
 
     static let transitions: [(String, @Sendable (inout PendingCertificate) throws -> Void)] = [
-        ("awaitMerge", { try $0.awaitMerge(keeping: "a2V5") }),
+        ("awaitMerge", { try $0.awaitMerge(keeping: "a2V5", version: "v1") }),
         ("complete", { try $0.complete(version: "v2") }),
         ("fail", { try $0.fail(code: "CertificateIssuerError", message: "no CA") }),
         ("cancel", { try $0.cancel() }),
@@ -28,14 +28,14 @@ import Testing
 
     @Test func awaitingAMergeKeepsTheKeyAndStaysInProgress() throws {
         var operation = Self.started()
-        try operation.awaitMerge(keeping: "a2V5")
-        #expect(operation.status == .inProgress && operation.material == "a2V5")
+        try operation.awaitMerge(keeping: "a2V5", version: "v1")
+        #expect(operation.status == .inProgress && operation.material == "a2V5" && operation.keyVersion == "v1")
         #expect(operation.statusDetails == "Pending certificate created. Please Perform Merge to complete the request.")
     }
 
     @Test func completingNamesTheVersionAndForgetsTheKey() throws {
         var operation = Self.started()
-        try operation.awaitMerge(keeping: "a2V5")
+        try operation.awaitMerge(keeping: "a2V5", version: "v1")
         try operation.complete(version: "v2")
         #expect(operation.status == .completed && operation.targetVersion == "v2")
         #expect(operation.material == nil && operation.statusDetails == nil && operation.errorCode == nil)
@@ -50,7 +50,7 @@ import Testing
 
     @Test func cancellingRecordsTheRequestAndForgetsTheKey() throws {
         var operation = Self.started()
-        try operation.awaitMerge(keeping: "a2V5")
+        try operation.awaitMerge(keeping: "a2V5", version: "v1")
         try operation.cancel()
         #expect(operation.status == .cancelled && operation.cancellationRequested && operation.material == nil)
         #expect(operation.statusDetails == "The certificate operation was cancelled.")

@@ -1,10 +1,10 @@
 import CoffreCore
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
-import Dispatch
 import Testing
 
-/// The bounds that hold under overload: per-vault request windows (pure, at chosen instants) and the crypto workers'
+/// The bounds that hold under overload: per-vault request windows (pure, at chosen instants) and the software custody's
 /// queue, which refuses past its capacity instead of growing.
 @Suite struct OverloadTests {
     typealias Machine = RequestWindowStateMachine
@@ -46,24 +46,15 @@ import Testing
         }
     }
 
-    @Test func cryptoWorkersRefuseHeavyOperationsPastTheirCapacity() async throws {
-        let workers = CryptoWorkers(capacity: 1)
-        let rsa = try KeyMaterial.generate(.rsa, size: 2048)
-        let release = DispatchSemaphore(value: 0)
-        let started = AsyncStream<Void>.makeStream()
-        let held = Task {
-            try await workers.run(for: rsa) {
-                started.continuation.yield()
-                release.wait()
-            }
-        }
-        var iterator = started.stream.makeAsyncIterator()
-        await iterator.next()
-        await #expect(throws: CoffreError.self) { try await workers.run(for: rsa) {} }
+    @Test func softwareCustodyRefusesHeavyOperationsPastItsCapacity() async throws {
+        let rsa = CustodyKey.software(try KeyMaterial.generate(.rsa, size: 2048))
+        let digest = Digest.sha256([1, 2, 3])
+        await #expect(throws: CoffreError.self) { try await SoftwareCustody(capacity: 0).sign(rsa, algorithm: "RS256", digest: digest) }
         // Light operations do not go through the queue, so they are not refused.
-        try await workers.run(for: try KeyMaterial.generate(.oct, size: 256)) {}
-        release.signal()
-        try await held.value
-        try await workers.run(for: rsa) {}
+        let ec = CustodyKey.software(try KeyMaterial.generate(.ec, curve: .p256))
+        _ = try await SoftwareCustody(capacity: 0).sign(ec, algorithm: "ES256", digest: digest)
+        // An operation gives its place back when it ends.
+        let custody = SoftwareCustody(capacity: 1)
+        for _ in 0..<3 { _ = try await custody.sign(rsa, algorithm: "RS256", digest: digest) }
     }
 }

@@ -1,4 +1,5 @@
 import CoffreCrypto
+import CoffreSoftHSMTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import CPKCS11
 import CoffreCrypto
+import CoffreSoftHSMTestSupport
 import Testing
 
 @testable import CoffreKeyCustody

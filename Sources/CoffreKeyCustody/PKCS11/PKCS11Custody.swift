@@ -42,6 +42,9 @@ public final class PKCS11Custody: KeyCustody {
     }
 
     public let configuration: Configuration
+    /// The first bytes of the `CKA_ID` of every object this custody makes (empty: none): which objects of a shared
+    /// token belong to one Coffre installation (``owned(by:)``, ``ownedObjects()``).
+    public let owner: [UInt8]
     private let pool: SessionPool
     /// Object handles of private keys by `CKA_ID`: a handle stays valid in this application until the object is
     /// destroyed or the connection is lost (then the cache is emptied).
@@ -49,10 +52,20 @@ public final class PKCS11Custody: KeyCustody {
     /// Whether the module decrypts RSA-OAEP with SHA-256 itself: unknown until the first try (nil).
     private let moduleDecryptsOAEP256 = Mutex<Bool?>(nil)
 
-    private init(configuration: Configuration, pool: SessionPool) {
+    private init(configuration: Configuration, owner: [UInt8], pool: SessionPool) {
         self.configuration = configuration
+        self.owner = owner
         self.pool = pool
     }
+
+    /// This custody's token and sessions, making objects whose `CKA_ID` starts with `owner` (an installation's tag),
+    /// so that ``ownedObjects()`` tells them from other installations' objects in the same token.
+    public func owned(by owner: [UInt8]) -> PKCS11Custody {
+        PKCS11Custody(configuration: configuration, owner: owner, pool: pool)
+    }
+
+    /// A new object's `CKA_ID`: the owner's tag, then 16 random bytes.
+    private func newObjectID() -> [UInt8] { owner + SecureRandom.bytes(16) }
 
     /// Loads the module, finds the token and logs in: a missing module or token, an unreadable PIN file or a wrong PIN
     /// fail here, with a clear ``CustodyFailure``.
@@ -64,7 +77,7 @@ public final class PKCS11Custody: KeyCustody {
                 pinFile: PINFile(path: configuration.pinFile))
         }
         let pool = SessionPool(connection: connection, limit: max(configuration.maximumSessions, 1), executor: executor)
-        let custody = PKCS11Custody(configuration: configuration, pool: pool)
+        let custody = PKCS11Custody(configuration: configuration, owner: [], pool: pool)
         try await custody.withSession { _ in }
         return custody
     }
@@ -72,7 +85,7 @@ public final class PKCS11Custody: KeyCustody {
     // MARK: - Generation and import
 
     public func generate(_ spec: KeySpec, policy: KeyPolicy, label: String) async throws -> CustodyKey {
-        let objectID = SecureRandom.bytes(16)
+        let objectID = newObjectID()
         switch spec.type.family {
         case .rsa:
             let (bits, exponent) = try RSALimits.generation(size: spec.size, publicExponent: spec.publicExponent)
@@ -135,7 +148,7 @@ public final class PKCS11Custody: KeyCustody {
         } else {
             throw CryptoFailure.invalidKey("the key has no private components to import")
         }
-        let objectID = SecureRandom.bytes(16)
+        let objectID = newObjectID()
         return try await withSession { session in
             let trusted = try self.backupKey(in: session)?.trusted ?? false
             let object = try session.create(
@@ -157,7 +170,7 @@ public final class PKCS11Custody: KeyCustody {
             throw CryptoFailure.unsupported("a BYOK import brings an RSA or EC key that is not a key-exchange key")
         }
         let parts = try BYOKTransferBlob.split(ciphertext, modulusByteCount: kek.modulusByteCount)
-        let objectID = SecureRandom.bytes(16)
+        let objectID = newObjectID()
         return try await withSession(about: kek.label) { session in
             let aesKey = try self.usingKey(kek, in: session) { unwrappingKey in
                 try Self.unwrapping {
@@ -345,7 +358,7 @@ public final class PKCS11Custody: KeyCustody {
         let publicKey = try PublicKeyMaterial(jwk: backup.publicKey)
         let family = publicKey.keyType.family
         let backupKeyLabel = configuration.backupKeyLabel
-        let objectID = SecureRandom.bytes(16)
+        let objectID = newObjectID()
         return try await withSession { session in
             guard let wrappingKey = try self.backupKey(in: session) else { throw CustodyFailure.backupKeyMissing(label: backupKeyLabel) }
             var template = Self.privateKeyTemplate(objectID, label, backup.policy, family: family, trustedBackup: wrappingKey.trusted)
@@ -371,15 +384,41 @@ public final class PKCS11Custody: KeyCustody {
     /// Destroys every object with the key's `CKA_ID`.
     public func destroy(_ key: CustodyKey) async throws {
         let key = try tokenKey(key)
-        try await withSession(about: key.label) { session in
-            for object in try session.find([(CKA_ID, .bytes(key.objectID))], limit: 8) {
+        try await destroyObjects(id: key.objectID, about: key.label)
+    }
+
+    /// A private key object this custody made (its `CKA_ID` starts with ``owner``), as the token lists it.
+    public struct OwnedObject: Sendable, Hashable {
+        public let objectID: [UInt8]
+        public let label: String
+    }
+
+    /// Every private key object in the token whose `CKA_ID` starts with ``owner``: what a sweep compares with the
+    /// references Coffre keeps, to find objects nothing refers to any more.
+    public func ownedObjects() async throws -> [OwnedObject] {
+        let owner = owner
+        return try await withSession { session in
+            var objects: [OwnedObject] = []
+            for handle in try session.findAll([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY))]) {
+                guard let id = try session.attribute(CKA_ID, of: handle), id.count > owner.count, id.starts(with: owner) else { continue }
+                let label = try session.attribute(CKA_LABEL, of: handle) ?? []
+                objects.append(OwnedObject(objectID: id, label: String(decoding: label, as: UTF8.self)))
+            }
+            return objects
+        }
+    }
+
+    /// Destroys every object with this `CKA_ID` (an object another call destroyed meanwhile is not an error).
+    public func destroyObjects(id objectID: [UInt8], about label: String? = nil) async throws {
+        try await withSession(about: label) { session in
+            for object in try session.find([(CKA_ID, .bytes(objectID))], limit: 8) {
                 do {
                     try session.destroy(object)
                 } catch let error as PKCS11Error where error.isHandleInvalid {
                     continue
                 }
             }
-            self.handles.withLock { _ = $0.removeValue(forKey: key.objectID) }
+            self.handles.withLock { _ = $0.removeValue(forKey: objectID) }
         }
     }
 

@@ -44,6 +44,22 @@ struct PKCS11Session {
         return Array(found.prefix(Int(count)))
     }
 
+    /// The handles of every object that matches `template`, however many (read in batches).
+    func findAll(_ template: AttributeTemplate) throws -> [CK_OBJECT_HANDLE] {
+        try template.withAttributes { attributes, count in
+            try ReturnValue.check(f.C_FindObjectsInit!(handle, attributes, count), "C_FindObjectsInit")
+        }
+        defer { _ = f.C_FindObjectsFinal!(handle) }
+        var all: [CK_OBJECT_HANDLE] = []
+        var batch = [CK_OBJECT_HANDLE](repeating: 0, count: 256)
+        while true {
+            var count: CK_ULONG = 0
+            try ReturnValue.check(f.C_FindObjects!(handle, &batch, CK_ULONG(batch.count), &count), "C_FindObjects")
+            all += batch.prefix(Int(count))
+            if Int(count) < batch.count { return all }
+        }
+    }
+
     func create(_ template: AttributeTemplate) throws -> CK_OBJECT_HANDLE {
         var object: CK_OBJECT_HANDLE = 0
         try template.withAttributes { attributes, count in

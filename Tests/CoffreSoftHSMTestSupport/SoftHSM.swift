@@ -1,4 +1,3 @@
-import CPKCS11
 import CoffreCrypto
 import Foundation
 import Synchronization
@@ -14,13 +13,13 @@ import Testing
 /// state), initialised while `SOFTHSM2_CONF` names their configuration.
 ///
 /// Debian: `apt-get install softhsm2` (scripts/test installs it). A missing SoftHSM fails the suite; it never skips.
-final class SoftHSM: Sendable {
+public final class SoftHSM: Sendable {
     /// A token to make, and the backup wrapping key to put in it.
-    struct Token: Sendable {
-        var label: String
-        var backupKey: BackupKey?
+    public struct Token: Sendable {
+        public var label: String
+        public var backupKey: BackupKey?
 
-        init(_ label: String, backupKey: BackupKey? = nil) {
+        public init(_ label: String, backupKey: BackupKey? = nil) {
             self.label = label
             self.backupKey = backupKey
         }
@@ -28,35 +27,43 @@ final class SoftHSM: Sendable {
 
     /// An AES-256 backup wrapping key with a given value (two tokens share a key by holding the same value).
     /// `trusted` keys are made by the security officer (`CKA_TRUSTED` can only be set by the SO), as public objects.
-    struct BackupKey: Sendable {
-        var value: [UInt8]
-        var trusted: Bool
+    public struct BackupKey: Sendable {
+        public var value: [UInt8]
+        public var trusted: Bool
+
+        public init(value: [UInt8], trusted: Bool) {
+            self.value = value
+            self.trusted = trusted
+        }
     }
 
-    static let pin = "4321-user"
-    static let soPIN = "8765-officer"
+    public static let pin = "4321-user"
+    public static let soPIN = "8765-officer"
 
-    let directory: URL
-    let modulePath: String
-    let pinFile: String
+    public let directory: URL
+    public let modulePath: String
+    public let pinFile: String
+    /// The security officer's PIN, in a file.
+    public let soPINFile: String
 
-    private init(directory: URL, modulePath: String, pinFile: String) {
+    private init(directory: URL, modulePath: String, pinFile: String, soPINFile: String) {
         self.directory = directory
         self.modulePath = modulePath
         self.pinFile = pinFile
+        self.soPINFile = soPINFile
     }
 
     /// The configuration of a custody of one of the tokens.
-    func configuration(_ tokenLabel: String, maximumSessions: Int = 4) -> PKCS11Custody.Configuration {
+    public func configuration(_ tokenLabel: String, maximumSessions: Int = 4) -> PKCS11Custody.Configuration {
         PKCS11Custody.Configuration(modulePath: modulePath, tokenLabel: tokenLabel, pinFile: pinFile, maximumSessions: maximumSessions)
     }
 
-    func custody(_ tokenLabel: String, maximumSessions: Int = 4) async throws -> PKCS11Custody {
+    public func custody(_ tokenLabel: String, maximumSessions: Int = 4) async throws -> PKCS11Custody {
         try await PKCS11Custody.open(configuration(tokenLabel, maximumSessions: maximumSessions))
     }
 
     /// The installed module: `$COFFRE_SOFTHSM_MODULE`, or where Debian puts it.
-    static var installedModule: String {
+    public static var installedModule: String {
         get throws {
             let candidates =
                 [ProcessInfo.processInfo.environment["COFFRE_SOFTHSM_MODULE"]].compactMap { $0 } + [
@@ -74,7 +81,7 @@ final class SoftHSM: Sendable {
     private static let initialization = Mutex(())
 
     /// Makes the directory, its tokens and its module; removes the directory again if any step fails.
-    static func make(tokens: [Token]) throws -> SoftHSM {
+    public static func make(tokens: [Token]) throws -> SoftHSM {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("coffre-softhsm-\(UUID().uuidString)")
         do {
             return try make(tokens: tokens, in: directory)
@@ -93,6 +100,9 @@ final class SoftHSM: Sendable {
         let pinFile = directory.appendingPathComponent("pin")
         try (pin + "\n").write(to: pinFile, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: pinFile.path)
+        let soPINFile = directory.appendingPathComponent("so-pin")
+        try (soPIN + "\n").write(to: soPINFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: soPINFile.path)
         for token in tokens {
             try run(
                 "softhsm2-util", "--init-token", "--free", "--label", token.label, "--pin", pin, "--so-pin", soPIN,
@@ -102,43 +112,40 @@ final class SoftHSM: Sendable {
         // A copy of the file itself (Debian installs a symbolic link), so that the loader sees a library of its own.
         try FileManager.default.copyItem(
             atPath: URL(fileURLWithPath: try installedModule).resolvingSymlinksInPath().path, toPath: modulePath)
-        let module = try initialization.withLock { _ in
+        try initialization.withLock { _ in
             setenv("SOFTHSM2_CONF", configuration.path, 1)
             defer { unsetenv("SOFTHSM2_CONF") }
-            return try PKCS11Module.load(path: modulePath)
+            _ = try PKCS11Module.load(path: modulePath)
         }
-        let hsm = SoftHSM(directory: directory, modulePath: modulePath, pinFile: pinFile.path)
+        let hsm = SoftHSM(directory: directory, modulePath: modulePath, pinFile: pinFile.path, soPINFile: soPINFile.path)
         for token in tokens {
-            if let backupKey = token.backupKey { try hsm.provision(backupKey, in: token.label, module: module) }
+            if let backupKey = token.backupKey {
+                // A trusted key is made by the security officer (only the SO can set CKA_TRUSTED), an untrusted one by the user.
+                try PKCS11Custody.makeBackupKey(
+                    hsm.configuration(token.label), pinFile: PINFile(path: backupKey.trusted ? soPINFile.path : pinFile.path),
+                    asSecurityOfficer: backupKey.trusted, value: backupKey.value)
+            }
         }
         return hsm
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Creates the backup wrapping key as the token's security officer (trusted) or user (not trusted).
-    private func provision(_ key: BackupKey, in tokenLabel: String, module: PKCS11Module) throws {
-        let f = module.functions
-        guard let slot = try module.slot(withTokenLabel: tokenLabel) else { throw SoftHSMError("no token \(tokenLabel)") }
-        var handle: CK_SESSION_HANDLE = 0
-        try ReturnValue.check(f.C_OpenSession!(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nil, nil, &handle), "C_OpenSession")
-        defer { _ = f.C_CloseSession!(handle) }
-        var secret = Array((key.trusted ? Self.soPIN : Self.pin).utf8)
-        try ReturnValue.check(f.C_Login!(handle, key.trusted ? CKU_SO : CKU_USER, &secret, CK_ULONG(secret.count)), "C_Login")
-        defer { _ = f.C_Logout!(handle) }
-        var template: AttributeTemplate = [
-            (CKA_CLASS, .ulong(CKO_SECRET_KEY)), (CKA_KEY_TYPE, .ulong(CKK_AES)), (CKA_TOKEN, .bool(true)),
-            (CKA_LABEL, .bytes(Array("coffre-backup".utf8))), (CKA_VALUE, .bytes(key.value)), (CKA_WRAP, .bool(true)),
-            (CKA_UNWRAP, .bool(true)), (CKA_SENSITIVE, .bool(true)), (CKA_EXTRACTABLE, .bool(false)),
-            (CKA_PRIVATE, .bool(!key.trusted)),
-        ]
-        if key.trusted { template.append(CKA_TRUSTED, .bool(true)) }
-        _ = try PKCS11Session(module: module, handle: handle).create(template)
+    /// Runs `pkcs11-tool` (OpenSC) on one of the tokens, logged in as the user; its standard output.
+    public func pkcs11Tool(_ tokenLabel: String, _ arguments: String...) throws -> String {
+        try Self.run(
+            ["pkcs11-tool", "--module", modulePath, "--token-label", tokenLabel, "--login", "--pin", Self.pin] + arguments,
+            configuration: directory.appendingPathComponent("softhsm2.conf").path)
     }
 
     private static func run(_ arguments: String..., configuration: String) throws {
+        _ = try run(arguments, configuration: configuration)
+    }
+
+    @discardableResult
+    private static func run(_ arguments: [String], configuration: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -152,20 +159,21 @@ final class SoftHSM: Sendable {
         guard process.terminationStatus == 0 else {
             throw SoftHSMError("\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
         }
+        return text
     }
 }
 
-struct SoftHSMError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct SoftHSMError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Gives a suite one ``SoftHSM`` with the tokens it names, made before its first test and removed after its last:
 /// `@Suite(.softHSM([.init("signing")]))`, then `try SoftHSM.requireCurrent()` in the tests.
-struct SoftHSMTrait: SuiteTrait, TestScoping {
+public struct SoftHSMTrait: SuiteTrait, TestScoping {
     let tokens: [SoftHSM.Token]
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let hsm = try SoftHSM.make(tokens: tokens)
         defer { hsm.remove() }
         try await SoftHSM.$current.withValue(hsm) { try await function() }
@@ -173,13 +181,13 @@ struct SoftHSMTrait: SuiteTrait, TestScoping {
 }
 
 extension Trait where Self == SoftHSMTrait {
-    static func softHSM(_ tokens: [SoftHSM.Token]) -> Self { SoftHSMTrait(tokens: tokens) }
+    public static func softHSM(_ tokens: [SoftHSM.Token]) -> Self { SoftHSMTrait(tokens: tokens) }
 }
 
 extension SoftHSM {
-    @TaskLocal static var current: SoftHSM?
+    @TaskLocal public static var current: SoftHSM?
 
-    static func requireCurrent() throws -> SoftHSM {
+    public static func requireCurrent() throws -> SoftHSM {
         guard let current else { throw SoftHSMError("this test needs @Suite(.softHSM(…))") }
         return current
     }
