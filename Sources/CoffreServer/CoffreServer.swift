@@ -6,6 +6,7 @@ import CoffreCore
 import CoffreCrypto
 import CoffreDirectory
 import CoffreHTTP
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import CoffreStorageSQLite
@@ -36,11 +37,15 @@ public struct CoffreServer: Sendable {
     public let managedHSMBackupJobs: JobStore<ManagedHSMBackups.Outcome>
     /// Regenerates managed storage accounts' keys when due: sweep it periodically.
     public let storageKeys: StorageKeyRegenerationService
+    /// Destroys token objects nothing refers to any more (with a PKCS#11 token).
+    public let custodySweeper: CustodySweeper?
 
-    /// - Parameter audit: where audit records go (default: the configured file).
+    /// - Parameters:
+    ///   - audit: where audit records go (default: the configured file).
+    ///   - hardware: the PKCS#11 token that keeps `-HSM` keys (opened and checked at start), if configured.
     public init(
         configuration: ServerConfiguration, state: UnsealedState, rootKey: [UInt8], clock: any WallClock, audit: any AuditSink,
-        metrics: MetricsRegistry = MetricsRegistry(),
+        metrics: MetricsRegistry = MetricsRegistry(), hardware: PKCS11Custody? = nil,
         fetchJWKS: @escaping @Sendable (String) async throws -> [UInt8] = CoffreServer.fetch
     ) async throws {
         self.configuration = configuration
@@ -73,8 +78,12 @@ public struct CoffreServer: Sendable {
             guard testAttestation.publishesKeys(at: url) else { return try await fetchJWKS(url) }
             return Array(try JSONEncoder().encode(try await testAttestation.jwks()))
         }
+        // This installation's objects in the token carry its tag, so that installations sharing a token stay apart.
+        var owned: PKCS11Custody?
+        if let hardware { owned = hardware.owned(by: try await CustodySweeper.installationTag(in: records)) }
         let keys = KeyService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), metrics: metrics,
+            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), custody: RoutingCustody(hardware: owned),
+            metrics: metrics,
             release: KeyReleaseAuthority(
                 attestation: AttestationVerifier(clock: clock, fetch: fetchAttestationKeys), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
@@ -123,6 +132,9 @@ public struct CoffreServer: Sendable {
         self.sweeper = PurgeSweeper(
             storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage,
             vaults: vaults)
+        self.custodySweeper = owned.map {
+            CustodySweeper(hardware: $0, storage: records, keys: keys, certificates: certificates, clock: clock)
+        }
         self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             try Self.recordNotification(

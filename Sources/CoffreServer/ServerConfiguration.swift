@@ -1,3 +1,4 @@
+import CoffreKeyCustody
 import CoffreModel
 import Foundation
 
@@ -51,6 +52,12 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     /// Connections served at once; beyond, new ones wait to be accepted (default: 10,000, or fewer when the open-file
     /// limit is lower).
     public var maxConnections: Int?
+    /// The PKCS#11 module (shared library) whose token keeps the `-HSM` keys, the token's label, and the file holding
+    /// the user PIN (read at each login; the PIN itself is never kept here, logged, or stored anywhere else). All three,
+    /// or none: without a module, `-HSM` keys are software keys (development).
+    public var pkcs11Module: String?
+    public var pkcs11TokenLabel: String?
+    public var pkcs11PinFile: String?
 
     public init() {}
 
@@ -58,6 +65,7 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         case bind, port, publicPort, vaultZones, hsmZones, blobZones, authorityHost, defaultVault, tenantId, auditLog, trustedIssuers, seal
         case tlsCertificateFile, tlsKeyFile, notificationWebhook, storage, storagePoolSize, autoUnseal, requestLimit, idleTimeout
         case maxConnections
+        case pkcs11Module, pkcs11TokenLabel, pkcs11PinFile
     }
 
     /// Settings files from older versions lack newer keys: every key is optional.
@@ -85,9 +93,18 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
         requestLimit = try container.decodeIfPresent(Int.self, forKey: .requestLimit)
         idleTimeout = try container.decodeIfPresent(Int.self, forKey: .idleTimeout)
         maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
+        pkcs11Module = try container.decodeIfPresent(String.self, forKey: .pkcs11Module)
+        pkcs11TokenLabel = try container.decodeIfPresent(String.self, forKey: .pkcs11TokenLabel)
+        pkcs11PinFile = try container.decodeIfPresent(String.self, forKey: .pkcs11PinFile)
     }
 
     public var effectivePublicPort: Int { publicPort ?? port }
+
+    /// The token that keeps `-HSM` keys, when a module is configured.
+    public var pkcs11: PKCS11Custody.Configuration? {
+        guard let pkcs11Module, let pkcs11TokenLabel, let pkcs11PinFile else { return nil }
+        return PKCS11Custody.Configuration(modulePath: pkcs11Module, tokenLabel: pkcs11TokenLabel, pinFile: pkcs11PinFile)
+    }
 
     /// The PostgreSQL URL when `storage` names one (`postgres://` or `postgresql://`); `nil` means SQLite.
     public var postgresURL: String? {
@@ -124,6 +141,12 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
             throw CoffreError.badParameter("'\(zone)' is not a DNS zone (write it like vault.example.com).")
         }
         _ = try VaultName(defaultVault)
+        let pkcs11 = [pkcs11Module, pkcs11TokenLabel, pkcs11PinFile]
+        guard pkcs11.allSatisfy({ $0 == nil }) || pkcs11.allSatisfy({ !($0 ?? "").isEmpty }) else {
+            throw CoffreError.badParameter(
+                "A PKCS#11 token needs all three of --pkcs11-module, --pkcs11-token-label and --pkcs11-pin-file "
+                    + "(or COFFRE_PKCS11_MODULE, COFFRE_PKCS11_TOKEN_LABEL, COFFRE_PKCS11_PIN_FILE).")
+        }
         var copy = self
         copy.vaultZones = vaultZones.map { $0.lowercased() }
         copy.hsmZones = hsmZones.map { $0.lowercased() }

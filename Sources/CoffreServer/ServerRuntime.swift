@@ -3,6 +3,7 @@ import CoffreCertificates
 import CoffreCore
 import CoffreCrypto
 import CoffreHTTP
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -24,12 +25,16 @@ public final class ServerRuntime: Sendable {
     public let audit: any AuditSink
     public let gate: GatedResponder
     public let metrics = MetricsRegistry()
+    /// The PKCS#11 token that keeps `-HSM` keys (opened and checked before the server starts), if configured.
+    public let hardware: PKCS11Custody?
     fileprivate let seal: Mutex<SealStateMachine<CoffreServer>>
 
     public init(
-        configuration: ServerConfiguration, directory: DataDirectory, backend: any StorageBackend, clock: any WallClock, audit: any AuditSink
+        configuration: ServerConfiguration, directory: DataDirectory, backend: any StorageBackend, clock: any WallClock, audit: any AuditSink,
+        hardware: PKCS11Custody? = nil
     ) {
         self.configuration = configuration
+        self.hardware = hardware
         self.directory = directory
         self.backend = InstrumentedStorage(backend, metrics: metrics)
         self.clock = clock
@@ -63,7 +68,7 @@ public final class ServerRuntime: Sendable {
             let rootKey = try await rootKey()
             let state = try await Bootstrap.open(backend, rootKey: rootKey, configuration: configuration, clock: clock)
             let unsealed = try await CoffreServer(
-                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, metrics: metrics)
+                configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, metrics: metrics, hardware: hardware)
             seal.withLock { $0.succeeded(unsealed) }
             gate.open(unsealed.responder)
             return unsealed
@@ -141,6 +146,9 @@ public final class ServerRuntime: Sendable {
                 },
                 JobRunnerService { [self] in current?.managedHSMJobs },
                 JobRunnerService { [self] in current?.managedHSMBackupJobs },
+                PeriodicService(name: "custody-sweep", interval: .seconds(300), logger: logger) { [self] in
+                    try await current?.custodySweeper?.sweep()
+                },
             ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

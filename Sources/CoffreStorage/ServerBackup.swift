@@ -33,8 +33,11 @@ public enum ServerBackup {
         return (magic + (try fileKey(rootKey).seal(payload, authenticating: aad)), entries.count)
     }
 
-    /// Writes a backup into an empty backend; returns how many entries were restored.
-    public static func restore(_ file: [UInt8], into backend: any StorageBackend, rootKey: [UInt8]) async throws -> Int {
+    /// Writes a backup into an empty backend, without the entries at `dropping` (what belongs to the installation the
+    /// backup was taken of, not to its copy); returns how many entries were restored.
+    public static func restore(_ file: [UInt8], into backend: any StorageBackend, rootKey: [UInt8], dropping: Set<String> = []) async throws
+        -> Int
+    {
         guard file.count > magic.count, Array(file.prefix(magic.count)) == magic else {
             throw StorageError.corrupt("this is not a Coffre server backup")
         }
@@ -50,7 +53,8 @@ public enum ServerBackup {
             guard let key = read(payload, &offset), let value = read(payload, &offset) else {
                 throw StorageError.corrupt("the backup is truncated")
             }
-            entries.append(StorageEntry(key: String(decoding: key, as: UTF8.self), value: value))
+            let path = String(decoding: key, as: UTF8.self)
+            if !dropping.contains(path) { entries.append(StorageEntry(key: path, value: value)) }
         }
         guard try await backend.scan(prefix: "", after: nil, limit: 1).isEmpty else {
             throw StorageError.notWritable("the target storage is not empty: restore into a new data directory or database")

@@ -12,7 +12,7 @@ struct EnvironmentSettings {
     static let names = [
         "COFFRE_PORT", "COFFRE_BIND", "COFFRE_PUBLIC_PORT", "COFFRE_VAULT_ZONES", "COFFRE_HSM_ZONES", "COFFRE_BLOB_ZONES", "COFFRE_AUTHORITY_HOST",
         "COFFRE_DEFAULT_VAULT", "COFFRE_AUDIT_LOG", "COFFRE_STORAGE", "COFFRE_STORAGE_POOL_SIZE", "COFFRE_TLS_CERTIFICATE",
-        "COFFRE_TLS_KEY", "COFFRE_NOTIFICATION_WEBHOOK",
+        "COFFRE_TLS_KEY", "COFFRE_NOTIFICATION_WEBHOOK", "COFFRE_PKCS11_MODULE", "COFFRE_PKCS11_TOKEN_LABEL", "COFFRE_PKCS11_PIN_FILE",
     ]
 
     func apply(to configuration: inout ServerConfiguration) throws {
@@ -30,6 +30,9 @@ struct EnvironmentSettings {
         if let file = environment["COFFRE_TLS_CERTIFICATE"] { configuration.tlsCertificateFile = file }
         if let file = environment["COFFRE_TLS_KEY"] { configuration.tlsKeyFile = file }
         if let url = environment["COFFRE_NOTIFICATION_WEBHOOK"] { configuration.notificationWebhook = url }
+        if let module = environment["COFFRE_PKCS11_MODULE"] { configuration.pkcs11Module = module }
+        if let label = environment["COFFRE_PKCS11_TOKEN_LABEL"] { configuration.pkcs11TokenLabel = label }
+        if let file = environment["COFFRE_PKCS11_PIN_FILE"] { configuration.pkcs11PinFile = file }
     }
 
     private func integer(_ name: String) throws -> Int? {

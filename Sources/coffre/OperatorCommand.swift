@@ -186,7 +186,9 @@ struct BackupCommand: AsyncParsableCommand {
             let location = StorageLocation(configuration: configuration, directory: directory)
             let settings = configuration
             let (count, saved) = try await location.withBackend(logger: Logger(label: "coffre")) { backend in
-                let count = try await ServerBackup.restore(Array(contents), into: backend, rootKey: rootKey)
+                // The copy is an installation of its own: its token objects get a tag of their own (see CustodySweeper).
+                let count = try await ServerBackup.restore(
+                    Array(contents), into: backend, rootKey: rootKey, dropping: [CustodySweeper.installationKey])
                 // Open it once: this proves the root key and writes what a start needs (settings, CA, TLS files when sealed).
                 var configuration = settings
                 let clock = SystemClock()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CoffreCertificates
 import CoffreCore
+import CoffreKeyCustody
 import CoffreModel
 import CoffreServer
 import CoffreStorageSQLite
@@ -47,6 +48,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connections served at once; more wait to be accepted (default 10000, less if the open-file limit is lower).")
     var maxConnections: Int?
 
+    @Option(help: "A PKCS#11 module (shared library) whose token keeps every RSA-HSM and EC-HSM key (or set COFFRE_PKCS11_MODULE).")
+    var pkcs11Module: String?
+    @Option(help: "The label of the PKCS#11 token (or set COFFRE_PKCS11_TOKEN_LABEL).") var pkcs11TokenLabel: String?
+    @Option(help: "A file holding the token's user PIN, read at each login (or set COFFRE_PKCS11_PIN_FILE).") var pkcs11PinFile: String?
+
     func run() async throws {
         let directory = DataDirectory(path: data.data)
         try directory.create()
@@ -70,6 +76,9 @@ struct Serve: AsyncParsableCommand {
         if let requestLimit { configuration.requestLimit = requestLimit }
         if let idleTimeout { configuration.idleTimeout = idleTimeout }
         if let maxConnections { configuration.maxConnections = maxConnections }
+        if let pkcs11Module { configuration.pkcs11Module = pkcs11Module }
+        if let pkcs11TokenLabel { configuration.pkcs11TokenLabel = pkcs11TokenLabel }
+        if let pkcs11PinFile { configuration.pkcs11PinFile = pkcs11PinFile }
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
@@ -88,8 +97,10 @@ struct Serve: AsyncParsableCommand {
             return { try await vault.unwrap(wrapped) }
         }
         let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
+        let hardware = try await Self.openToken(configuration, logger: logger)
         try await location.withBackend(logger: logger) { backend in
-            let runtime = ServerRuntime(configuration: configuration, directory: directory, backend: backend, clock: SystemClock(), audit: audit)
+            let runtime = ServerRuntime(
+                configuration: configuration, directory: directory, backend: backend, clock: SystemClock(), audit: audit, hardware: hardware)
             if !sealed {
                 let server = try await runtime.unseal(rootKey: try directory.rootKey(createIfMissing: true))
                 saved.tenantId = server.state.identity.tenantId
@@ -102,6 +113,24 @@ struct Serve: AsyncParsableCommand {
             try await runtime.run(logger: logger, autoUnseal: autoUnseal) { port in
                 Banner.print(configuration: settings, directory: directory, port: port, sealed: sealed)
             }
+        }
+    }
+}
+
+extension Serve {
+    /// The configured token, checked now (module, token, PIN): Coffre does not start without it.
+    static func openToken(_ configuration: ServerConfiguration, logger: Logger) async throws -> PKCS11Custody? {
+        guard let token = configuration.pkcs11 else {
+            logger.info("no PKCS#11 module: RSA-HSM and EC-HSM keys are software keys (development)")
+            return nil
+        }
+        do {
+            let hardware = try await PKCS11Custody.open(token)
+            logger.info("PKCS#11 token '\(token.tokenLabel)' of \(token.modulePath): RSA-HSM and EC-HSM keys live in it")
+            return hardware
+        } catch let failure as CustodyFailure {
+            throw ManagementFailure(
+                "Coffre will not start: the PKCS#11 token '\(token.tokenLabel)' of \(token.modulePath) cannot be used. \(failure)")
         }
     }
 }
