@@ -23,11 +23,12 @@ def free_port():
 class Coffre:
     """One running server with its own data directory."""
 
-    def __init__(self, data=None, port=None, extra_args=()):
+    def __init__(self, data=None, port=None, extra_args=(), env=None):
         self.owns_data = data is None
         self.data = data or tempfile.mkdtemp(prefix="coffre-compat-")
         self.port = port or free_port()
         self.extra_args = list(extra_args)
+        self.extra_env = dict(env or {})  # besides the test process's environment at each start or command
         self.process = None
         self.log_path = os.path.join(self.data, "server.log")
 
@@ -36,7 +37,7 @@ class Coffre:
         self.log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [BINARY, "serve", "--data", self.data, "--port", str(self.port)] + self.extra_args,
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ, **self.extra_env))
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -96,7 +97,8 @@ class Coffre:
 
     def cli(self, *args, check=True):
         """Runs `coffre ARGS --data DIR`; returns the completed process."""
-        result = subprocess.run([BINARY, *args, "--data", self.data], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([BINARY, *args, "--data", self.data], capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, **self.extra_env))
         if check and result.returncode != 0:
             raise RuntimeError(f"coffre {' '.join(args)} failed: {result.stdout}{result.stderr}")
         return result

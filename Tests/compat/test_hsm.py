@@ -1,0 +1,348 @@
+"""Hardware keys in a PKCS#11 token (SoftHSM2, a token initialised here): `coffre serve --pkcs11-module …` keeps every
+RSA-HSM and EC-HSM key in the token, as a sensitive object that pkcs11-tool lists; results are checked with python
+cryptography; BYOK blobs are made here from the specification; backups restore only where the backup key is."""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.identity import ClientSecretCredential
+from azure.keyvault.keys import JsonWebKey, KeyClient
+from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+from coffre_process import Coffre
+from softhsm import SoftHSM
+
+SHARED_BACKUP_KEY = os.urandom(32)
+
+
+@pytest.fixture(scope="module")
+def hsm():
+    tokens = SoftHSM()
+    tokens.init_token("plain")  # no backup key: non-exportable keys are never extractable
+    tokens.init_token("core", backup_key=SHARED_BACKUP_KEY)
+    tokens.init_token("sister", backup_key=SHARED_BACKUP_KEY)
+    tokens.init_token("stranger", backup_key=os.urandom(32))
+    yield tokens
+    tokens.cleanup()
+
+
+def start(hsm, token, data=None):
+    server = Coffre(data=data, extra_args=hsm.serve_args(token), env=hsm.env)
+    server.owns_data = True
+    return server.start()
+
+
+def key_client(server, principal=None):
+    if principal is None:
+        principal = server.cli_json("principal", "create", "--name", "hsm-user")
+        server.cli("vault", "set-policy", "--name", "default", "--object-id", principal["objectId"], "--key-permissions", "all")
+    credential = ClientSecretCredential(principal["tenantId"], principal["clientId"], principal["clientSecret"],
+                                        authority=server.authority, disable_instance_discovery=True, connection_verify=server.ca_file)
+    return KeyClient(server.vault_url(), credential, connection_verify=server.ca_file), principal
+
+
+@pytest.fixture(scope="module")
+def plain(hsm):
+    server = start(hsm, "plain")
+    yield server, key_client(server)[0]
+    server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def core(hsm):
+    server = start(hsm, "core")
+    client, principal = key_client(server)
+    yield server, client, principal
+    server.cleanup()
+
+
+def crypto(client, key):
+    return client.get_cryptography_client(key.name, key_version=key.properties.version)
+
+
+def public_key(jwk):
+    if jwk.kty in ("RSA", "RSA-HSM"):
+        return rsa.RSAPublicNumbers(int.from_bytes(jwk.e, "big"), int.from_bytes(jwk.n, "big")).public_key()
+    curve = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}[jwk.crv]
+    return ec.EllipticCurvePublicNumbers(int.from_bytes(jwk.x, "big"), int.from_bytes(jwk.y, "big"), curve).public_key()
+
+
+def label(key):
+    return f"coffre:default/{key.name}/{key.properties.version}"
+
+
+def verify_signature(key, algorithm, message, signature):
+    """Checks a Key Vault signature (JOSE r‖s for ECDSA) with python cryptography; raises when it does not verify."""
+    public = public_key(key.key)
+    hash_algorithm = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[algorithm[-3:]]
+    if algorithm.startswith("ES"):
+        half = len(signature) // 2
+        der = utils.encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
+        public.verify(der, message, ec.ECDSA(hash_algorithm))
+    elif algorithm.startswith("PS"):
+        public.verify(signature, message, padding.PSS(padding.MGF1(hash_algorithm), hash_algorithm.digest_size), hash_algorithm)
+    else:
+        public.verify(signature, message, padding.PKCS1v15(), hash_algorithm)
+
+
+def sign_and_check(client, key, algorithm):
+    message = os.urandom(64)
+    digest = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}[algorithm[-3:]](message).digest()
+    result = crypto(client, key).sign(SignatureAlgorithm(algorithm), digest)
+    verify_signature(key, algorithm, message, result.signature)
+
+
+# -- Start-up ------------------------------------------------------------------------------------------------------
+
+def test_coffre_refuses_to_start_without_its_token_or_with_a_wrong_pin(hsm, tmp_path):
+    wrong_pin = tmp_path / "wrong-pin"
+    wrong_pin.write_text("wrong-pin-7319\n")
+    cases = [
+        (hsm.serve_args("missing"), "No PKCS#11 token labelled 'missing' is present"),
+        (hsm.serve_args("plain", pin_file=str(wrong_pin)), "The PKCS#11 token refused the PIN"),
+        (hsm.serve_args("plain", pin_file=str(tmp_path / "absent")), "PIN file cannot be used"),
+        (["--pkcs11-module", hsm.module], "needs all three"),
+    ]
+    for arguments, message in cases:
+        server = Coffre(extra_args=arguments, env=hsm.env)
+        try:
+            with pytest.raises(RuntimeError) as refused:
+                server.start(timeout=30)
+            assert message in str(refused.value)
+            assert server.process.returncode != 0
+            assert "wrong-pin-7319" not in server.read_log() and SoftHSM.PIN not in server.read_log()
+        finally:
+            server.cleanup()
+
+
+def test_the_pin_is_kept_in_no_file_of_the_data_directory(core):
+    server, _, _ = core
+    for root, _, files in os.walk(server.data):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                assert SoftHSM.PIN.encode() not in f.read(), name
+    settings = json.load(open(os.path.join(server.data, "coffre.json")))
+    assert settings["pkcs11TokenLabel"] == "core"
+
+
+# -- Keys in the token ---------------------------------------------------------------------------------------------
+
+def test_hsm_keys_are_sensitive_token_objects_and_software_keys_are_not(hsm, plain, name):
+    server, client = plain
+    rsa_key = client.create_rsa_key(name + "-rsa", hardware_protected=True, size=3072)
+    ec_key = client.create_ec_key(name + "-ec", hardware_protected=True, curve="P-384")
+    software = client.create_rsa_key(name + "-soft")
+    assert rsa_key.key_type == "RSA-HSM" and len(rsa_key.key.n) == 384 and ec_key.key_type == "EC-HSM"
+    objects = hsm.private_keys("plain")
+    assert label(software) not in objects
+    for key, kind in ((rsa_key, "RSA"), (ec_key, "EC")):
+        listed = objects[label(key)]
+        assert listed["type"].startswith(kind)
+        # Sensitive (its value never leaves in the clear) and, in a token without a trusted backup key, never extractable.
+        assert listed["Access"].split(", ")[:3] == ["sensitive", "always sensitive", "never extractable"], listed
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "RS384", "PS256", "PS512"])
+def test_rsa_signatures_from_the_module_verify_in_python(plain, name, algorithm):
+    _, client = plain
+    sign_and_check(client, client.create_rsa_key(name, hardware_protected=True), algorithm)
+
+
+@pytest.mark.parametrize("curve,algorithm", [("P-256", "ES256"), ("P-384", "ES384"), ("P-521", "ES512")])
+def test_ec_signatures_from_the_module_verify_in_python(plain, name, curve, algorithm):
+    _, client = plain
+    sign_and_check(client, client.create_ec_key(name, hardware_protected=True, curve=curve), algorithm)
+
+
+def test_decrypt_and_unwrap_run_in_the_module(plain, name):
+    _, client = plain
+    key = client.create_rsa_key(name, hardware_protected=True)
+    public = public_key(key.key)
+    cryptography_client = crypto(client, key)
+    secret = os.urandom(32)
+    cases = [
+        (EncryptionAlgorithm.rsa_oaep, padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)),
+        (EncryptionAlgorithm.rsa_oaep_256, padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)),
+        (EncryptionAlgorithm.rsa1_5, padding.PKCS1v15()),
+    ]
+    for algorithm, scheme in cases:
+        ciphertext = public.encrypt(secret, scheme)
+        assert cryptography_client.decrypt(algorithm, ciphertext).plaintext == secret
+        assert cryptography_client.unwrap_key(KeyWrapAlgorithm(algorithm.value), ciphertext).key == secret
+    # A ciphertext that does not decrypt is a clear 400.
+    with pytest.raises(HttpResponseError) as refused:
+        cryptography_client.decrypt(EncryptionAlgorithm.rsa_oaep, os.urandom(256))
+    assert refused.value.status_code == 400
+
+
+def test_rotation_and_deletion_keep_the_objects_and_purge_destroys_them(hsm, plain, name):
+    _, client = plain
+    first = client.create_ec_key(name, hardware_protected=True)
+    second = client.rotate_key(name)
+    assert second.key_type == "EC-HSM"
+    objects = hsm.private_keys("plain")
+    assert label(first) in objects and label(second) in objects
+    client.begin_delete_key(name).wait()
+    client.begin_recover_deleted_key(name).wait()
+    sign_and_check(client, client.get_key(name), "ES256")
+    client.begin_delete_key(name).wait()
+    client.purge_deleted_key(name)
+    objects = hsm.private_keys("plain")
+    assert label(first) not in objects and label(second) not in objects
+
+
+def test_a_key_whose_object_is_removed_fails_and_software_keys_keep_working(hsm, plain, name):
+    _, client = plain
+    hardware = client.create_ec_key(name + "-hw", hardware_protected=True)
+    software = client.create_ec_key(name + "-sw")
+    sign_and_check(client, hardware, "ES256")
+    hsm.tool("plain", "--delete-object", "--type", "privkey", "--id", hsm.private_keys("plain")[label(hardware)]["ID"])
+    with pytest.raises(HttpResponseError) as failed:
+        crypto(client, hardware).sign(SignatureAlgorithm.es256, hashlib.sha256(b"m").digest())
+    assert failed.value.status_code == 409 and "not in the PKCS#11 token" in failed.value.message
+    sign_and_check(client, software, "ES256")
+    # Reading and verifying need only the public part, kept by Coffre.
+    assert client.get_key(hardware.name).key.x == hardware.key.x
+
+
+# -- Bring your own key ----------------------------------------------------------------------------------------------
+
+def byok_file(private_key, kek, kid):
+    """A `.byok` transfer blob written from the specification (CKM_RSA_AES_KEY_WRAP): a fresh AES-256 key wrapped by the
+    key-exchange key with RSA-OAEP (SHA-1), then the private key's PKCS#8 wrapped by it (AES key wrap with padding)."""
+    transfer_key = os.urandom(32)
+    wrapped_transfer_key = public_key(kek).encrypt(transfer_key, padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None))
+    pkcs8 = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    ciphertext = wrapped_transfer_key + aes_key_wrap_with_padding(transfer_key, pkcs8)
+    return json.dumps({
+        "schema_version": "1.0.0",
+        "header": {"kid": kid, "alg": "dir", "enc": "CKM_RSA_AES_KEY_WRAP"},
+        "ciphertext": base64.urlsafe_b64encode(ciphertext).decode().rstrip("="),
+        "generator": "coffre compatibility suite",
+    }).encode()
+
+
+@pytest.fixture
+def kek(core, name):
+    _, client, _ = core
+    return client.create_rsa_key(name + "-kek", hardware_protected=True, size=4096, key_operations=["import"])
+
+
+def test_a_key_exchange_key_only_imports(core, kek):
+    _, client, _ = core
+    assert kek.key_type == "RSA-HSM" and kek.key_operations == ["import"]
+    with pytest.raises(HttpResponseError) as refused:
+        crypto(client, kek).sign(SignatureAlgorithm.rs256, hashlib.sha256(b"m").digest())
+    assert refused.value.status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["RSA", "EC"])
+def test_byok_imports_unwrap_in_the_module_and_the_key_works(hsm, core, kek, name, kind):
+    _, client, _ = core
+    if kind == "RSA":
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # The SDK's JsonWebKey(t=…) sends the blob as key_hsm.
+        jwk = JsonWebKey(kty="RSA-HSM", t=byok_file(private_key, kek.key, kek.id))
+        algorithm = "RS256"
+    else:
+        private_key = ec.generate_private_key(ec.SECP256R1())
+        # As `az keyvault key import --byok-file F --kty EC --curve P-256` sends it: kty EC-HSM, crv, key_hsm.
+        jwk = JsonWebKey(kty="EC-HSM", crv="P-256", t=byok_file(private_key, kek.key, kek.id))
+        algorithm = "ES256"
+    imported = client.import_key(name, jwk, hardware_protected=True)
+    assert imported.key_type == kind + "-HSM"
+    assert public_key(imported.key).public_numbers() == private_key.public_key().public_numbers()
+    assert label(imported) in hsm.private_keys("core")
+    message = os.urandom(32)
+    signature = crypto(client, imported).sign(SignatureAlgorithm(algorithm), hashlib.sha256(message).digest()).signature
+    verify_signature(imported, algorithm, message, signature)
+
+
+def test_byok_blobs_that_cannot_be_imported_are_a_clear_400_and_create_nothing(hsm, core, kek, name):
+    _, client, _ = core
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    other = client.create_rsa_key(name + "-other", hardware_protected=True, key_operations=["import"])
+    signer = client.create_rsa_key(name + "-signer", hardware_protected=True)
+    good = json.loads(byok_file(private_key, kek.key, kek.id))
+    altered = dict(good, ciphertext=good["ciphertext"][:-12] + ("A" if good["ciphertext"][-12] != "A" else "B") + good["ciphertext"][-11:])
+    cases = {
+        "wrong key-exchange key": byok_file(private_key, other.key, kek.id),
+        "key without import": byok_file(private_key, signer.key, signer.id),
+        "tampered": json.dumps(altered).encode(),
+        "not a blob": b"not json",
+        "curve other than the key's": None,
+    }
+    before = set(hsm.private_keys("core"))
+    for reason, blob in cases.items():
+        jwk = JsonWebKey(kty="EC-HSM", crv="P-384", t=byok_file(private_key, kek.key, kek.id)) if blob is None \
+            else JsonWebKey(kty="EC-HSM", t=blob)
+        with pytest.raises(HttpResponseError) as refused:
+            client.import_key(name, jwk, hardware_protected=True)
+        assert refused.value.status_code == 400, reason
+        assert refused.value.error.code == "BadParameter", reason
+    assert set(hsm.private_keys("core")) == before
+    with pytest.raises(HttpResponseError) as missing:
+        client.get_key(name)
+    assert missing.value.status_code == 404
+
+
+# -- Backup and restore ---------------------------------------------------------------------------------------------
+
+def copy_of(server, token, hsm):
+    """Another Coffre made from a whole-server backup of `server` (so it opens the same object backups), on `token`."""
+    directory = tempfile.mkdtemp(prefix="coffre-hsm-copy-")
+    backup = os.path.join(directory, "server.backup")
+    server.cli("backup", "create", backup)
+    data = os.path.join(directory, "data")
+    os.makedirs(data)
+    shutil.copy(os.path.join(server.data, "root.key"), os.path.join(data, "root.key"))
+    os.chmod(os.path.join(data, "root.key"), 0o600)
+    Coffre(data=data, env=hsm.env).cli("backup", "restore", backup)
+    copy = start(hsm, token, data=data)
+    copy.owns_data = True
+    return copy, directory
+
+
+def test_backups_restore_in_the_same_token_and_a_token_sharing_the_backup_key_only(hsm, core, name):
+    server, client, principal = core
+    sister, sister_directory = copy_of(server, "sister", hsm)
+    stranger, stranger_directory = copy_of(server, "stranger", hsm)
+    try:
+        rsa_key = client.create_rsa_key(name, hardware_protected=True)
+        client.rotate_key(name)
+        blob = client.backup_key(name)
+        assert SHARED_BACKUP_KEY not in blob
+        client.begin_delete_key(name).wait()
+        client.purge_deleted_key(name)
+
+        # The same token: new objects, the same keys.
+        restored = client.restore_key_backup(blob)
+        assert client.get_key(name, rsa_key.properties.version).key.n == rsa_key.key.n
+        sign_and_check(client, client.get_key(name, rsa_key.properties.version), "RS256")
+        assert label(restored) in hsm.private_keys("core")
+
+        # A token holding the same backup key.
+        sister_client, _ = key_client(sister, principal)
+        moved = sister_client.restore_key_backup(blob)
+        sign_and_check(sister_client, sister_client.get_key(name, rsa_key.properties.version), "PS256")
+        assert label(moved) in hsm.private_keys("sister")
+
+        # Anywhere else, refused clearly; nothing is created.
+        stranger_client, _ = key_client(stranger, principal)
+        with pytest.raises(HttpResponseError) as refused:
+            stranger_client.restore_key_backup(blob)
+        assert refused.value.status_code == 400
+        assert "keys do not leave the HSM boundary" in refused.value.message
+        assert not [object_label for object_label in hsm.private_keys("stranger") if f"/{name}/" in object_label]
+    finally:
+        for copy, directory in ((sister, sister_directory), (stranger, stranger_directory)):
+            copy.cleanup()
+            shutil.rmtree(directory, ignore_errors=True)
