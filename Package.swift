@@ -173,7 +173,7 @@ let package = Package(
         ),
         // SoftHSM2 installations of the tests' own (temporary directories, tokens, PIN files, trusted backup keys).
         .target(
-            name: "CoffreSoftHSMTestSupport", dependencies: ["CoffreKeyCustody", "CoffreCrypto"], path: "Tests/CoffreSoftHSMTestSupport",
+            name: "CoffreSoftHSMTestSupport", dependencies: ["CoffreKeyCustody", "CoffreCrypto", "CPKCS11"], path: "Tests/CoffreSoftHSMTestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CoffreKeyCustodyTests", dependencies: ["CoffreKeyCustody", "CoffreCrypto", "CPKCS11", "CoffreSoftHSMTestSupport"],
@@ -233,7 +233,7 @@ let package = Package(
             name: "CoffreHTTPTests",
             dependencies: [
                 "CoffreServer", "CoffreHTTP", "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreStorage", "CoffreCrypto",
-                "CoffreModel", "CoffreKeyCustody",
+                "CoffreModel", "CoffreKeyCustody", "CoffreSoftHSMTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

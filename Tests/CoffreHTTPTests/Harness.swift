@@ -3,6 +3,7 @@ import CoffreCore
 import CoffreCrypto
 import CoffreDirectory
 import CoffreHTTP
+import CoffreKeyCustody
 import CoffreModel
 import CoffreServer
 import CoffreStorage
@@ -23,14 +24,16 @@ struct Harness {
     let audit = MemoryAuditSink()
     let vaultHost = "default.vault.localhost:8443"
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    /// - Parameter hardware: the PKCS#11 token that keeps `-HSM` keys, if any.
+    init(hardware: PKCS11Custody? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         var configuration = ServerConfiguration()
         configure(&configuration)
         configuration = try configuration.validated()
         clock = ManualClock(1_800_000_000)
         let rootKey = AEADKey.generate()
         let state = try await Bootstrap.open(MemoryStorage(), rootKey: rootKey, configuration: configuration, clock: clock)
-        server = try await CoffreServer(configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit)
+        server = try await CoffreServer(
+            configuration: configuration, state: state, rootKey: rootKey, clock: clock, audit: audit, hardware: hardware)
         responder = server.responder
     }
 

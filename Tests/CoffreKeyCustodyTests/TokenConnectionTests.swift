@@ -57,7 +57,7 @@ struct TokenConnectionTests {
         let key = try await custody.generate(KeySpec(type: .ecHSM), policy: KeyPolicy(), label: "survivor")
         try await custody.expectSignatureVerifies(key, algorithm: "ES256")
 
-        try closeAllSessions(hsm, token: "connection")
+        try hsm.closeAllSessions("connection")
         do {
             _ = try await custody.sign(key, algorithm: "ES256", digest: Digest.sha256([1]))
             Issue.record("a call on a closed session succeeded")
@@ -71,7 +71,7 @@ struct TokenConnectionTests {
         let original = try String(contentsOfFile: hsm.pinFile, encoding: .utf8)
         try "0000-wrong\n".write(toFile: hsm.pinFile, atomically: true, encoding: .utf8)
         defer { try? original.write(toFile: hsm.pinFile, atomically: true, encoding: .utf8) }
-        try closeAllSessions(hsm, token: "connection")
+        try hsm.closeAllSessions("connection")
         await expectFailure(CustodyFailure.unavailable("C_SignInit returned CKR_SESSION_HANDLE_INVALID")) {
             try await custody.sign(key, algorithm: "ES256", digest: Digest.sha256([1]))
         }
@@ -102,11 +102,6 @@ struct TokenConnectionTests {
         #expect(custody.openSessionCount() <= 2)
     }
 
-    private func closeAllSessions(_ hsm: SoftHSM, token: String) throws {
-        let module = try PKCS11Module.load(path: hsm.modulePath)
-        let slot = try #require(try module.slot(withTokenLabel: token))
-        try ReturnValue.check(module.functions.C_CloseAllSessions!(slot), "C_CloseAllSessions")
-    }
 }
 
 /// The pool's bookkeeping, without sessions or threads.

@@ -1,3 +1,4 @@
+import CPKCS11
 import CoffreCrypto
 import Foundation
 import Synchronization
@@ -134,6 +135,14 @@ public final class SoftHSM: Sendable {
     }
 
     /// Runs `pkcs11-tool` (OpenSC) on one of the tokens, logged in as the user; its standard output.
+    /// Closes every session of this process on the token behind the custody's back, as when a device is removed or an
+    /// HSM client restarts: the custody's next call finds its session gone.
+    public func closeAllSessions(_ tokenLabel: String) throws {
+        let module = try PKCS11Module.load(path: modulePath)
+        guard let slot = try module.slot(withTokenLabel: tokenLabel) else { throw SoftHSMError("no token labelled \(tokenLabel)") }
+        try ReturnValue.check(module.functions.C_CloseAllSessions!(slot), "C_CloseAllSessions")
+    }
+
     public func pkcs11Tool(_ tokenLabel: String, _ arguments: String...) throws -> String {
         try Self.run(
             ["pkcs11-tool", "--module", modulePath, "--token-label", tokenLabel, "--login", "--pin", Self.pin] + arguments,
