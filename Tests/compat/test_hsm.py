@@ -9,9 +9,10 @@ import shutil
 import tempfile
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ClientSecretCredential
-from azure.keyvault.keys import JsonWebKey, KeyClient
+from azure.keyvault.keys import JsonWebKey, KeyClient, KeyReleasePolicy
 from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
@@ -150,6 +151,17 @@ def test_hsm_keys_are_sensitive_token_objects_and_software_keys_are_not(hsm, pla
         assert listed["Access"].split(", ")[:3] == ["sensitive", "always sensitive", "never extractable"], listed
 
 
+def test_only_exportable_keys_are_extractable_and_then_only_wrapped(hsm, plain, name):
+    _, client = plain
+    policy = KeyReleasePolicy(json.dumps({"version": "1.0.0", "anyOf": [
+        {"authority": "https://attestation.example", "allOf": [{"claim": "x-ms-attestation-type", "equals": "sevsnpvm"}]}]}).encode())
+    exportable = client.create_rsa_key(name, hardware_protected=True, exportable=True, release_policy=policy)
+    listed = hsm.private_keys("plain")[label(exportable)]
+    # Extractable for key release, which wraps it inside the module; still sensitive: never in the clear.
+    assert listed["Access"].split(", ")[:2] == ["sensitive", "always sensitive"], listed
+    assert "never extractable" not in listed["Access"] and "extractable" in listed["Access"], listed
+
+
 @pytest.mark.parametrize("algorithm", ["RS256", "RS384", "PS256", "PS512"])
 def test_rsa_signatures_from_the_module_verify_in_python(plain, name, algorithm):
     _, client = plain
@@ -254,7 +266,7 @@ def test_byok_imports_unwrap_in_the_module_and_the_key_works(hsm, core, kek, nam
         algorithm = "RS256"
     else:
         private_key = ec.generate_private_key(ec.SECP256R1())
-        # As `az keyvault key import --byok-file F --kty EC --curve P-256` sends it: kty EC-HSM, crv, key_hsm.
+        # With crv: the wrapped key must be on that curve.
         jwk = JsonWebKey(kty="EC-HSM", crv="P-256", t=byok_file(private_key, kek.key, kek.id))
         algorithm = "ES256"
     imported = client.import_key(name, jwk, hardware_protected=True)
@@ -264,6 +276,31 @@ def test_byok_imports_unwrap_in_the_module_and_the_key_works(hsm, core, kek, nam
     message = os.urandom(32)
     signature = crypto(client, imported).sign(SignatureAlgorithm(algorithm), hashlib.sha256(message).digest()).signature
     verify_signature(imported, algorithm, message, signature)
+
+
+def test_byok_import_over_rest_as_any_client_sends_it(hsm, core, kek, name):
+    """PUT /keys/{name} (import) with the blob in `key_hsm` (base64url), as the REST reference and other SDKs send it."""
+    server, _, principal = core
+    url = f"{server.vault_url()}/keys/{name}?api-version=7.4"
+    challenge = requests.put(url, json={}, verify=server.ca_file)
+    resource = challenge.headers["WWW-Authenticate"].split('resource="')[1].split('"')[0]
+    credential = ClientSecretCredential(principal["tenantId"], principal["clientId"], principal["clientSecret"],
+                                        authority=server.authority, disable_instance_discovery=True, connection_verify=server.ca_file)
+    headers = {"Authorization": "Bearer " + credential.get_token(resource + "/.default").token}
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    blob = base64.urlsafe_b64encode(byok_file(private_key, kek.key, kek.id)).decode().rstrip("=")
+    imported = requests.put(url, json={"key": {"kty": "RSA-HSM", "key_hsm": blob, "key_ops": ["sign", "verify"]}, "hsm": True},
+                            headers=headers, verify=server.ca_file)
+    assert imported.status_code == 200, imported.text
+    key = imported.json()["key"]
+    assert key["kty"] == "RSA-HSM" and key["key_ops"] == ["sign", "verify"]
+    n = int.from_bytes(base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4)), "big")
+    assert n == private_key.public_key().public_numbers().n
+    assert f"coffre:default/{name}/{key['kid'].rsplit('/', 1)[1]}" in hsm.private_keys("core")
+    # The same blob under a KEK of another vault's name space: a clear 400, nothing created.
+    refused = requests.put(f"{server.vault_url()}/keys/{name}-again?api-version=7.4",
+                           json={"key": {"kty": "EC-HSM", "key_hsm": blob}}, headers=headers, verify=server.ca_file)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "BadParameter", refused.text
 
 
 def test_byok_blobs_that_cannot_be_imported_are_a_clear_400_and_create_nothing(hsm, core, kek, name):
