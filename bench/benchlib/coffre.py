@@ -28,13 +28,13 @@ class ApiError(Exception):
 
 
 class Coffre:
-    def __init__(self, binary: str, workdir: str, name: str = "coffre", extra_args: list[str] | None = None):
+    def __init__(self, binary: str, workdir: str, name: str = "coffre", extra_args: list[str] | None = None, env: dict | None = None):
         self.binary = binary
         self.data = os.path.join(workdir, name)
         self.port = procs.free_port()
         self.log = os.path.join(workdir, f"{name}.log")
         argv = [binary, "serve", "--data", self.data, "--port", str(self.port), "--bind", "127.0.0.1"] + (extra_args or [])
-        self.process = procs.start(name, argv, self.log)
+        self.process = procs.start(name, argv, self.log, env=dict(os.environ, **env) if env else None)
         self.ca_file = os.path.join(self.data, "ca.pem")
         procs.wait_until(lambda: os.path.exists(self.ca_file), 120, "Coffre (ca.pem)", self.process, self.log)
         self.tls = ssl.create_default_context(cafile=self.ca_file)

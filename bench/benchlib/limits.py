@@ -3,7 +3,9 @@
 - hello: coffre-hello (a minimal Hummingbird TLS route, same JSON size as a GET-secret response) under wrk;
 - RSA-2048 private-key operations: `openssl speed -multi <cores> rsa2048` (sign/s);
 - raw durable SQLite commits: WAL, synchronous=FULL, one ~300-byte row per commit, one writer;
-- raw durable PostgreSQL commits: pgbench, one INSERT per transaction, fsync=on, synchronous_commit=on.
+- raw durable PostgreSQL commits: pgbench, one INSERT per transaction, fsync=on, synchronous_commit=on;
+- for the hardware-key rows, a SoftHSM2 token (`SoftHSMToken`) for a Coffre of its own, whose software keys are the
+  limit (the same signatures, same server, same run).
 """
 
 import os
@@ -161,3 +163,32 @@ class Postgres:
         summary = latency_summary(latencies) if latencies else {}
         return {"ops": float(match.group(1)), **summary, "connections": clients, "requests": len(latencies),
                 "command": " ".join(argv[:-4] + ["postgres"])}
+
+
+# MARK: - SoftHSM2
+
+
+SOFTHSM_MODULES = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"]
+
+
+class SoftHSMToken:
+    """A SoftHSM2 token in the work directory (`softhsm2-util --init-token`), and the `coffre serve` arguments and
+    environment that give it to Coffre."""
+
+    def __init__(self, workdir: str, label: str = "bench"):
+        module = next((path for path in SOFTHSM_MODULES if os.path.exists(path)), None)
+        if module is None:
+            raise RuntimeError("SoftHSM2 is not installed (Debian: softhsm2)")
+        directory = os.path.join(workdir, "softhsm")
+        os.makedirs(os.path.join(directory, "tokens"))
+        self.env = {"SOFTHSM2_CONF": os.path.join(directory, "softhsm2.conf")}
+        with open(self.env["SOFTHSM2_CONF"], "w") as f:
+            f.write(f"directories.tokendir = {directory}/tokens\nobjectstore.backend = file\nlog.level = ERROR\n")
+        pin_file = os.path.join(directory, "pin")
+        with open(pin_file, "w") as f:
+            f.write("1234-bench\n")
+        os.chmod(pin_file, 0o600)
+        procs.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", "1234-bench", "--so-pin", "5678-bench"],
+                  timeout=60, check=True, env=dict(os.environ, **self.env))
+        self.serve_args = ["--pkcs11-module", module, "--pkcs11-token-label", label, "--pkcs11-pin-file", pin_file]

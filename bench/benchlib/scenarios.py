@@ -54,7 +54,16 @@ SCENARIOS = [
     # A new TLS connection per request: p99 is not held to 15 ms (the limit itself is above it, see perf-anchors).
     Scenario("cold-tls-get-secret", "GET secret on a new TLS connection (Connection: close)", 32, "hello-cold", 0.8,
              "anchors", "moto GetSecretValue", False),
+    # Hardware keys: the same signatures on keys in a SoftHSM2 token (PKCS#11), as a ratio to software keys of the same
+    # server in the same run (no target and no peer: the ratio is what is reported; see README "Hardware keys").
+    Scenario("rs256-sign-hsm", "POST /keys/{rsa-hsm-2048}/{version}/sign RS256, key in a SoftHSM2 token", 32,
+             "software-rs256-sign", None, "issue", "", False),
+    Scenario("es256-sign-hsm", "POST /keys/{ec-hsm-p256}/{version}/sign ES256, key in a SoftHSM2 token", 32,
+             "software-es256-sign", None, "issue", "", False),
 ]
+
+# The scenarios served by the Coffre that has a PKCS#11 token (`prepare_hardware`).
+HARDWARE_SCENARIOS = {"rs256-sign-hsm", "es256-sign-hsm"}
 
 LIMITS = {
     "hello": "coffre-hello GET /hello, TLS keep-alive, same body size as GET secret",
@@ -62,6 +71,8 @@ LIMITS = {
     "openssl-rsa2048-sign": "openssl speed -multi <cores> rsa2048, sign/s",
     "sqlite-commits": "raw SQLite commits/s (WAL, synchronous=FULL, 1 writer)",
     "postgres-commits": "raw PostgreSQL commits/s (pgbench INSERT, 16 clients)",
+    "software-rs256-sign": "RS256 sign on a software RSA-2048 key of the Coffre with the SoftHSM2 token, c32",
+    "software-es256-sign": "ES256 sign on a software EC P-256 key of the Coffre with the SoftHSM2 token, c32",
 }
 
 
@@ -136,6 +147,23 @@ def prepare(coffre: Coffre, postgres: Coffre | None) -> tuple[dict[str, Load | s
     attempt("a256kw-unwrap", unwrap)
     attempt("create-ec-key", lambda: checked(coffre, "POST", f"/keys/bench-new-{{n}}/create?{API}", {"kty": "EC", "crv": "P-256"}))
     return loads, body_bytes
+
+
+def prepare_hardware(coffre: Coffre) -> dict[str, Load | str]:
+    """On a Coffre started with a SoftHSM2 token: RSA-HSM 2048 and EC-HSM P-256 keys (in the token) and RSA 2048 and EC
+    P-256 keys (in software), signed with in the same way: the hardware scenarios and the limits they are paired with."""
+    loads: dict[str, Load | str] = {}
+    digest = b64url(os.urandom(32))
+    for kty, name, body, alg in (("RSA", "rsa", {"key_size": 2048}, "RS256"), ("EC", "ec", {"crv": "P-256"}, "ES256")):
+        for hardware in (True, False):
+            scenario = f"{alg.lower()}-sign-hsm" if hardware else f"software-{alg.lower()}-sign"
+            try:
+                _, key = coffre.request("POST", f"/keys/bench-{name}{'-hsm' if hardware else ''}/create?{API}",
+                                        {"kty": kty + ("-HSM" if hardware else ""), **body})
+                loads[scenario] = checked(coffre, "POST", f"{key_path(key['key']['kid'])}/sign?{API}", {"alg": alg, "value": digest})
+            except ApiError as error:
+                loads[scenario] = f"not available ({error})"
+    return loads
 
 
 def checked(coffre: Coffre, method: str, path: str, body: dict | None = None) -> Load:
