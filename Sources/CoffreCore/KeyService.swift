@@ -259,6 +259,11 @@ public struct KeyService: Sendable {
         }
     }
 
+    /// Destroys keys just made that nothing will refer to (what the sweep would otherwise find).
+    func destroy(_ keys: [CustodyKey]) async {
+        for key in keys { try? await custody.destroy(key) }
+    }
+
     /// Runs `body` with a key just made; if it fails, the key is destroyed, so that nothing is left half-made. A
     /// storage failure may hide a commit (a connection lost as it committed), so then the key is left to
     /// ``CustodySweeper``, which destroys it only if no record refers to it.
@@ -266,9 +271,7 @@ public struct KeyService: Sendable {
         do {
             return try await body()
         } catch {
-            if !(error is StorageError) {
-                for key in keys { try? await custody.destroy(key) }
-            }
+            if !(error is StorageError) { await destroy(keys) }
             throw error
         }
     }
@@ -338,7 +341,7 @@ public struct KeyService: Sendable {
                 result.append(version)
             }
         } catch {
-            for key in restored.values { try? await custody.destroy(key) }
+            await destroy(Array(restored.values))
             throw error
         }
         return (result, Array(restored.values))

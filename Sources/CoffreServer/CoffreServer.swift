@@ -125,7 +125,7 @@ public struct CoffreServer: Sendable {
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
             blob: blob,
             managedHSM: ManagedHSMServices(
-                storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs,
+                storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs, keys: keys,
                 blobTransport: blobTransport),
             storage: managedStorage, testAttestation: testAttestation,
             requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) })

@@ -1,6 +1,8 @@
 import CoffreBlob
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
+import CoffreSoftHSMTestSupport
 import CoffreStorage
 import Foundation
 import Testing
@@ -15,10 +17,14 @@ import Testing
         let backups: ManagedHSMBackups
         let jobs: JobStore<ManagedHSMBackups.Outcome>
         let location: ManagedHSMBackups.Location
+        /// The pools' keys (in software, or in `hardware`).
+        let keys: KeyService
+        let transport: @Sendable (String) -> any BlobTransport
         /// Runs the jobs (a store runs once): cancel it when the test ends.
         let runner: Task<Void, Never>
 
-        init() async throws {
+        /// - Parameter hardware: the PKCS#11 token of `-HSM` keys, if any.
+        init(hardware: PKCS11Custody? = nil) async throws {
             pools = try PoolFixture()
             let clock = pools.clock
             let accounts = StorageAccountDirectory(storage: pools.storage, clock: clock)
@@ -35,7 +41,11 @@ import Testing
                 storage: pools.storage, prefix: "jobs/test/", timing: JobTiming(inProgressPolls: 0, minimumAge: .zero, abandonAfter: .seconds(600)))
             self.jobs = jobs
             runner = Task { await jobs.run() }
-            backups = ManagedHSMBackups(storage: pools.storage, clock: clock, jobs: jobs) { _ in BlobServiceTransport(service: blob) }
+            keys = KeyService(
+                storage: pools.storage, clock: clock, backups: BackupCodec(key: try AEADKey(bytes: AEADKey.generate())),
+                custody: RoutingCustody(hardware: hardware))
+            transport = { _ in BlobServiceTransport(service: blob) }
+            backups = ManagedHSMBackups(storage: pools.storage, clock: clock, jobs: jobs, keys: keys, transport: transport)
             location = .init(
                 containerURL: "https://backups.blob.localhost:8443/folders",
                 token: SharedAccessSignature.container(account: "backups", key: key, container: "folders", permissions: "rwdl", expiry: expiry),
@@ -67,8 +77,8 @@ import Testing
         let f = try await Fixture()
         defer { f.runner.cancel() }
         let pool = try await f.pools.pool("source", activated: true).name
-        try await f.put("v/source/key/k1", "head 1")
-        try await f.put("v/source/key-ver/k1/0001", "version 1")
+        let k1 = try await f.keys.create(in: VaultName("source"), name: "k1", spec: .init(type: .ecHSM), properties: .init())
+        let versionKey = "v/source/key-ver/k1/\(k1.record.version)"
         try await f.put("v/source/deleted-key/gone", "deleted head")
         try await f.put("purge/000001900000/source/key/gone", "purge")
         _ = try await f.pools.settings.update("AllowKeyManagementOperationsThroughARM", value: "true", in: pool)
@@ -84,12 +94,12 @@ import Testing
 
         // Everything after the backup is undone by a full restore.
         try await f.put("v/source/key/k2", "later")
-        try await f.pools.storage.transaction { try await $0.delete("v/source/key-ver/k1/0001") }
+        try await f.pools.storage.transaction { try await $0.delete(versionKey) }
         _ = try await f.pools.settings.update("AllowKeyManagementOperationsThroughARM", value: "false", in: pool)
         let restore = try await f.backups.restore(pool, from: f.location, folder: folder)
         #expect(try await f.finished(restore, of: pool) == .succeeded(.init(folderURL: nil, details: nil)))
         #expect(try await f.value("v/source/key/k2") == nil)
-        #expect(try await f.value("v/source/key-ver/k1/0001") == "version 1")
+        #expect(try await f.pools.storage.read(KeyVersion.self, at: versionKey)?.material == k1.record.material)
         #expect(try await f.value("purge/000001900000/source/key/gone") == "purge")
         #expect(try await f.pools.settings.get("AllowKeyManagementOperationsThroughARM", in: pool).value == "true")
         #expect(try await f.pools.access.assignments(in: pool).count == 1)
@@ -106,7 +116,7 @@ import Testing
             try await f.finished(again, of: pool)
                 == .succeeded(
                     .init(folderURL: nil, details: "Number of successful key versions restored: 0, Number of key versions could not overwrite: 1")))
-        #expect(try await f.value("v/source/key/k1") == "head 1")
+        #expect(try await f.value("v/source/key/k1") != nil)
         #expect(try await f.value("v/source/deleted-key/gone") == nil)
     }
 
@@ -153,3 +163,53 @@ import Testing
         await #expect(throws: CoffreError.self) { try await f.backups.restore(pool, from: f.location, folder: "../x") }
     }
 }
+
+/// A pool's hardware keys in a backup: wrapped by the token's backup key, restored as new objects of a token holding it,
+/// refused by one that does not.
+@Suite(
+    .softHSM([
+        .init("pool-core", backupKey: .init(value: poolBackupKey, trusted: true)),
+        .init("pool-stranger", backupKey: .init(value: SecureRandom.bytes(32), trusted: true)),
+    ]))
+struct ManagedHSMHardwareBackupTests {
+    @Test func hardwareKeysLeaveWrappedAndComeBackAsNewObjectsOnlyWhereTheBackupKeyIs() async throws {
+        let hsm = try SoftHSM.requireCurrent()
+        let f = try await ManagedHSMBackupTests.Fixture(hardware: try await hsm.custody("pool-core"))
+        defer { f.runner.cancel() }
+        let pool = try await f.pools.pool("source", activated: true).name
+        let vault = try VaultName("source")
+        let key = try await f.keys.create(in: vault, name: "k1", spec: .init(type: .ecHSM), properties: .init())
+        let backup = try await f.finished(try await f.backups.backup(pool, to: f.location), of: pool)
+        guard case .succeeded(let outcome) = backup, let url = outcome.folderURL else {
+            Issue.record("the backup failed: \(backup)")
+            return
+        }
+        let folder = String(url.split(separator: "/").last ?? "")
+
+        // The key is lost (its records and its object); the backup brings it back as a new object that signs.
+        try await f.pools.storage.transaction { try await $0.deletePrefix("v/source/") }
+        await f.keys.destroyKeys(stored: [key.record.material])
+        let restored = try await f.backups.restore(pool, from: f.location, folder: folder)
+        #expect(try await f.finished(restored, of: pool) == .succeeded(.init(folderURL: nil, details: nil)))
+        let back = try await f.keys.get(in: vault, name: "k1", version: key.record.version)
+        #expect(back.record.material != key.record.material && back.record.publicKey == key.record.publicKey)
+        let digest = Digest.sha256(Array("message".utf8))
+        let signed = try await f.keys.sign(in: vault, name: "k1", version: nil, algorithm: "ES256", digest: digest)
+        #expect(try PublicKeyMaterial(jwk: key.record.publicKey).verify("ES256", digest: digest, signature: signed.value))
+
+        // A token without that backup key cannot take it: the job fails saying why, and the pool keeps its keys.
+        let stranger = KeyService(
+            storage: f.pools.storage, clock: f.pools.clock, backups: BackupCodec(key: try AEADKey(bytes: AEADKey.generate())),
+            custody: RoutingCustody(hardware: try await hsm.custody("pool-stranger")))
+        let elsewhere = ManagedHSMBackups(storage: f.pools.storage, clock: f.pools.clock, jobs: f.jobs, keys: stranger, transport: f.transport)
+        guard case .failed(let failure) = try await f.finished(try await elsewhere.restore(pool, from: f.location, folder: folder), of: pool)
+        else {
+            Issue.record("a token without the backup key restored a hardware key")
+            return
+        }
+        #expect(failure.message.contains("keys do not leave the HSM boundary"), "\(failure.message)")
+        #expect(try await f.keys.get(in: vault, name: "k1", version: nil).record.material == back.record.material)
+    }
+}
+
+private let poolBackupKey = SecureRandom.bytes(32)

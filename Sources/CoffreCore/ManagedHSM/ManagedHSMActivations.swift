@@ -96,10 +96,11 @@ public struct ManagedHSMServices: Sendable {
     ///   - issuer: Coffre's CA, which certifies the pools' transfer and attestation keys.
     ///   - jobs: where activation jobs are recorded and run.
     ///   - backupJobs: where backup and restore jobs are recorded and run.
+    ///   - keys: the key service the pools' keys live in (a backup carries a hardware key wrapped by the token).
     ///   - blobTransport: the transport to the Blob service of a container URL.
     public init(
         storage: any StorageBackend, clock: any WallClock, issuer: CertificateIssuer, jobs: JobStore<ManagedHSMActivations.Outcome>,
-        backupJobs: JobStore<ManagedHSMBackups.Outcome>, blobTransport: @escaping @Sendable (String) -> any BlobTransport
+        backupJobs: JobStore<ManagedHSMBackups.Outcome>, keys: KeyService, blobTransport: @escaping @Sendable (String) -> any BlobTransport
     ) {
         pools = ManagedHSMDirectory(storage: storage, clock: clock)
         access = ManagedHSMAccessControl(storage: storage, clock: clock)
@@ -107,6 +108,6 @@ public struct ManagedHSMServices: Sendable {
         securityDomain = ManagedHSMSecurityDomain(storage: storage, clock: clock, issuer: issuer)
         activations = ManagedHSMActivations(securityDomain: securityDomain, jobs: jobs)
         attestation = ManagedHSMKeyAttestation(storage: storage, clock: clock, issuer: issuer)
-        backups = ManagedHSMBackups(storage: storage, clock: clock, jobs: backupJobs, transport: blobTransport)
+        backups = ManagedHSMBackups(storage: storage, clock: clock, jobs: backupJobs, keys: keys, transport: blobTransport)
     }
 }

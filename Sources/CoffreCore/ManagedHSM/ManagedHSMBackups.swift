@@ -1,6 +1,7 @@
 import CoffreBlob
 import CoffreCrypto
 import CoffreJSON
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -12,7 +13,9 @@ import Foundation
 /// every record of the pool's keys (versions, deleted keys, rotation policies, purge schedule), its custom role
 /// definitions, role assignments and settings, sealed with AES-256-GCM under a key derived from the pool's
 /// security-domain root. Only a pool holding that root (the same pool, or one that received its security domain)
-/// opens it.
+/// opens it. A key version's record carries its key as the custody backs it up (for a key in a PKCS#11 token, wrapped by
+/// the token's backup key), and a restore makes new token objects: keys do not leave the HSM boundary, and a backup's
+/// hardware keys restore only where that backup key is.
 public struct ManagedHSMBackups: Sendable {
     /// What a finished job leaves: the backup's folder URL, or a restore's details.
     public struct Outcome: Codable, Sendable, Equatable {
@@ -39,15 +42,19 @@ public struct ManagedHSMBackups: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
     let jobs: JobStore<Outcome>
+    /// Where the pool's keys live (their backups and restores).
+    let keys: KeyService
     /// The transport to the Blob service of a container URL (Coffre's own accounts in process, others over HTTPS).
     let transport: @Sendable (String) -> any BlobTransport
 
     public init(
-        storage: any StorageBackend, clock: any WallClock, jobs: JobStore<Outcome>, transport: @escaping @Sendable (String) -> any BlobTransport
+        storage: any StorageBackend, clock: any WallClock, jobs: JobStore<Outcome>, keys: KeyService,
+        transport: @escaping @Sendable (String) -> any BlobTransport
     ) {
         self.storage = storage
         self.clock = clock
         self.jobs = jobs
+        self.keys = keys
         self.transport = transport
     }
 
@@ -207,7 +214,9 @@ public struct ManagedHSMBackups: Sendable {
         var entries: [Content.Entry] = []
         for (relative, prefix) in Self.parts(pool) {
             for entry in try await storage.scan(prefix: prefix, after: nil, limit: .max) {
-                entries.append(.init(key: relative + entry.key.dropFirst(prefix.count), value: Base64.urlEncoded(entry.value)))
+                let name = relative + entry.key.dropFirst(prefix.count)
+                let value = Self.keyVersionName(name) == nil ? entry.value : try await backedUp(entry.value, at: entry.key)
+                entries.append(.init(key: name, value: Base64.urlEncoded(value)))
             }
         }
         // The purge schedule of the pool's deleted keys (`purge/{date}/{pool}/{kind}/{name}`).
@@ -248,10 +257,57 @@ public struct ManagedHSMBackups: Sendable {
         return content
     }
 
+    /// The key name of a backup's key version record (`objects/key-ver/{name}/{version}`), nil for other records.
+    static func keyVersionName(_ relative: String) -> String? {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "objects", parts[1] == "key-ver" else { return nil }
+        return String(parts[2])
+    }
+
+    /// A key version's record as a backup carries it: its material is the custody's backup of its key.
+    private func backedUp(_ value: [UInt8], at key: String) async throws -> [UInt8] {
+        let version = try RecordCoder.decode(KeyVersion.self, from: value, at: key)
+        return try RecordCoder.encode(try await keys.backedUp([version])[0])
+    }
+
+    /// The backup's records as `pool` keeps them (storage key, value, whether a key version), each key version's key
+    /// back in custody (a hardware key a new object of this token), with the keys so made: destroyed again when the
+    /// records are not written.
+    private func records(of entries: [Content.Entry], into pool: ManagedHSMName) async throws
+        -> (records: [(key: String, value: [UInt8], version: Bool)], made: [CustodyKey])
+    {
+        let vault = try VaultName(pool.value)
+        var records: [(key: String, value: [UInt8], version: Bool)] = []
+        var made: [CustodyKey] = []
+        do {
+            for entry in entries {
+                let key = try Self.storageKey(entry.key, in: pool)
+                var value = try Self.bytes(entry.value)
+                if let name = Self.keyVersionName(entry.key) {
+                    let version = try RecordCoder.decode(KeyVersion.self, from: value, at: key)
+                    let (restored, keys) = try await keys.restoredKeys([version], in: vault, name: ObjectName(name, kind: .key))
+                    made += keys
+                    value = try RecordCoder.encode(restored[0])
+                }
+                records.append((key, value, Self.keyVersionName(entry.key) != nil))
+            }
+        } catch {
+            await keys.destroy(made)
+            throw error
+        }
+        return (records, made)
+    }
+
     /// Replaces the pool's keys, role definitions and settings by the backup's and adds its role assignments, in one
     /// transaction.
     func restoreAll(_ content: Content, into pool: ManagedHSMName) async throws {
-        let records = try content.entries.map { (try Self.storageKey($0.key, in: pool), try Self.bytes($0.value)) }
+        let (records, made) = try await records(of: content.entries, into: pool)
+        try await keys.destroyingOnFailure(made) {
+            try await write(records, into: pool)
+        }
+    }
+
+    private func write(_ records: [(key: String, value: [UInt8], version: Bool)], into pool: ManagedHSMName) async throws {
         try await storage.transaction { transaction in
             try await ManagedHSMAccessControl.requirePool(pool, in: transaction)
             for (_, prefix) in Self.parts(pool) where prefix != ManagedHSMPaths.assignments(pool) {
@@ -261,7 +317,7 @@ public struct ManagedHSMBackups: Sendable {
             where entry.key.split(separator: "/").dropFirst(2).first.map(String.init) == pool.value {
                 try await transaction.delete(entry.key)
             }
-            for (key, value) in records { try await transaction.put(key, value) }
+            for record in records { try await transaction.put(record.key, record.value) }
         }
     }
 
@@ -269,30 +325,35 @@ public struct ManagedHSMBackups: Sendable {
     /// the pool holds the key already (live or deleted), only the versions it lacks are added: its head stays.
     func restoreKey(_ name: String, from content: Content, into pool: ManagedHSMName) async throws -> (restored: Int, kept: Int) {
         let collections = ["key", "deleted-key", "key-ver", "key-rotationpolicy", "key-lifetime-rotate", "key-lifetime-notify"]
-        let records = try content.entries.compactMap { entry -> (key: String, value: [UInt8], version: Bool)? in
+        let entries = content.entries.filter { entry in
             let parts = entry.key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            let belongs =
-                (parts.count >= 3 && parts[0] == "objects" && collections.contains(parts[1]) && parts[2] == name)
+            return (parts.count >= 3 && parts[0] == "objects" && collections.contains(parts[1]) && parts[2] == name)
                 || (parts.count == 4 && parts[0] == "purge" && parts[2] == "key" && parts[3] == name)
-            guard belongs else { return nil }
-            return (try Self.storageKey(entry.key, in: pool), try Self.bytes(entry.value), parts[1] == "key-ver")
         }
+        let (records, made) = try await records(of: entries, into: pool)
         let heads = try ["objects/key/\(name)", "objects/deleted-key/\(name)"].map { try Self.storageKey($0, in: pool) }
-        return try await storage.transaction { transaction in
-            try await ManagedHSMAccessControl.requirePool(pool, in: transaction)
-            var (restored, kept) = (0, 0)
-            let held = try await transaction.get(heads).contains { $0 != nil }
-            let existing = try await transaction.get(records.map(\.key))
-            for (record, current) in zip(records, existing) where record.version || !held {
-                if current == nil {
-                    try await transaction.put(record.key, record.value)
-                    if record.version { restored += 1 }
-                } else if record.version {
-                    kept += 1
+        let (counts, unused) = try await keys.destroyingOnFailure(made) {
+            try await storage.transaction { transaction in
+                try await ManagedHSMAccessControl.requirePool(pool, in: transaction)
+                var (restored, kept) = (0, 0)
+                var unused: [String] = []
+                let held = try await transaction.get(heads).contains { $0 != nil }
+                let existing = try await transaction.get(records.map(\.key))
+                for (record, current) in zip(records, existing) where record.version || !held {
+                    if current == nil {
+                        try await transaction.put(record.key, record.value)
+                        if record.version { restored += 1 }
+                    } else if record.version {
+                        kept += 1
+                        unused.append(try RecordCoder.decode(KeyVersion.self, from: record.value, at: record.key).material)
+                    }
                 }
+                return ((restored, kept), unused)
             }
-            return (restored, kept)
         }
+        // The versions the pool kept have their own keys: the ones just made for them are not needed.
+        await keys.destroyKeys(stored: unused)
+        return counts
     }
 
     static func bytes(_ value: String) throws -> [UInt8] {
