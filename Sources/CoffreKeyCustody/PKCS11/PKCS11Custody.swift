@@ -400,9 +400,14 @@ public final class PKCS11Custody: KeyCustody {
         return try await withSession { session in
             var objects: [OwnedObject] = []
             for handle in try session.findAll([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY))]) {
-                guard let id = try session.attribute(CKA_ID, of: handle), id.count > owner.count, id.starts(with: owner) else { continue }
-                let label = try session.attribute(CKA_LABEL, of: handle) ?? []
-                objects.append(OwnedObject(objectID: id, label: String(decoding: label, as: UTF8.self)))
+                do {
+                    guard let id = try session.attribute(CKA_ID, of: handle), id.count > owner.count, id.starts(with: owner) else { continue }
+                    let label = try session.attribute(CKA_LABEL, of: handle) ?? []
+                    objects.append(OwnedObject(objectID: id, label: String(decoding: label, as: UTF8.self)))
+                } catch let error as PKCS11Error where error.isHandleInvalid {
+                    // Destroyed since it was found (a purge meanwhile): nothing to sweep.
+                    continue
+                }
             }
             return objects
         }
