@@ -177,6 +177,21 @@ struct TokenOperationTests {
         try await custody.destroy(key)
     }
 
+    /// Two installations share the token (a copy made by whole-server restore refers to the original's objects): neither
+    /// destroys the other's objects, each destroys its own.
+    @Test func onlyItsOwnInstallationDestroysAnObject() async throws {
+        let token = try await custody()
+        let original = token.owned(by: [1, 1, 1, 1, 1, 1, 1, 1])
+        let copy = token.owned(by: [2, 2, 2, 2, 2, 2, 2, 2])
+        let key = try await original.generate(KeySpec(type: .ecHSM), policy: KeyPolicy(), label: "shared")
+        try await copy.destroy(key)
+        try await original.expectSignatureVerifies(key, algorithm: "ES256")
+        try await original.destroy(key)
+        await expectFailure(CustodyFailure.keyNotFound(label: "shared")) {
+            try await original.sign(key, algorithm: "ES256", digest: Digest.sha256([1]))
+        }
+    }
+
     /// Another user of the token (a second custody, as another Coffre node or pkcs11-tool would be) destroys the object:
     /// this custody's cached handle fails, and the key is reported gone.
     @Test func anObjectDestroyedElsewhereIsReportedGone() async throws {

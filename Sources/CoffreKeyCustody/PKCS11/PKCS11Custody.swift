@@ -382,8 +382,11 @@ public final class PKCS11Custody: KeyCustody {
     }
 
     /// Destroys every object with the key's `CKA_ID`.
+    /// An object of another installation (a copy made by whole-server restore onto the same token still refers to the
+    /// original's objects) is left alone: only its own installation destroys it.
     public func destroy(_ key: CustodyKey) async throws {
         let key = try tokenKey(key)
+        guard key.objectID.starts(with: owner) else { return }
         try await destroyObjects(id: key.objectID, about: key.label)
     }
 
