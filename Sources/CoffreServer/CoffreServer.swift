@@ -114,7 +114,7 @@ public struct CoffreServer: Sendable {
             roleAssignments: roleAssignments,
             resources: ResourceManager(
                 storage: records, clock: clock, vaults: vaults, roleAssignments: roleAssignments, storageAccounts: blob.accounts,
-                principals: directory.principals,
+                managedHSMs: ManagedHSMDirectory(storage: records, clock: clock), principals: directory.principals,
                 groups: groupExpansion, tenantId: state.identity.tenantId),
             tokens: tokens, signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
             verifier: TokenVerifier(issuers: [tokens.trustedIssuer] + external), authorizer: Authorizer(), audit: audit, clock: clock,

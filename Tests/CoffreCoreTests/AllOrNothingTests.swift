@@ -62,7 +62,8 @@ struct FaultyFixture {
         let roleAssignments = RoleAssignments(storage: storage, clock: clock)
         let resources = ResourceManager(
             storage: storage, clock: clock, vaults: vaults, roleAssignments: roleAssignments,
-            storageAccounts: StorageAccountDirectory(storage: storage, clock: clock), principals: directory.principals,
+            storageAccounts: StorageAccountDirectory(storage: storage, clock: clock),
+            managedHSMs: ManagedHSMDirectory(storage: storage, clock: clock), principals: directory.principals,
             groups: GroupExpansion(groups: directory.groups, ownIssuer: "i"), tenantId: "tid")
         return ServerAdministration(
             vaults: vaults, roleAssignments: roleAssignments, directory: directory, resources: resources,

@@ -152,3 +152,56 @@ def test_an_rbac_vault_grants_data_access_by_azure_role_assignments(coffre, cont
                "--scope", vault.id)
     secrets.set_secret("s", "v")
     assert secrets.get_secret("s").value == "v"
+
+
+def test_managed_hsm_pools_are_created_listed_and_deleted(coffre, contributor, group):
+    from azure.mgmt.keyvault.models import ManagedHsm, ManagedHsmProperties, ManagedHsmSku
+
+    client = mgmt_client(coffre, contributor)
+    name = "armhsm" + uuid.uuid4().hex[:8]
+    with pytest.raises(ResourceNotFoundError):
+        client.managed_hsms.get(group, name)
+    administrator = str(uuid.uuid4())
+    parameters = ManagedHsm(
+        location="westeurope", tags={"team": "compat"}, sku=ManagedHsmSku(family="B", name="Standard_B1"),
+        properties=ManagedHsmProperties(tenant_id=coffre.env()["AZURE_TENANT_ID"], initial_admin_object_ids=[administrator],
+                                        soft_delete_retention_in_days=7, enable_purge_protection=False))
+    pool = client.managed_hsms.begin_create_or_update(group, name, parameters).result()
+    assert pool.name == name
+    assert pool.properties.provisioning_state == "Succeeded"
+    assert pool.properties.initial_admin_object_ids == [administrator]
+    assert pool.properties.soft_delete_retention_in_days == 7
+    # The pool Coffre serves, waiting for its security domain download.
+    assert pool.properties.security_domain_properties.activation_status == "NotActivated"
+    assert pool.properties.hsm_uri.startswith(f"https://{name}.")
+    assert name in [p["name"] for p in coffre.cli_json("hsm", "list")]
+
+    got = client.managed_hsms.get(group, name)
+    assert got.id.lower().endswith(f"/resourcegroups/{group}/providers/microsoft.keyvault/managedhsms/{name}".lower())
+    assert got.tags == {"team": "compat"}
+    assert name in [p.name for p in client.managed_hsms.list_by_resource_group(group)]
+    assert name in [p.name for p in client.managed_hsms.list_by_subscription()]
+    assert name not in [v.name for v in client.vaults.list_by_resource_group(group)]
+
+    # Not authorised without a role; pools of `coffre hsm create` are in the group `default`.
+    stranger = mgmt_client(coffre, coffre.cli_json("principal", "create", "--name", "arm-hsm-stranger"))
+    with pytest.raises(HttpResponseError) as refused:
+        stranger.managed_hsms.get(group, name)
+    assert refused.value.status_code == 403 and refused.value.error.code == "AuthorizationFailed"
+    assert list(stranger.managed_hsms.list_by_subscription()) == []
+
+    client.managed_hsms.begin_delete(group, name).result()
+    with pytest.raises(ResourceNotFoundError):
+        client.managed_hsms.get(group, name)
+    assert name not in [p["name"] for p in coffre.cli_json("hsm", "list")]
+
+
+def test_pools_made_by_coffre_are_in_the_default_group(coffre, contributor):
+    name = "clihsm" + uuid.uuid4().hex[:8]
+    coffre.cli("hsm", "create", "--name", name, "--administrator", contributor["objectId"])
+    try:
+        client = mgmt_client(coffre, contributor)
+        assert client.managed_hsms.get("default", name).name == name
+        assert name in [p.name for p in client.managed_hsms.list_by_resource_group("default")]
+    finally:
+        coffre.cli("hsm", "delete", "--name", name)

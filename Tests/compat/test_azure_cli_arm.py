@@ -159,3 +159,19 @@ def test_storage_accounts_through_the_cli(coffre, tmp_path):
 
     az.run("storage", "account", "delete", "--name", account, "--resource-group", group, "--yes")
     assert account not in [a["name"] for a in coffre.cli_json("storage", "account", "list")]
+
+
+def test_managed_hsm_pools_through_the_cli(coffre, tmp_path):
+    """Issue 25: `az keyvault create --hsm-name` makes the pool `coffre hsm list` shows, waiting for its security
+    domain download; `az keyvault list --resource-type hsm` lists it."""
+    az, user = signed_in_owner(coffre, tmp_path, "hsm@example.test")
+    group, pool = "rg-" + uuid.uuid4().hex[:6], "hsm" + uuid.uuid4().hex[:10]
+    az.run("group", "create", "--name", group, "--location", "westeurope")
+    made = az.json("keyvault", "create", "--hsm-name", pool, "--administrators", user["objectId"], "--retention-days", "7",
+                   "--resource-group", group)
+    assert made["properties"]["provisioningState"] == "Succeeded"
+    assert made["properties"]["initialAdminObjectIds"] == [user["objectId"]]
+    assert made["properties"]["securityDomainProperties"]["activationStatus"] == "NotActivated"
+    assert pool in [p["name"] for p in coffre.cli_json("hsm", "list")]
+    assert pool in [p["name"] for p in az.json("keyvault", "list", "--resource-type", "hsm")]
+    assert pool in [p["name"] for p in az.json("keyvault", "list", "--resource-type", "hsm", "--resource-group", group)]

@@ -19,12 +19,17 @@ public struct ManagedHSMDirectory: Sendable {
         public var administrators: [String]
         public var retentionDays: Int
         public var purgeProtection: Bool
+        /// The pool's resource group, location and tags (nil: group `default`).
+        public var resource: ManagedHSMResource?
 
-        public init(tenantId: String, administrators: [String], retentionDays: Int = 90, purgeProtection: Bool = false) {
+        public init(
+            tenantId: String, administrators: [String], retentionDays: Int = 90, purgeProtection: Bool = false, resource: ManagedHSMResource? = nil
+        ) {
             self.tenantId = tenantId
             self.administrators = administrators
             self.retentionDays = retentionDays
             self.purgeProtection = purgeProtection
+            self.resource = resource
         }
     }
 
@@ -44,7 +49,7 @@ public struct ManagedHSMDirectory: Sendable {
         let pool = ManagedHSMPool(
             name: name, tenantId: settings.tenantId, administrators: administrators, retentionDays: settings.retentionDays,
             purgeProtection: settings.purgeProtection, created: now, activation: activated ? .active(since: now) : .notActivated,
-            securityDomain: activated ? .generate() : nil)
+            securityDomain: activated ? .generate() : nil, resource: settings.resource)
         let assignments = administrators.map { ManagedHSMAccessControl.administratorAssignment(for: $0, at: now) }
         return try await storage.transaction { transaction in
             guard try await transaction.get(ManagedHSMPaths.pool(name)) == nil else {

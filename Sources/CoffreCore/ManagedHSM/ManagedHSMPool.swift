@@ -131,6 +131,19 @@ public enum PoolActivation: Sendable, Equatable, Codable {
     }
 }
 
+/// A pool as an Azure resource (`Microsoft.KeyVault/managedHSMs`): its group, location and tags.
+public struct ManagedHSMResource: Codable, Sendable, Equatable {
+    public var resourceGroup: String
+    public var location: String
+    public var tags: [String: String]?
+
+    public init(resourceGroup: String, location: String, tags: [String: String]?) {
+        self.resourceGroup = resourceGroup
+        self.location = location
+        self.tags = tags
+    }
+}
+
 /// A Managed HSM pool (stored under `sys/hsms/{name}`).
 public struct ManagedHSMPool: Codable, Sendable, Equatable {
     public var name: ManagedHSMName
@@ -144,8 +157,13 @@ public struct ManagedHSMPool: Codable, Sendable, Equatable {
     public var activation: PoolActivation
     /// Set when an activation begins (made by a download, received by an upload); kept from then on.
     public var securityDomain: SecurityDomainRoot?
+    /// Where Azure Resource Manager shows the pool; nil for pools made by `coffre hsm create` (group `default`).
+    public var resource: ManagedHSMResource? = nil
 
     public static let retentionRange = VaultRecord.retentionRange
+
+    /// The pool's resource group.
+    public var group: String { resource?.resourceGroup ?? VaultRecord.defaultResourceGroup }
 
     public var recoveryLevel: RecoveryLevel {
         RecoveryLevel(retentionDays: retentionDays, purgeProtection: purgeProtection)

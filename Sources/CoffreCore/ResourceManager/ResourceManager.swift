@@ -14,6 +14,7 @@ public struct ResourceManager: Sendable {
     let groups: ResourceGroups
     let roleAssignments: RoleAssignments
     let storageAccounts: StorageAccountDirectory
+    let managedHSMs: ManagedHSMDirectory
     public let authorization: ResourceAuthorization
     public let tenantId: String
     public let subscriptionId: String
@@ -23,9 +24,11 @@ public struct ResourceManager: Sendable {
 
     public init(
         storage: any StorageBackend, clock: any WallClock, vaults: VaultDirectory, roleAssignments: RoleAssignments,
-        storageAccounts: StorageAccountDirectory, principals: PrincipalDirectory, groups: GroupExpansion, tenantId: String
+        storageAccounts: StorageAccountDirectory, managedHSMs: ManagedHSMDirectory, principals: PrincipalDirectory, groups: GroupExpansion,
+        tenantId: String
     ) {
         self.storageAccounts = storageAccounts
+        self.managedHSMs = managedHSMs
         self.storage = storage
         self.clock = clock
         self.vaults = vaults
@@ -308,6 +311,16 @@ public struct ResourceManager: Sendable {
         if let value = changes.publicNetworkAccess { resource.publicNetworkAccess = value }
         if let rules = changes.networkRules { resource.networkRules = rules }
         vault.resource = resource
+    }
+
+    /// Roles on the resource's group or the subscription decide (resources other than vaults hold no roles of their
+    /// own); a refusal names the resource.
+    func checkInGroup(_ grants: Grants, _ action: String, group: String, type: String, name: String) async throws {
+        guard try await authorization.allows(grants, action, at: .resourceGroup(group)) else {
+            throw ResourceManagerError.authorizationFailed(
+                objectId: grants.caller.objectId, action: action,
+                scope: ResourceScope.resourceGroup(group).id(subscriptionId: subscriptionId) + "/providers/\(type)/\(name)")
+        }
     }
 
     func checkTenant(_ tenant: String?) throws {

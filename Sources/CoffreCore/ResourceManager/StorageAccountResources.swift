@@ -143,13 +143,8 @@ extension ResourceManager {
         }
     }
 
-    /// Roles on the account's group or the subscription decide; a refusal names the account.
     func checkStorage(_ grants: Grants, _ action: String, group: String, name: String) async throws {
-        guard try await authorization.allows(grants, action, at: .resourceGroup(group)) else {
-            throw ResourceManagerError.authorizationFailed(
-                objectId: grants.caller.objectId, action: action,
-                scope: ResourceScope.resourceGroup(group).id(subscriptionId: subscriptionId) + "/providers/\(Self.storageAccountType)/\(name)")
-        }
+        try await checkInGroup(grants, action, group: group, type: Self.storageAccountType, name: name)
     }
 
     static func apply(_ changes: StorageAccountChanges, to account: StorageAccountRecord, group: ResourceGroupRecord, replacingTags: Bool)

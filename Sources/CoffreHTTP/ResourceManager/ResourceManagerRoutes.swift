@@ -100,6 +100,7 @@ struct ResourceManagerRoutes: Sendable {
     static let group = "{subscription}/resourcegroups/{group}"
     static let vault = group + "/providers/Microsoft.KeyVault/vaults/{vault}"
     static let keyVault = "{subscription}/providers/Microsoft.KeyVault"
+    static let managedHSM = group + "/providers/Microsoft.KeyVault/managedHSMs/{pool}"
     static let storageAccount = group + "/providers/Microsoft.Storage/storageAccounts/{account}"
 
     var subscriptionRoutes: [ARMRoute] {
@@ -167,16 +168,11 @@ struct ResourceManagerRoutes: Sendable {
                     Self.availability(
                         try await resources.checkNameAvailability(request.grants, name: name), taken: "The vault name '\(name)' is already in use."))
             },
-            // Coffre's Managed HSM pools are not Azure resources yet: the lists are empty (`az keyvault list` reads them).
-            Route(.get, Self.keyVault + "/managedHSMs", "ManagedHsmList") { _ in try JSON.response(ARM.List<ARM.GenericResource>(value: [])) },
-            Route(.get, Self.group + "/providers/Microsoft.KeyVault/managedHSMs", "ManagedHsmList") { _ in
-                try JSON.response(ARM.List<ARM.GenericResource>(value: []))
-            },
             Route(.get, Self.keyVault + "/deletedManagedHSMs", "DeletedManagedHsmList") { _ in
                 try JSON.response(ARM.List<ARM.GenericResource>(value: []))
             },
         ]
-        routes += storageAccountRoutes
+        routes += storageAccountRoutes + managedHSMRoutes
         let objects = ["collection": { @Sendable (segment: String) in ["secrets", "keys", "certificates"].contains(segment.lowercased()) }]
         for scopePath in ["{subscription}", Self.group, Self.vault, Self.vault + "/{collection}/{object}"] {
             let authorization = scopePath + "/providers/Microsoft.Authorization"
@@ -202,6 +198,34 @@ struct ResourceManagerRoutes: Sendable {
             ]
         }
         return routes
+    }
+
+    /// Every operation completes within its request: a creation answers 200 with `provisioningState: Succeeded` (the
+    /// pool then waits for its security domain download, as in Azure), a deletion 200.
+    var managedHSMRoutes: [ARMRoute] {
+        [
+            Route(.get, Self.keyVault + "/managedHSMs", "ManagedHsmList") { request in
+                try JSON.response(ARM.List(value: try await resources.listManagedHSMs(request.grants, group: nil).map(view)))
+            },
+            Route(.get, Self.group + "/providers/Microsoft.KeyVault/managedHSMs", "ManagedHsmList") { request in
+                try JSON.response(ARM.List(value: try await resources.listManagedHSMs(request.grants, group: request.parameter("group")).map(view)))
+            },
+            Route(.put, Self.managedHSM, "ManagedHsmWrite") { request in
+                // Microsoft.KeyVault answers a pool's creation 200 or 202, never 201: its clients refuse a 201.
+                let (pool, _) = try await resources.createManagedHSM(
+                    request.grants, group: request.parameter("group"), name: request.parameter("pool"),
+                    try request.decode(ARM.ManagedHSMBody.self).changes)
+                return try JSON.response(view(pool))
+            },
+            Route(.get, Self.managedHSM, "ManagedHsmRead") { request in
+                try JSON.response(
+                    view(try await resources.managedHSM(request.grants, group: request.parameter("group"), name: request.parameter("pool"))))
+            },
+            Route(.delete, Self.managedHSM, "ManagedHsmDelete") { request in
+                let deleted = try await resources.deleteManagedHSM(request.grants, group: request.parameter("group"), name: request.parameter("pool"))
+                return Response(status: deleted ? .ok : .noContent)
+            },
+        ]
     }
 
     var storageAccountRoutes: [ARMRoute] {
@@ -330,7 +354,11 @@ struct ResourceManagerRoutes: Sendable {
             let view = view(account)
             return (account.group, ARM.GenericResource(id: view.id, name: view.name, type: view.type, location: view.location, tags: view.tags))
         }
-        let found = (vaults + accounts).filter { group, resource in
+        let pools = try await resources.listManagedHSMs(request.grants, group: group).map { pool in
+            let view = view(pool)
+            return (pool.group, ARM.GenericResource(id: view.id, name: view.name, type: view.type, location: view.location, tags: view.tags))
+        }
+        let found = (vaults + accounts + pools).filter { group, resource in
             wanted["resourcetype"].map { resource.type.lowercased() == $0 } ?? true && wanted["name"].map { resource.name == $0 } ?? true
                 && wanted["resourcegroup"].map { group.lowercased() == $0 } ?? true
         }
@@ -455,6 +483,24 @@ struct ResourceManagerRoutes: Sendable {
             properties: .init(
                 creationTime: account.created.armTime, primaryLocation: location,
                 primaryEndpoints: .init(blob: addressing.blobURL(account.name.value))))
+    }
+
+    func view(_ pool: ManagedHSMPool) -> ARM.ManagedHSM {
+        let status: (String, String) =
+            switch pool.activation {
+            case .active: ("Active", "Your HSM has been activated and can be used for cryptographic operations.")
+            case .failed(let reason, _): ("Failed", reason)
+            case .notActivated, .activating:
+                ("NotActivated", "Your HSM has been provisioned, but cannot be used for cryptographic operations until it is activated.")
+            }
+        return ARM.ManagedHSM(
+            id: ResourceScope.resourceGroup(pool.group).id(subscriptionId: subscriptionId) + "/providers/Microsoft.KeyVault/managedHSMs/\(pool.name)",
+            name: pool.name.value, location: pool.resource?.location ?? ResourceManager.location, tags: pool.resource?.tags,
+            properties: .init(
+                tenantId: pool.tenantId, initialAdminObjectIds: pool.administrators, hsmUri: addressing.managedHSMURL(pool.name) + "/",
+                softDeleteRetentionInDays: pool.retentionDays, enablePurgeProtection: pool.purgeProtection,
+                statusMessage: "The Managed HSM is provisioned and ready to use.",
+                securityDomainProperties: .init(activationStatus: status.0, activationStatusMessage: status.1)))
     }
 
     func keys(_ account: StorageAccountRecord) -> ARM.StorageAccountKeys {

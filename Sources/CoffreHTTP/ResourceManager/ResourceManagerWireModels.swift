@@ -369,3 +369,84 @@ extension ARM {
         var keyName: String
     }
 }
+
+extension ARM {
+    // MARK: - Microsoft.KeyVault/managedHSMs
+
+    struct ManagedHSM: Encodable {
+        var id: String
+        var name: String
+        var type = "Microsoft.KeyVault/managedHSMs"
+        var location: String
+        var tags: [String: String]?
+        var sku = ManagedHSMSku(family: "B", name: "Standard_B1")
+        var properties: Properties
+
+        struct Properties: Encodable {
+            var tenantId: String
+            var initialAdminObjectIds: [String]
+            var hsmUri: String
+            var enableSoftDelete = true
+            var softDeleteRetentionInDays: Int
+            var enablePurgeProtection: Bool
+            var provisioningState = "Succeeded"
+            var statusMessage: String
+            var publicNetworkAccess = "Enabled"
+            var securityDomainProperties: SecurityDomain
+        }
+
+        /// `activationStatus`: `Active`, `NotActivated` (until the security domain is downloaded) or `Failed`.
+        struct SecurityDomain: Encodable {
+            var activationStatus: String
+            var activationStatusMessage: String
+        }
+    }
+
+    struct ManagedHSMSku: Codable {
+        var family: String?
+        var name: String
+    }
+
+    /// A `PUT` body.
+    struct ManagedHSMBody: Decodable {
+        var location: String?
+        var tags: [String: String]?
+        var sku: ManagedHSMSku?
+        var properties: Properties?
+
+        struct Properties: Decodable {
+            var tenantId: String?
+            var initialAdminObjectIds: [String]?
+            var softDeleteRetentionInDays: Int?
+            var enablePurgeProtection: Bool?
+
+            enum CodingKeys: String, CodingKey {
+                case tenantId, initialAdminObjectIds, softDeleteRetentionInDays, enablePurgeProtection
+            }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                tenantId = try container.decodeIfPresent(String.self, forKey: .tenantId)
+                initialAdminObjectIds = try container.decodeIfPresent([String].self, forKey: .initialAdminObjectIds)
+                enablePurgeProtection = try container.decodeIfPresent(Bool.self, forKey: .enablePurgeProtection)
+                // `az keyvault create --hsm-name --retention-days 7` sends the days as a string ("7"), which ARM takes.
+                if let text = try? container.decodeIfPresent(String.self, forKey: .softDeleteRetentionInDays) {
+                    guard let days = Int(text) else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .softDeleteRetentionInDays, in: container, debugDescription: "'\(text)' is not a number of days.")
+                    }
+                    softDeleteRetentionInDays = days
+                } else {
+                    softDeleteRetentionInDays = try container.decodeIfPresent(Int.self, forKey: .softDeleteRetentionInDays)
+                }
+            }
+        }
+
+        var changes: ResourceManager.ManagedHSMChanges {
+            ResourceManager.ManagedHSMChanges(
+                location: location, tags: tags, tenantId: properties?.tenantId, sku: sku?.name,
+                administrators: properties?.initialAdminObjectIds ?? [], retentionDays: properties?.softDeleteRetentionInDays,
+                purgeProtection: properties?.enablePurgeProtection)
+        }
+    }
+}
