@@ -4,7 +4,7 @@ import CoffreStorage
 
 /// A storage account (`sys/storage-accounts/{name}`): its two access keys. Like every record it is sealed by the
 /// barrier, so the keys are never in a file in the clear.
-public struct StorageAccountRecord: Codable, Sendable, Equatable {
+public struct StorageAccountRecord: Codable, Sendable, Equatable, ResourceGroupMember {
     public var name: StorageAccountName
     public var created: Int64
     /// `key1` and `key2`, in that order.

@@ -1,5 +1,5 @@
 /// A vault's settings and access policies (stored under `sys/vaults/{name}`).
-public struct VaultRecord: Codable, Sendable, Equatable {
+public struct VaultRecord: Codable, Sendable, Equatable, ResourceGroupMember {
     public var name: VaultName
     public var created: Int64
     /// Days a deleted object stays recoverable (7–90).

@@ -145,7 +145,7 @@ public struct ManagedHSMResource: Codable, Sendable, Equatable {
 }
 
 /// A Managed HSM pool (stored under `sys/hsms/{name}`).
-public struct ManagedHSMPool: Codable, Sendable, Equatable {
+public struct ManagedHSMPool: Codable, Sendable, Equatable, ResourceGroupMember {
     public var name: ManagedHSMName
     public var tenantId: String
     /// The object ids named at creation (Azure's `initialAdminObjectIds`); each was given Administrator at `/`.

@@ -45,7 +45,7 @@ extension ResourceManager {
         }
         let resourceGroup = try await existingGroup(group)
         if let existing = try await findManagedHSM(name) {
-            guard existing.group.lowercased() == group.lowercased() else {
+            guard existing.isIn(resourceGroup: group) else {
                 throw CoffreError.conflict("A Managed HSM named \(name) already exists in another resource group.")
             }
             return (existing, false)
@@ -67,7 +67,7 @@ extension ResourceManager {
     public func listManagedHSMs(_ grants: Grants, group: String?) async throws -> [ManagedHSMPool] {
         if let group { _ = try await existingGroup(group) }
         var visible: [ManagedHSMPool] = []
-        for pool in try await managedHSMs.list() where group.map({ pool.group.lowercased() == $0.lowercased() }) ?? true {
+        for pool in try await managedHSMs.list() where group.map({ pool.isIn(resourceGroup: $0) }) ?? true {
             if try await authorization.allows(grants, ResourceAction.readManagedHSM, at: .resourceGroup(pool.group)) { visible.append(pool) }
         }
         return visible
@@ -77,7 +77,7 @@ extension ResourceManager {
     public func deleteManagedHSM(_ grants: Grants, group: String, name: String) async throws -> Bool {
         _ = try await existingGroup(group)
         try await checkInGroup(grants, ResourceAction.deleteManagedHSM, group: group, type: Self.managedHSMType, name: name)
-        guard let pool = try await findManagedHSM(name), pool.group.lowercased() == group.lowercased() else { return false }
+        guard let pool = try await findManagedHSM(name), pool.isIn(resourceGroup: group) else { return false }
         do {
             try await managedHSMs.delete(pool.name)
         } catch ManagedHSMError.poolNotFound {
@@ -88,10 +88,7 @@ extension ResourceManager {
 
     func existingManagedHSM(group: String, name: String) async throws -> ManagedHSMPool {
         _ = try await existingGroup(group)
-        guard let pool = try await findManagedHSM(name), pool.group.lowercased() == group.lowercased() else {
-            throw ResourceManagerError.resourceNotFound(type: Self.managedHSMType, name: name, resourceGroup: group)
-        }
-        return pool
+        return try member(try await findManagedHSM(name), of: group, type: Self.managedHSMType, name: name)
     }
 
     /// The pool of that name, if the name is a pool name and such a pool exists.

@@ -97,14 +97,14 @@ public struct ResourceManager: Sendable {
         try await authorization.check(grants, ResourceAction.deleteGroup, at: .resourceGroup(name))
         guard name.lowercased() != VaultRecord.defaultResourceGroup else { throw ResourceManagerError.scopeLocked(name) }
         let now = clock.now
-        let members = try await vaults.list().filter { $0.group.lowercased() == name.lowercased() }.map(\.name)
-        let accounts = try await storageAccounts.list().filter { $0.group.lowercased() == name.lowercased() }.map(\.name)
+        let members = try await vaults.list().filter { $0.isIn(resourceGroup: name) }.map(\.name)
+        let accounts = try await storageAccounts.list().filter { $0.isIn(resourceGroup: name) }.map(\.name)
         return try await storage.transaction { transaction in
             guard try await groups.get(name, in: transaction) != nil else { return false }
-            for vault in members where try await VaultDirectory.live(vault, in: transaction)?.group.lowercased() == name.lowercased() {
+            for vault in members where try await VaultDirectory.live(vault, in: transaction)?.isIn(resourceGroup: name) == true {
                 _ = try await VaultDirectory.softDelete(vault, now: now, in: transaction)
             }
-            for account in accounts where try await StorageAccountDirectory.read(account, in: transaction)?.group.lowercased() == name.lowercased() {
+            for account in accounts where try await StorageAccountDirectory.read(account, in: transaction)?.isIn(resourceGroup: name) == true {
                 try await StorageAccountDirectory.delete(account, in: transaction)
             }
             try await RoleAssignments.deleteOnResourceGroup(name, in: transaction)
@@ -170,10 +170,7 @@ public struct ResourceManager: Sendable {
 
     func existingVault(group: String, name: String) async throws -> VaultRecord {
         _ = try await existingGroup(group)
-        guard let vault = try await findVault(name), vault.group.lowercased() == group.lowercased() else {
-            throw ResourceManagerError.resourceNotFound(type: Self.vaultType, name: name, resourceGroup: group)
-        }
-        return vault
+        return try member(try await findVault(name), of: group, type: Self.vaultType, name: name)
     }
 
     /// The live vault of that name, if the name is a vault name and such a vault exists.
@@ -202,7 +199,7 @@ public struct ResourceManager: Sendable {
                 return (vault, false)
             }
             if let existing = try await VaultDirectory.live(vaultName, in: transaction) {
-                guard existing.group.lowercased() == group.lowercased() else { throw ResourceManagerError.vaultAlreadyExists(name) }
+                guard existing.isIn(resourceGroup: group) else { throw ResourceManagerError.vaultAlreadyExists(name) }
                 var vault = existing
                 try Self.apply(changes, to: &vault, replacingTags: true)
                 try await VaultDirectory.update(vault, in: transaction)
@@ -271,9 +268,7 @@ public struct ResourceManager: Sendable {
         let current = try await existingVault(group: group, name: name)
         try await authorization.check(grants, action, at: scope(of: current.name, in: group), vault: current)
         return try await storage.transaction { transaction in
-            guard var vault = try await VaultDirectory.live(current.name, in: transaction), vault.group.lowercased() == group.lowercased() else {
-                throw ResourceManagerError.resourceNotFound(type: Self.vaultType, name: name, resourceGroup: group)
-            }
+            var vault = try member(try await VaultDirectory.live(current.name, in: transaction), of: group, type: Self.vaultType, name: name)
             try change(&vault)
             try await VaultDirectory.update(vault, in: transaction)
             return vault
@@ -323,6 +318,15 @@ public struct ResourceManager: Sendable {
         }
     }
 
+    /// The resource found when it is in `group`: ARM answers 404 `ResourceNotFound` for a resource of another group as
+    /// for one that does not exist.
+    func member<Resource: ResourceGroupMember>(_ found: Resource?, of group: String, type: String, name: String) throws -> Resource {
+        guard let found, found.isIn(resourceGroup: group) else {
+            throw ResourceManagerError.resourceNotFound(type: type, name: name, resourceGroup: group)
+        }
+        return found
+    }
+
     func checkTenant(_ tenant: String?) throws {
         guard let tenant, tenant.lowercased() != tenantId else { return }
         throw ResourceManagerError.badRequest(code: "InvalidTenant", message: "The tenant '\(tenant)' is not this server's tenant (\(tenantId)).")
@@ -331,7 +335,7 @@ public struct ResourceManager: Sendable {
     /// Soft-deletes a vault (recoverable until purged). Returns false when there was no such vault (ARM's 204).
     public func deleteVault(_ grants: Grants, group: String, name: String) async throws -> Bool {
         _ = try await existingGroup(group)
-        guard let vault = try await findVault(name), vault.group.lowercased() == group.lowercased() else {
+        guard let vault = try await findVault(name), vault.isIn(resourceGroup: group) else {
             try await authorization.check(grants, ResourceAction.deleteVault, at: .resourceGroup(group))
             return false
         }
@@ -344,7 +348,7 @@ public struct ResourceManager: Sendable {
     public func listVaults(_ grants: Grants, group: String?) async throws -> [VaultRecord] {
         if let group { _ = try await existingGroup(group) }
         var visible: [VaultRecord] = []
-        for vault in try await vaults.list() where group.map({ vault.group.lowercased() == $0.lowercased() }) ?? true {
+        for vault in try await vaults.list() where group.map({ vault.isIn(resourceGroup: $0) }) ?? true {
             if try await authorization.allows(grants, ResourceAction.readVault, at: scope(of: vault.name, in: vault.group), vault: vault) {
                 visible.append(vault)
             }

@@ -32,7 +32,7 @@ extension ResourceManager {
         return try await storage.transaction { transaction in
             let resourceGroup = try await existingGroup(group, in: transaction)
             if var existing = try await StorageAccountDirectory.read(accountName, in: transaction) {
-                guard existing.group.lowercased() == group.lowercased() else {
+                guard existing.isIn(resourceGroup: group) else {
                     throw ResourceManagerError.storageAccountAlreadyTaken(name)
                 }
                 existing.resource = Self.apply(changes, to: existing, group: resourceGroup, replacingTags: true)
@@ -53,9 +53,8 @@ extension ResourceManager {
         let current = try await existingStorageAccount(group: group, name: name)
         try await checkStorage(grants, ResourceAction.writeStorageAccount, group: group, name: name)
         return try await storage.transaction { transaction in
-            guard var account = try await StorageAccountDirectory.read(current.name, in: transaction),
-                account.group.lowercased() == group.lowercased()
-            else { throw ResourceManagerError.resourceNotFound(type: Self.storageAccountType, name: name, resourceGroup: group) }
+            var account = try member(
+                try await StorageAccountDirectory.read(current.name, in: transaction), of: group, type: Self.storageAccountType, name: name)
             account.resource = Self.apply(changes, to: account, group: try await existingGroup(group, in: transaction), replacingTags: false)
             try await StorageAccountDirectory.update(account, in: transaction)
             return account
@@ -72,7 +71,7 @@ extension ResourceManager {
     public func listStorageAccounts(_ grants: Grants, group: String?) async throws -> [StorageAccountRecord] {
         if let group { _ = try await existingGroup(group) }
         var visible: [StorageAccountRecord] = []
-        for account in try await storageAccounts.list() where group.map({ account.group.lowercased() == $0.lowercased() }) ?? true {
+        for account in try await storageAccounts.list() where group.map({ account.isIn(resourceGroup: $0) }) ?? true {
             if try await authorization.allows(grants, ResourceAction.readStorageAccount, at: .resourceGroup(account.group)) {
                 visible.append(account)
             }
@@ -84,7 +83,7 @@ extension ResourceManager {
     public func deleteStorageAccount(_ grants: Grants, group: String, name: String) async throws -> Bool {
         _ = try await existingGroup(group)
         try await checkStorage(grants, ResourceAction.deleteStorageAccount, group: group, name: name)
-        guard let account = try await findStorageAccount(name), account.group.lowercased() == group.lowercased() else { return false }
+        guard let account = try await findStorageAccount(name), account.isIn(resourceGroup: group) else { return false }
         try await storageAccounts.delete(account.name)
         return true
     }
@@ -124,10 +123,7 @@ extension ResourceManager {
 
     func existingStorageAccount(group: String, name: String) async throws -> StorageAccountRecord {
         _ = try await existingGroup(group)
-        guard let account = try await findStorageAccount(name), account.group.lowercased() == group.lowercased() else {
-            throw ResourceManagerError.resourceNotFound(type: Self.storageAccountType, name: name, resourceGroup: group)
-        }
-        return account
+        return try member(try await findStorageAccount(name), of: group, type: Self.storageAccountType, name: name)
     }
 
     func findStorageAccount(_ name: String) async throws -> StorageAccountRecord? { try await storageAccounts.find(name) }
