@@ -10,31 +10,16 @@ from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.keys import KeyClient
 from azure.keyvault.secrets import SecretClient
 
+from browser import chromium, follow
 from coffre_process import ROOT
 from conftest import client_secret_credential
 
 OBJECT_ID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 
 
-@pytest.fixture(scope="module")
-def webdriver():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    if not (os.path.exists("/usr/bin/chromium") and os.path.exists("/usr/bin/chromedriver")):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (scripts/test installs them)")
-    # Selenium looks for nothing on the network: Debian's browser and driver, named below.
-    os.environ["SE_OFFLINE"] = "true"
-    return webdriver
-
-
 @pytest.fixture
-def browser(webdriver):
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    # Coffre's pages are served with its own CA, which this browser profile does not know.
-    options.accept_insecure_certs = True
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options)
+def browser():
+    driver = chromium()
     yield driver
     driver.quit()
 
@@ -69,16 +54,6 @@ def make_user(coffre, tmp_path, upn, **permissions):
         arguments += [f"--{area[:-1]}-permissions", *granted]
     coffre.cli("vault", "set-policy", "--name", VAULT, "--object-id", upn, *arguments)
     return user, password
-
-
-def follow(browser, element):
-    """Clicks a link or button and waits for the next page (a sign-in hashes its password: seconds on a busy machine)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
 
 
 def sign_in(browser, coffre, upn, password):
