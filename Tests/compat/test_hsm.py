@@ -16,10 +16,13 @@ from azure.keyvault.keys import JsonWebKey, KeyClient, KeyReleasePolicy
 from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding, aes_key_wrap_with_padding
 
 from coffre_process import Coffre
 from softhsm import SoftHSM
+from test_azure_cli import AZ, AzureCli
+from test_key_release import attestation_token, authority  # noqa: F401 (authority: a fixture)
+from test_key_release import policy as release_policy
 
 SHARED_BACKUP_KEY = os.urandom(32)
 
@@ -329,6 +332,75 @@ def test_byok_blobs_that_cannot_be_imported_are_a_clear_400_and_create_nothing(h
     with pytest.raises(HttpResponseError) as missing:
         client.get_key(name)
     assert missing.value.status_code == 404
+
+
+@pytest.mark.skipif(not os.path.exists(AZ), reason="the Azure CLI is not installed in .venv-az (scripts/test installs it)")
+def test_byok_import_through_the_azure_cli(hsm, core, name, tmp_path):
+    """`az keyvault key create --kty RSA-HSM --ops import`, then `az keyvault key import --byok-file` of a file written
+    from the specification, as Azure's BYOK walk-through does it."""
+    server, client, principal = core
+    az = AzureCli(server, tmp_path)
+    az.register_cloud()
+    az.run("login", "--service-principal", "-u", principal["clientId"], "-p", principal["clientSecret"], "--tenant",
+           principal["tenantId"], "--skip-subscription-discovery")
+    made = az.json("keyvault", "key", "create", "--vault-name", "default", "--name", name + "-kek", "--kty", "RSA-HSM",
+                   "--size", "4096", "--ops", "import")
+    assert made["key"]["kty"] == "RSA-HSM" and made["key"]["keyOps"] == ["import"]
+    kek = client.get_key(name + "-kek")
+    for kind, private_key, extra in (("RSA", rsa.generate_private_key(public_exponent=65537, key_size=3072), []),
+                                     ("EC", ec.generate_private_key(ec.SECP384R1()), ["--kty", "EC", "--curve", "P-384"])):
+        byok = tmp_path / f"{kind}.byok"
+        byok.write_bytes(byok_file(private_key, kek.key, kek.id))
+        imported = az.json("keyvault", "key", "import", "--vault-name", "default", "--name", f"{name}-{kind.lower()}",
+                           "--byok-file", str(byok), *extra)
+        assert imported["key"]["kty"] == kind + "-HSM", imported
+        key = client.get_key(f"{name}-{kind.lower()}")
+        assert public_key(key.key).public_numbers() == private_key.public_key().public_numbers()
+        assert label(key) in hsm.private_keys("core")
+        sign_and_check(client, key, "RS256" if kind == "RSA" else "ES384")
+    # A file made for a key that is no key-exchange key: the CLI shows Coffre's 400.
+    signer = client.get_key(name + "-rsa")
+    byok = tmp_path / "wrong.byok"
+    byok.write_bytes(byok_file(ec.generate_private_key(ec.SECP256R1()), signer.key, signer.id))
+    refused = az.run("keyvault", "key", "import", "--vault-name", "default", "--name", name + "-wrong", "--byok-file", str(byok),
+                     "--kty", "EC", "--curve", "P-256", check=False)
+    assert refused.returncode != 0 and "BadParameter" in refused.stderr, refused.stderr
+
+
+# -- Secure key release ----------------------------------------------------------------------------------------------
+
+def der_value(data):
+    """The DER value at the start of `data`: SoftHSM2 pads the PKCS#8 it wraps to a multiple of 8 bytes."""
+    length, offset = data[1], 2
+    if length & 0x80:
+        offset = 2 + (length & 0x7F)
+        length = int.from_bytes(data[2:offset], "big")
+    return data[:offset + length]
+
+
+@pytest.mark.parametrize("kind", ["RSA", "EC"])
+def test_an_exportable_hardware_key_is_released_wrapped_inside_the_module(hsm, plain, authority, name, kind):  # noqa: F811
+    """Secure key release through the SDK of an exportable key in the token: the module wraps it (an AES key of its own,
+    wrapped to the runtime key) and the attested runtime unwraps it; the object stays in the token, still sensitive."""
+    _, client = plain
+    url, signer = authority
+    if kind == "RSA":
+        key = client.create_rsa_key(name, hardware_protected=True, size=3072, exportable=True, release_policy=release_policy(url))
+    else:
+        key = client.create_ec_key(name, hardware_protected=True, curve="P-256", exportable=True, release_policy=release_policy(url))
+    assert label(key) in hsm.private_keys("plain")
+    runtime = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    result = client.release_key(name, attestation_token(url, signer, runtime), nonce="hsm")
+    payload = result.value.split(".")[1]
+    released = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["response"]["key"]["key"]
+    assert "d" not in released
+    wrapped = base64.urlsafe_b64decode(released["key_hsm"] + "=" * (-len(released["key_hsm"]) % 4))
+    transient = runtime.decrypt(wrapped[:256], padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None))
+    pkcs8 = der_value(aes_key_unwrap_with_padding(transient, wrapped[256:]))
+    private = serialization.load_der_private_key(pkcs8, None)
+    assert private.public_key().public_numbers() == public_key(key.key).public_numbers()
+    listed = hsm.private_keys("plain")[label(key)]
+    assert listed["Access"].split(", ")[:2] == ["sensitive", "always sensitive"], listed
 
 
 # -- Backup and restore ---------------------------------------------------------------------------------------------
