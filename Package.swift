@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "CoffreHTTP",
             dependencies: [
-                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreDirectory", "CoffreEventLoops", "CoffreKeyCustody",
+                "CoffreCore", "CoffreAuth", "CoffreBlob", "CoffreCertificates", "CoffreDirectory", "CoffreEventLoops", "CoffreKeyCustody",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -90,6 +90,13 @@ public struct SecretService: Sendable {
         return secret
     }
 
+    /// A version's properties, its value left empty, whether it is enabled or not (what listing permission shows).
+    public func properties(in vault: VaultName, name: String, version: String?) async throws -> Versioned<SecretVersion> {
+        var secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
+        secret.record.value = ""
+        return secret
+    }
+
     /// A certificate's secret in the other format (PKCS#12 base64 ↔ PEM).
     static func convert(_ record: SecretVersion, to contentType: String) throws -> String {
         let formats = [CertificatePolicy.pkcs12, CertificatePolicy.pem]

@@ -12,6 +12,8 @@ struct HTMLPage {
         var type: String
         var autocomplete: String
         var required = true
+        /// The value shown (a checkbox is checked when it is not empty).
+        var value = ""
     }
 
     /// A cell of a ``table(headers:rows:)``.
@@ -41,9 +43,21 @@ struct HTMLPage {
     mutating func subheading(_ text: String) { body += "<h2>\(Self.escape(text))</h2>\n" }
 
     /// Links in a row (the console's navigation and breadcrumbs).
-    mutating func navigation(_ links: [(text: String, href: String)]) {
-        body += "<nav>" + links.map { "<a href=\"\(Self.escape($0.href))\">\(Self.escape($0.text))</a>" }.joined(separator: " / ") + "</nav>\n"
+    mutating func navigation(_ links: [(text: String, href: String)], separator: String = " / ") {
+        body +=
+            "<nav>" + links.map { "<a href=\"\(Self.escape($0.href))\">\(Self.escape($0.text))</a>" }.joined(separator: Self.escape(separator))
+            + "</nav>\n"
     }
+
+    /// Named values, one a row (an object's or a vault's properties).
+    mutating func properties(_ rows: [(name: String, value: String)]) {
+        body += "<table class=\"properties\">\n"
+        for row in rows { body += "<tr><th>\(Self.escape(row.name))</th><td>\(Self.escape(row.value))</td></tr>\n" }
+        body += "</table>\n"
+    }
+
+    /// Markup built by the caller, every text in it already escaped with ``escape(_:)`` (an inline SVG figure).
+    mutating func append(escaped markup: String) { body += markup + "\n" }
 
     /// A value shown as it is, in a box of its own (a revealed secret).
     mutating func preformatted(_ text: String, id: String) { body += "<pre id=\"\(Self.escape(id))\">\(Self.escape(text))</pre>\n" }
@@ -80,9 +94,12 @@ struct HTMLPage {
             body += "<input type=\"hidden\" name=\"\(Self.escape(name))\" value=\"\(Self.escape(value))\">\n"
         }
         for field in fields {
+            let value =
+                field.type == "checkbox"
+                ? (field.value.isEmpty ? "" : " checked") : field.value.isEmpty ? "" : " value=\"\(Self.escape(field.value))\""
             body +=
                 "<label for=\"\(field.name)\">\(Self.escape(field.label))</label>\n"
-                + "<input id=\"\(field.name)\" name=\"\(field.name)\" type=\"\(field.type)\" autocomplete=\"\(field.autocomplete)\"\(field.required ? " required" : "")>\n"
+                + "<input id=\"\(field.name)\" name=\"\(field.name)\" type=\"\(field.type)\" autocomplete=\"\(field.autocomplete)\"\(value)\(field.required ? " required" : "")>\n"
         }
         for button in buttons {
             body +=
@@ -117,6 +134,8 @@ struct HTMLPage {
         th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;font-size:.9rem;vertical-align:top}
         button{margin:.75rem .5rem 0 0;padding:.4rem 1rem;font-size:.95rem}form.inline{display:inline}form.inline button{margin:0}
         pre{background:#f3f2f1;padding:.75rem;white-space:pre-wrap;word-break:break-all}.error{color:#a4262c}.expired{color:#a4262c}
+        table.properties{width:auto}table.properties th{font-weight:600;padding-right:2rem}input[type=checkbox]{width:auto}
+        svg text{font:12px system-ui,sans-serif}
         """
 
     func response(status: HTTPResponse.Status) -> Response {

@@ -132,13 +132,16 @@ public struct ResourceManager: Sendable {
         public var publicNetworkAccess: String?
         /// `createMode: recover`: bring back the soft-deleted vault of that name.
         public var recover: Bool
+        /// Refuse (`VaultAlreadyExists`) rather than update a vault that exists (the console's "new vault").
+        public var createOnly: Bool
 
         public init(
             location: String? = nil, tags: [String: String]? = nil, tenantId: String? = nil, sku: String? = nil,
             accessPolicies: [AccessPolicy]? = nil,
             enabledForDeployment: Bool? = nil, enabledForDiskEncryption: Bool? = nil, enabledForTemplateDeployment: Bool? = nil,
             rbacAuthorization: Bool? = nil, retentionDays: Int? = nil, purgeProtection: Bool? = nil,
-            networkRules: VaultResourceSettings.NetworkRules? = nil, publicNetworkAccess: String? = nil, recover: Bool = false
+            networkRules: VaultResourceSettings.NetworkRules? = nil, publicNetworkAccess: String? = nil, recover: Bool = false,
+            createOnly: Bool = false
         ) {
             self.location = location
             self.tags = tags
@@ -154,6 +157,7 @@ public struct ResourceManager: Sendable {
             self.networkRules = networkRules
             self.publicNetworkAccess = publicNetworkAccess
             self.recover = recover
+            self.createOnly = createOnly
         }
     }
 
@@ -199,7 +203,7 @@ public struct ResourceManager: Sendable {
                 return (vault, false)
             }
             if let existing = try await VaultDirectory.live(vaultName, in: transaction) {
-                guard existing.isIn(resourceGroup: group) else { throw ResourceManagerError.vaultAlreadyExists(name) }
+                guard existing.isIn(resourceGroup: group), !changes.createOnly else { throw ResourceManagerError.vaultAlreadyExists(name) }
                 var vault = existing
                 try Self.apply(changes, to: &vault, replacingTags: true)
                 try await VaultDirectory.update(vault, in: transaction)
