@@ -82,7 +82,17 @@ import Testing
 
     @Test func keysShowTheirPublicJWKAndCertificatesTheirDetailsChainAndOperation() async throws {
         var (h, browser, csrf) = try await signedIn(
-            secrets: ["list"], keys: ["get", "list", "update"], certificates: ["get", "list", "update", "delete"])
+            secrets: ["list"], keys: ["get", "list", "update", "create"], certificates: ["get", "list", "update", "delete", "create"])
+        let madeKey = try await browser.send(
+            .post, "/vaults/default/keys", form: ["csrf": csrf, "keyName": "made", "keyType": "RSA", "keySize": "P-256"])
+        #expect(madeKey.status == .seeOther && madeKey.headers[.location] == "/vaults/default/keys/made", "\(madeKey.text)")
+        let made = try await h.admin(.get, "/keys/made?api-version=7.4")
+        #expect((made.json["key"] as? [String: Any])?["kty"] as? String == "RSA")
+        let madeCertificate = try await browser.send(
+            .post, "/vaults/default/certificates",
+            form: ["csrf": csrf, "certificateName": "made-cert", "subject": "CN=made.example.test", "validityMonths": "3", "issuer": "Self"])
+        #expect(madeCertificate.headers[.location] == "/vaults/default/certificates/made-cert", "\(madeCertificate.text)")
+        #expect(try await h.admin(.get, "/certificates/made-cert?api-version=7.4").status == .ok)
         let key = try await h.admin(.post, "/keys/signing/create?api-version=7.4", json: ["kty": "EC", "crv": "P-256"])
         let kid = try #require((key.json["key"] as? [String: Any])?["kid"] as? String)
         let keyVersion = String(kid.split(separator: "/").last!)

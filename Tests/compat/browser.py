@@ -23,9 +23,23 @@ def chromium(window_size="1280,900"):
 def follow(browser, element):
     """Clicks a link or button and waits for the next page: a click returns before the page it asked for is there
     (a sign-in hashes its password: seconds on a busy machine), so reading the page at once reads the old one."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
     page = browser.find_element(By.TAG_NAME, "html")
+
+    def replaced(_):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Asked in the middle of the navigation, chromium-driver may answer that the old page's node "does not
+            # belong to the document" (an "unknown error", not a stale element): it is gone all the same.
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+
     element.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 60).until(replaced)

@@ -187,6 +187,10 @@ def test_a_reader_sees_no_value_and_is_told_the_missing_permission(coffre, brows
     follow(browser, browser.find_element(By.XPATH, "//button[text()='Reveal']"))
     assert "does not have secrets get permission" in browser.page_source and value not in browser.page_source
     output.shot(browser, "8-refused")
+    browser.get(f"{coffre.authority}/vaults/{VAULT}/secrets/{name}")
+    follow(browser, browser.find_element(By.ID, "delete"))
+    assert "does not have secrets delete permission" in browser.page_source
+    assert secrets.get_secret(name).value == value
     refused = [r for r in audit_records(coffre) if r["operationName"] == "SecretGet" and r["properties"]["requestUri"].endswith(
         f"/secrets/{name}/reveal")]
     assert [r["properties"]["httpStatusCode"] for r in refused] == [403]
@@ -240,7 +244,12 @@ def test_objects_and_vaults(coffre, browser, output, app_principal, tmp_path, na
     with pytest.raises(ResourceNotFoundError):
         secrets.get_deleted_secret(name)
 
-    # A key's public JWK is the SDK's.
+    # A key made on the vault page is the SDK's; a key's public JWK is the SDK's.
+    browser.get(base)
+    browser.find_element(By.ID, "keyName").send_keys(name + "-made")
+    follow(browser, browser.find_element(By.ID, "create-key"))
+    assert browser.current_url == f"{base}/keys/{name}-made"
+    assert keys.get_key(name + "-made").key_type == "EC"
     browser.get(f"{base}/keys/{name}-key/versions/{key.properties.version}")
     jwk = json.loads(browser.find_element(By.ID, "jwk").text)
     assert jwk["kid"] == key.id and jwk["crv"] == "P-384"

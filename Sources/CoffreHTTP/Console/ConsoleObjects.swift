@@ -42,6 +42,8 @@ extension ConsolePages {
             Route(.get, "vaults/{vault}", "ConsoleVault", signedIn(vault)),
             Route(.get, "vaults/{vault}/deleted", "ConsoleDeleted", signedIn(deletedObjects)),
             Route(.post, "vaults/{vault}/secrets", "SecretSet", signedIn(createSecret)),
+            Route(.post, "vaults/{vault}/keys", "KeyCreate", signedIn(createKey)),
+            Route(.post, "vaults/{vault}/certificates", "CertificateCreate", signedIn(createCertificate)),
             Route(.post, "vaults/{vault}/secrets/{name}/reveal", "SecretGet", signedIn(reveal)),
         ]
         for kind in ObjectKind.allCases {
@@ -121,6 +123,28 @@ extension ConsolePages {
                 .init(label: "Value", name: "value", type: "password", autocomplete: "off"),
                 .init(label: "Content type (optional)", name: "contentType", type: "text", autocomplete: "off", required: false),
             ], buttons: [("Create", "create")])
+        page.subheading("New key")
+        page.form(
+            action: "\(base)/keys", csrf: person.session.csrfToken, hidden: [:],
+            fields: [
+                .init(label: "Name", name: "keyName", type: "text", autocomplete: "off"),
+                .init(label: "Type (RSA, EC, oct; -HSM for hardware)", name: "keyType", type: "text", autocomplete: "off", value: "EC"),
+                .init(
+                    label: "Size or curve (2048, 3072, 4096; P-256, P-384, P-521)", name: "keySize", type: "text", autocomplete: "off", value: "P-256"
+                ),
+            ], buttons: [("Create key", "create-key")])
+        page.subheading("New certificate")
+        page.form(
+            action: "\(base)/certificates", csrf: person.session.csrfToken, hidden: [:],
+            fields: [
+                .init(label: "Name", name: "certificateName", type: "text", autocomplete: "off"),
+                .init(label: "Subject", name: "subject", type: "text", autocomplete: "off", value: "CN="),
+                .init(label: "DNS names (comma-separated, optional)", name: "dnsNames", type: "text", autocomplete: "off", required: false),
+                .init(label: "Months valid", name: "validityMonths", type: "number", autocomplete: "off", value: "12"),
+                .init(
+                    label: "Issuer (Self: signed here; Unknown: a request to sign elsewhere)", name: "issuer", type: "text", autocomplete: "off",
+                    value: "Self"),
+            ], buttons: [("Create certificate", "create-certificate")])
         return page.response(status: .ok)
     }
 
@@ -399,6 +423,52 @@ extension ConsolePages {
             in: vault.name, name: name, value: form["value"] ?? "",
             properties: .init(contentType: Self.nonEmpty(form["contentType"]), attributes: .init(), tags: nil))
         return Self.redirect(to: "/vaults/\(vault.name)/secrets/\(created.name)")
+    }
+
+    /// Creates a key (or its next version) from the vault page's form, then shows it.
+    func createKey(_ request: ConsoleRequest, _ person: ConsolePerson) async throws -> Response {
+        let form = try SignInPages.checkedForm(request, session: person.session)
+        let name = form["keyName"] ?? ""
+        let vault = try await services.vaults.get(try VaultName(request.parameter("vault")))
+        try await authorize(request, person, .keyCreate, in: vault, name: name, version: nil)
+        let typeName = Self.nonEmpty(form["keyType"]) ?? "EC"
+        guard let type = KeyType(rawValue: typeName) else {
+            throw CoffreError.badParameter("'\(typeName)' is not a key type: use RSA, RSA-HSM, EC, EC-HSM, oct or oct-HSM.")
+        }
+        // The field holds a curve for EC keys and a size in bits for the others (left empty or as a curve: the default).
+        let size = Self.nonEmpty(form["keySize"])
+        let spec: KeyService.Spec
+        if type.family == .ec {
+            let curve = try size.map { text in
+                guard let curve = CurveName(rawValue: text) else {
+                    throw CoffreError.badParameter("'\(text)' is not a curve: use P-256, P-384 or P-521.")
+                }
+                return curve
+            }
+            spec = KeyService.Spec(type: type, curve: curve)
+        } else {
+            spec = KeyService.Spec(type: type, size: try Self.integer(size?.hasPrefix("P-") == true ? nil : size, "key size"))
+        }
+        let created = try await services.keys.create(in: vault.name, name: name, spec: spec, properties: .init())
+        return Self.redirect(to: "/vaults/\(vault.name)/keys/\(created.name)")
+    }
+
+    /// Creates a certificate from the vault page's form: issued at once (`Self`), or a request waiting in its
+    /// operation (`Unknown`), which the page then shows.
+    func createCertificate(_ request: ConsoleRequest, _ person: ConsolePerson) async throws -> Response {
+        let form = try SignInPages.checkedForm(request, session: person.session)
+        let name = form["certificateName"] ?? ""
+        let vault = try await services.vaults.get(try VaultName(request.parameter("vault")))
+        try await authorize(request, person, .certificateCreate, in: vault, name: name, version: nil)
+        var policy = CertificatePolicy()
+        policy.subject = Self.nonEmpty(form["subject"])
+        let dnsNames = (form["dnsNames"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !dnsNames.isEmpty { policy.subjectAlternativeNames = .init(dnsNames: dnsNames) }
+        policy.validityInMonths = try Self.integer(form["validityMonths"], "number of months")
+        policy.issuerName = Self.nonEmpty(form["issuer"]) ?? "Self"
+        let operation = try await services.certificates.create(in: vault.name, name: name, policy: policy, properties: .init())
+        let path = "/vaults/\(vault.name)/certificates/\(name)"
+        return Self.redirect(to: operation.isInProgress ? path + "/pending" : path)
     }
 
     /// A JSON value, indented with sorted members (a key's public JWK).
