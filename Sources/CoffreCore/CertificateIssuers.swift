@@ -69,7 +69,7 @@ public struct CertificateIssuers: Sendable {
             throw CoffreError.badParameter("\(name) is a reserved issuer name.")
         }
         let key = key(vault, name)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             let existing = try await transaction.read(CertificateIssuerRecord.self, at: key)
             if !replace, existing == nil { throw CoffreError.issuerNotFound(name) }

@@ -40,8 +40,8 @@ public struct CertificateLifecycleService: Sendable {
         var renewed: [String] = []
         var notified: [String] = []
         var failures = SweepFailures()
-        let now = clock.now
         for vault in try await vaults.list() {
+            let now = clock.now(in: vault.name)
             for (name, policy) in try await certificates.policies(in: vault.name) {
                 let certificateName = try ObjectName(name, kind: .certificate)
                 let found = try await CertificateService.leg(.certificate) {

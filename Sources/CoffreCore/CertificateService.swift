@@ -124,9 +124,9 @@ public struct CertificateService: Sendable {
         let chain: [[UInt8]]?
         switch pending.issuerName.lowercased() {
         case _ where policy.platformManaged != nil:
-            chain = try await issuedByPlatform(spec, signer: signer)
+            chain = try await issuedByPlatform(spec, signer: signer, in: vault)
         case "self":
-            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now(in: vault)))
             // A policy whose key may sign certificates (keyCertSign) makes a CA: the root of a Coffre issuer.
             chain = [
                 try await Self.signing {
@@ -153,7 +153,7 @@ public struct CertificateService: Sendable {
                 try pending.complete(version: version)
             }
             try await transaction.write(
-                policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
+                policy.stamped(at: clock.now(in: vault), previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name))),
                 at: policyKey(vault, name))
             try await transaction.write(pending, at: operations.key(vault, name))
             return pending
@@ -161,7 +161,7 @@ public struct CertificateService: Sendable {
     }
 
     /// A platform-managed certificate, signed by Coffre's own CA.
-    private func issuedByPlatform(_ spec: CertificatePolicySpec, signer: VaultKeySigner) async throws -> [[UInt8]] {
+    private func issuedByPlatform(_ spec: CertificatePolicySpec, signer: VaultKeySigner, in vault: VaultName) async throws -> [[UInt8]] {
         guard let authority = platformAuthority else {
             throw CoffreError.badParameter("This server issues no platform-managed certificates.")
         }
@@ -170,7 +170,7 @@ public struct CertificateService: Sendable {
                 certificateDER: authority.certificateDER, key: VaultKeySigner(key: .software(authority.key), custody: keys.custody))
             return try await CertificateBuilder.issue(
                 spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer,
-                now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
+                now: Date(timeIntervalSince1970: TimeInterval(clock.now(in: vault))))
         }
         return [leaf, authority.certificateDER]
     }
@@ -198,7 +198,7 @@ public struct CertificateService: Sendable {
         let caSigner = VaultKeySigner(key: try keys.custodyKey(of: caKey, in: vault), custody: keys.custody)
         let leaf = try await Self.signing {
             let issuer = try CertificateIssuer(certificateDER: caCer, key: caSigner)
-            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now(in: vault)))
             return spec.keyUsage.contains(.keyCertSign)
                 ? try await CertificateBuilder.makeCA(spec, key: signer, issuer: issuer, maxPathLength: 0, now: now)
                 : try await CertificateBuilder.issue(spec, subjectPublicKeyInfo: try signer.subjectPublicKeyInfoDER, issuer: issuer, now: now)
@@ -286,7 +286,8 @@ public struct CertificateService: Sendable {
                 let written = try await writeVersion(
                     in: vault, name: name, version: version, key: key, chain: bundle.certificates, policy: policy,
                     properties: properties, transaction: transaction)
-                let stamped = policy.stamped(at: clock.now, previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name)))
+                let stamped = policy.stamped(
+                    at: clock.now(in: vault), previous: try await transaction.read(CertificatePolicy.self, at: policyKey(vault, name)))
                 try await transaction.write(stamped, at: policyKey(vault, name))
                 return (written, stamped)
             }
@@ -341,7 +342,7 @@ public struct CertificateService: Sendable {
     ) async throws -> Versioned<CertificateVersion> {
         guard let leaf = chain.first else { throw CoffreError.badParameter("A certificate chain needs its leaf certificate.") }
         let info = try Self.library { try CertificateInfo(der: leaf) }
-        let now = clock.now
+        let now = clock.now(in: vault)
         let attributes = ObjectAttributes(
             enabled: properties.enabled ?? policy.enabled ?? true, notBefore: Int64(info.notBefore.timeIntervalSince1970),
             expires: Int64(info.notAfter.timeIntervalSince1970), created: now, updated: now)
@@ -446,7 +447,7 @@ public struct CertificateService: Sendable {
     ) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
         let objectName = try ObjectName(name, kind: .certificate)
         if let tags { try Tags.validate(tags) }
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             let updated = try await store.update(in: vault, name: objectName, version: version, transaction: transaction) { record in
                 if let enabled { record.attributes.enabled = enabled }
@@ -488,7 +489,7 @@ public struct CertificateService: Sendable {
     public func updatePolicy(in vault: VaultName, name: String, changes: CertificatePolicy) async throws -> CertificatePolicy {
         let objectName = try ObjectName(name, kind: .certificate)
         let key = policyKey(vault, objectName)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             guard let current = try await transaction.read(CertificatePolicy.self, at: key) else {
                 throw CoffreError.notFound(.certificate, name: objectName.display)
@@ -502,7 +503,7 @@ public struct CertificateService: Sendable {
     // MARK: - Delete, recover, purge
 
     public func delete(in vault: VaultRecord, name: String) async throws -> (certificate: Versioned<CertificateVersion>, policy: CertificatePolicy?) {
-        let now = clock.now
+        let now = clock.now(in: vault.name)
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
         let objectName = try ObjectName(name, kind: .certificate)
         return try await storage.transaction { transaction in

@@ -106,8 +106,8 @@ extension KeyService {
         let key = try await get(in: vault, name: name, version: version)
         let record = key.record
         guard record.attributes.enabled else { throw CoffreError.disabled(.key, operation: operation.rawValue) }
-        if !operation.allowedOutsideWindow, !record.attributes.isActive(at: clock.now) {
-            let expired = record.attributes.expires.map { clock.now >= $0 } ?? false
+        if !operation.allowedOutsideWindow, !record.attributes.isActive(at: clock.now(in: vault)) {
+            let expired = record.attributes.expires.map { clock.now(in: vault) >= $0 } ?? false
             throw CoffreError.forbidden(
                 expired ? .keyExpired : .keyNotYetValid,
                 message: "Operation \(operation.rawValue) is not allowed on a key that is \(expired ? "expired" : "not yet valid").")

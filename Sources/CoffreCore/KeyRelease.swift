@@ -163,7 +163,7 @@ extension KeyService {
         return try authority.signer.sign(
             KeyReleaseStatement(
                 vault: vault, key: key, releasedKey: jwk, encryption: encryption.rawValue, nonce: nonce, apiVersion: apiVersion, vaultURL: vaultURL,
-                issuedAt: clock.now))
+                issuedAt: clock.now(in: vault.name)))
     }
 
     /// The RSA public key of the attested runtime (`x-ms-runtime.keys`, also under `x-ms-isolation-tee`).

@@ -31,8 +31,8 @@ public struct KeyRotationService: Sendable {
         var rotated: [String] = []
         var notified: [String] = []
         var failures = SweepFailures()
-        let now = clock.now
         for vault in try await vaults.list() {
+            let now = clock.now(in: vault.name)
             for (name, policy) in try await keys.rotationPolicies(in: vault.name) {
                 let latest: Versioned<KeyVersion>
                 do {

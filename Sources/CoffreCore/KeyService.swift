@@ -125,7 +125,7 @@ public struct KeyService: Sendable {
             let keyOps = try Self.validatedKeyOps(properties.keyOps, for: key)
             let exportable = properties.exportable
             let releasePolicy = properties.releasePolicy ?? nil
-            let now = clock.now
+            let now = clock.now(in: vault)
             // Encoded before the transaction: its body runs on the storage's serial write path (SQLite's writer thread).
             let stored = Base64.standardEncoded(key.storedRepresentation)
             let publicKey = key.publicJWK()
@@ -177,7 +177,7 @@ public struct KeyService: Sendable {
     /// Changes a version's key_ops, attributes, tags or release policy.
     public func update(in vault: VaultName, name: String, version: String?, properties: Properties) async throws -> Versioned<KeyVersion> {
         if case .some(.some(let tags)) = properties.tags { try Tags.validate(tags) }
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await store.update(in: vault, name: ObjectName(name, kind: .key), version: version) { record in
             guard record.managed != true else { throw CoffreError.managedByCertificate(.key, name: name) }
             if let keyOps = properties.keyOps {
@@ -201,7 +201,7 @@ public struct KeyService: Sendable {
     }
 
     public func delete(in vault: VaultRecord, name: String) async throws -> Versioned<KeyVersion> {
-        let now = clock.now
+        let now = clock.now(in: vault.name)
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
         let objectName = try ObjectName(name, kind: .key)
         if try await store.head(in: vault.name, name: objectName)?.summary.managed == true {
@@ -379,7 +379,7 @@ public struct KeyService: Sendable {
         guard record.managed != true else { throw CoffreError.managedByCertificate(.key, name: latest.name) }
         let policy = try await rotationPolicy(in: vault, name: name)
         var attributes = AttributeChanges(enabled: true)
-        if let expiry = policy.expiryTime { attributes.expires = .some(clock.now + (try ISODuration.seconds(expiry))) }
+        if let expiry = policy.expiryTime { attributes.expires = .some(clock.now(in: vault) + (try ISODuration.seconds(expiry))) }
         let properties = Properties(
             keyOps: record.keyOps, attributes: attributes, exportable: record.exportable, tags: .some(record.tags),
             releasePolicy: .some(record.releasePolicy))
@@ -400,7 +400,7 @@ public struct KeyService: Sendable {
     public func setRotationPolicy(in vault: VaultName, name: String, policy: KeyRotationPolicy) async throws -> KeyRotationPolicy {
         let objectName = try ObjectName(name, kind: .key)
         let policy = try policy.validated()
-        let now = clock.now
+        let now = clock.now(in: vault)
         let key = store.companionKey(Self.rotationPolicy, vault, objectName)
         let liveKey = store.liveKey(vault, objectName)
         return try await storage.transaction { transaction in

@@ -29,14 +29,22 @@ public struct PurgeSweeper: Sendable {
     /// Purges what is due now; returns how many objects were purged.
     @discardableResult
     public func sweep(batch: Int = 100) async throws -> Int {
-        let now = clock.now
+        // Time travel may have moved some vaults further than others: look as far as the furthest, and purge what
+        // is due in its own vault's time (the rest waits for a later sweep).
+        let horizon = clock.latest
         var purged = 0
+        var after: String?
         while true {
-            let entries = try await storage.scan(prefix: "purge/", after: nil, limit: batch)
+            let entries = try await storage.scan(prefix: "purge/", after: after, limit: batch)
             for entry in entries {
+                after = entry.key
                 if let due = DueEntry(entry) {
-                    guard due.date <= now else { return purged }
-                    if try await purge(due, now: now) { purged += 1 }
+                    guard due.date <= horizon else { return purged }
+                    if let vault = try? VaultName(due.vault) {
+                        let now = clock.now(in: vault)
+                        guard due.date <= now else { continue }
+                        if try await purge(due, in: vault, now: now) { purged += 1 }
+                    }
                 }
                 // An entry whose object is gone (vault deleted, recovered meanwhile) is dropped all the same.
                 try await storage.transaction { try await $0.delete(entry.key) }
@@ -45,8 +53,7 @@ public struct PurgeSweeper: Sendable {
         }
     }
 
-    private func purge(_ entry: DueEntry, now: Int64) async throws -> Bool {
-        guard let vault = try? VaultName(entry.vault) else { return false }
+    private func purge(_ entry: DueEntry, in vault: VaultName, now: Int64) async throws -> Bool {
         if entry.kind == PurgeSchedule.vaultSegment { return try await vaults?.purgeIfDue(vault, now: now) ?? false }
         switch ObjectKind(rawValue: entry.kind) {
         case .secret: return try await secrets.purgeIfDue(in: vault, name: entry.name, now: now)

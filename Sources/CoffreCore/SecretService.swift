@@ -59,7 +59,7 @@ public struct SecretService: Sendable {
                 "The secret value is too large: \(value.utf8.count) bytes, the limit is \(SecretLimits.maxValueBytes) bytes.")
         }
         try Self.validate(properties)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await store.addVersion(in: vault, name: name) { version, existing in
             if let existing, let refusal = Self.managedRefusal(existing.summary, name) { throw refusal }
             return SecretVersion(
@@ -77,7 +77,7 @@ public struct SecretService: Sendable {
     {
         var secret = try await store.get(in: vault, name: ObjectName(name, kind: .secret), version: version)
         guard secret.record.attributes.enabled else { throw CoffreError.disabled(.secret, operation: "get") }
-        if secret.record.managed == true, let expires = secret.record.attributes.expires, clock.now >= expires {
+        if secret.record.managed == true, let expires = secret.record.attributes.expires, clock.now(in: vault) >= expires {
             throw CoffreError.forbidden(.secretExpired, message: "Operation get is not allowed on an expired certificate's secret.")
         }
         if let reference = secret.record.sasDefinition {
@@ -145,7 +145,7 @@ public struct SecretService: Sendable {
         -> Versioned<SecretVersion>
     {
         try Self.validate(properties)
-        let now = clock.now
+        let now = clock.now(in: vault)
         try await checkNotManaged(vault, try ObjectName(name, kind: .secret))
         return try await store.update(in: vault, name: ObjectName(name, kind: .secret), version: version) { record in
             if let contentType = properties.contentType { record.contentType = contentType }
@@ -155,7 +155,7 @@ public struct SecretService: Sendable {
     }
 
     public func delete(in vault: VaultRecord, name: String) async throws -> Versioned<SecretVersion> {
-        let now = clock.now
+        let now = clock.now(in: vault.name)
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
         try await checkNotManaged(vault.name, try ObjectName(name, kind: .secret))
         return try await store.delete(in: vault.name, name: ObjectName(name, kind: .secret), deletion: deletion)

@@ -53,11 +53,13 @@ public struct ServerAdministration: Sendable {
     /// The server's tenant: access policies name it unless told otherwise.
     let tenantId: String
     let clock: any WallClock
+    /// Time travel and faults: only for a server started with `--dev`.
+    let development: DevelopmentControls?
 
     public init(
         vaults: VaultDirectory, roleAssignments: RoleAssignments, directory: Directory, resources: ResourceManager,
         signingKeys: SigningKeyring, operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String,
-        clock: any WallClock
+        clock: any WallClock, development: DevelopmentControls? = nil
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
@@ -69,6 +71,7 @@ public struct ServerAdministration: Sendable {
         self.blob = blob
         self.tenantId = tenantId
         self.clock = clock
+        self.development = development
     }
 
     /// Refuses every caller but an administrator principal (403 `ForbiddenByPolicy`).

@@ -66,7 +66,7 @@ public struct VaultDirectory: Sendable {
     public func create(
         _ name: VaultName, settings: Settings, owner: AccessPolicy?, alongside: (@Sendable (any StorageTransaction) async throws -> Void)? = nil
     ) async throws -> VaultRecord {
-        let record = try Self.record(name, settings: settings, accessPolicies: owner.map { [$0] } ?? [], created: clock.now)
+        let record = try Self.record(name, settings: settings, accessPolicies: owner.map { [$0] } ?? [], created: clock.now(in: name))
         return try await storage.transaction { transaction in
             try await Self.insert(record, in: transaction)
             try await alongside?(transaction)
@@ -149,7 +149,7 @@ public struct VaultDirectory: Sendable {
 
     /// Soft-deletes a vault (Azure's way): recoverable until purged.
     public func softDelete(_ name: VaultName) async throws -> DeletedVaultRecord {
-        let now = clock.now
+        let now = clock.now(in: name)
         return try await storage.transaction { try await Self.softDelete(name, now: now, in: $0) }
     }
 
@@ -166,7 +166,7 @@ public struct VaultDirectory: Sendable {
 
     /// Purges a deleted vault and everything in it; refused before its date when it has purge protection.
     public func purge(_ name: VaultName) async throws {
-        let now = clock.now
+        let now = clock.now(in: name)
         try await storage.transaction { transaction in
             guard let deleted = try await Self.deleted(name, in: transaction) else { throw CoffreError.vaultNotFound(name.value) }
             guard !deleted.vault.purgeProtection || deleted.scheduledPurgeDate <= now else {

@@ -41,10 +41,9 @@ struct DataPlane: Sendable {
 
     /// The Secrets, Keys, Certificates and Storage APIs on vault hosts and the server's own host (pools: ``ManagedHSMRoutes``).
     func group(routes: [DataPlaneRoute]) -> RouteGroup<VaultOperation, VaultScope> {
-        RouteGroup(
-            hosts: [.vault, .server], claimsUnmatched: true,
-            policy: .keyVault(services, addressing, audience: .targetZone, requiresApiVersion: true),
-            routes: routes, admit: admit)
+        var policy = RoutePolicy.keyVault(services, addressing, audience: .targetZone, requiresApiVersion: true)
+        policy.faults = services.development.map { FaultStage(injector: $0.faults, defaultVault: addressing.defaultVault) }
+        return RouteGroup(hosts: [.vault, .server], claimsUnmatched: true, policy: policy, routes: routes, admit: admit)
     }
 
     /// The vault, then the route's operation authorised for the caller on it (and on the object it names).

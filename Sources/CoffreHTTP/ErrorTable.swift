@@ -43,6 +43,7 @@ public struct ErrorResponse: Sendable, Equatable {
                 message: "The request's header fields are larger than Coffre accepts.")
         case is NIOTooManyBytesError:
             ErrorResponse(status: .contentTooLarge, code: "RequestBodyTooLarge", message: "The request body is larger than this endpoint accepts.")
+        case let fault as InjectedFault: from(fault)
         case is AuditUnavailable:
             ErrorResponse(
                 status: .serviceUnavailable, code: "AuditLogUnavailable",
@@ -77,6 +78,7 @@ public struct ErrorResponse: Sendable, Equatable {
         case .unauthorized: ErrorResponse(status: .unauthorized, code: "Unauthorized", message: message)
         case .sealed: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 5)
         case .unavailable: ErrorResponse(status: .serviceUnavailable, code: "ServiceUnavailable", message: message, retryAfter: 1)
+        case .faultNotFound: ErrorResponse(status: .notFound, code: "FaultNotFound", message: message)
         }
     }
 
@@ -132,6 +134,19 @@ public struct ErrorResponse: Sendable, Equatable {
             case .badRequest: .badRequest
             }
         return ErrorResponse(status: status, code: error.code, message: error.description)
+    }
+
+    /// A fault injected in development mode, answered as Key Vault answers the real thing.
+    static func from(_ fault: InjectedFault) -> ErrorResponse {
+        let (status, code, what): (HTTPResponse.Status, String, String) =
+            switch fault.status {
+            case 429: (.tooManyRequests, "Throttled", "Too many requests")
+            case 500: (.internalServerError, "InternalServerError", "An internal error")
+            default: (.serviceUnavailable, "ServiceUnavailable", "The service is unavailable")
+            }
+        return ErrorResponse(
+            status: status, code: code, message: "\(what): a fault injected by `coffre faults add` (id \(fault.id)). Retry later.",
+            retryAfter: fault.retryAfter, internalDetail: "injected fault \(fault.id)")
     }
 
     static func from(_ error: StorageError) -> ErrorResponse {
@@ -228,6 +243,7 @@ extension ForbiddenReason {
         case .secretExpired: "SecretExpired"
         case .keyNotExportable: "KeyNotExportable"
         case .releasePolicyNotSatisfied: "KeyReleasePolicyNotSatisfied"
+        case .developmentModeRequired: "DevelopmentModeRequired"
         case .notAllowed: "Forbidden"
         }
     }

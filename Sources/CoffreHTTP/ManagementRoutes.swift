@@ -19,10 +19,7 @@ struct ManagementRoutes: Sendable {
     init(services: CoffreServices, addressing: Addressing) {
         self.services = services
         self.addressing = addressing
-        administration = ServerAdministration(
-            vaults: services.vaults, roleAssignments: services.roleAssignments, directory: services.directory, resources: services.resources,
-            signingKeys: services.tokens.keyring, operations: services.operations, managedHSMs: services.managedHSM.pools,
-            blob: services.blob, tenantId: services.tokens.tenantId, clock: services.clock)
+        administration = services.administration
     }
 
     var tenantId: String { services.tokens.tenantId }
@@ -344,7 +341,7 @@ struct ManagementRoutes: Sendable {
             },
             Route(.get, "signing-keys", "SigningKeyGet") { _ in try signingKeys(administration.tokenSigningKeys) },
             Route(.post, "signing-keys/rotate", "SigningKeyRotate") { _ in try signingKeys(try await administration.rotateTokenSigningKey()) },
-        ] + storageAccountRoutes
+        ] + storageAccountRoutes + DevelopmentRoutes(administration: administration).routes
     }
 
     /// Only administrator principals manage the server; an unknown operation is refused once that is established.

@@ -44,6 +44,8 @@ public struct CoffreServices: Sendable {
     public var testAttestation: TestAttestationService
     /// Requests per vault per 10 seconds (`--request-limit`); nil: no limit.
     public var requestLimits: VaultRequestLimiter?
+    /// Time travel and fault injection, for a server started with `--dev` only.
+    public var development: DevelopmentControls?
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, directory: Directory,
@@ -51,7 +53,7 @@ public struct CoffreServices: Sendable {
         tokens: TokenService, signIn: UserSignIn, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
         blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService,
-        requestLimits: VaultRequestLimiter? = nil
+        requestLimits: VaultRequestLimiter? = nil, development: DevelopmentControls? = nil
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -75,6 +77,17 @@ public struct CoffreServices: Sendable {
         self.storage = storage
         self.testAttestation = testAttestation
         self.requestLimits = requestLimits
+        self.development = development
+    }
+
+    /// The clock of vaults' time-driven behaviour: time travel's in development mode, else `clock`.
+    public var vaultClock: any WallClock { development?.clock ?? clock }
+
+    /// The server's administration (the management API's operations) over these services.
+    public var administration: ServerAdministration {
+        ServerAdministration(
+            vaults: vaults, roleAssignments: roleAssignments, directory: directory, resources: resources, signingKeys: tokens.keyring,
+            operations: operations, managedHSMs: managedHSM.pools, blob: blob, tenantId: tokens.tenantId, clock: clock, development: development)
     }
 }
 

@@ -41,6 +41,8 @@ public enum CoffreError: Error, Equatable, Sendable {
     case sealed
     /// A dependency (storage) failed in a way worth retrying (503 with `Retry-After`).
     case unavailable(String)
+    /// No injected fault with that id (404 `FaultNotFound`; development mode).
+    case faultNotFound(String)
 }
 
 /// Why an operation is refused (403): the HTTP error table gives each reason Key Vault's inner error code.
@@ -61,6 +63,8 @@ public enum ForbiddenReason: Sendable, Equatable {
     case keyNotExportable
     /// The attestation does not satisfy the key's release policy (`KeyReleasePolicyNotSatisfied`).
     case releasePolicyNotSatisfied
+    /// A development control (time travel, faults) on a server not started with `--dev` (`DevelopmentModeRequired`).
+    case developmentModeRequired
     /// Any other refusal (inner code `Forbidden`).
     case notAllowed
 }
@@ -96,6 +100,7 @@ extension CoffreError: CustomStringConvertible {
         case .unauthorized(let message): message
         case .sealed: "Coffre is sealed: unseal it before use."
         case .unavailable(let message): message
+        case .faultNotFound(let id): "No fault with id \(id) is in force (coffre faults list shows them)."
         }
     }
 }

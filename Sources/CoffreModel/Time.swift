@@ -2,8 +2,20 @@ import Foundation
 import Synchronization
 
 /// Wall-clock time in whole seconds since 1970 (Key Vault's `IntDate`), injected so tests control time.
+///
+/// Time may differ per vault: in development, time travel (``TimeTravelClock``) shifts the whole server or one vault.
+/// Services ask `now(in:)` wherever a vault is known; `now` is the server's time.
 public protocol WallClock: Sendable {
     var now: Int64 { get }
+    /// Now in one vault (or Managed HSM pool).
+    func now(in vault: VaultName) -> Int64
+    /// The latest time any vault is at: how far a sweep over every vault must look.
+    var latest: Int64 { get }
+}
+
+extension WallClock {
+    public func now(in vault: VaultName) -> Int64 { now }
+    public var latest: Int64 { now }
 }
 
 /// The system's clock.

@@ -71,7 +71,11 @@ public struct CoffreServer: Sendable {
                 issuer: trusted.issuer, audiences: Set(trusted.audiences.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }),
                 tenantId: trusted.tenantId, keys: try Self.keys(of: trusted, clock: clock, fetch: fetchJWKS))
         }
-        let secrets = SecretService(storage: records, clock: clock, backups: BackupCodec(key: state.backupKey))
+        // Vaults' time-driven behaviour follows this clock, which time travel moves in development mode; tokens, principals
+        // and the server's own keys stay on real time.
+        let development = configuration.development ? DevelopmentControls.dataPlane(clock: TimeTravelClock(base: clock)) : nil
+        let vaultClock: any WallClock = development?.clock ?? clock
+        let secrets = SecretService(storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey))
         // Key release reads the keys of Coffre's own test attestation service in process.
         let testAttestation = TestAttestationService(base: addressing.testAttestationURL, storage: records, clock: clock)
         let fetchAttestationKeys: @Sendable (String) async throws -> [UInt8] = { url in
@@ -82,12 +86,12 @@ public struct CoffreServer: Sendable {
         var owned: PKCS11Custody?
         if let hardware { owned = hardware.owned(by: try await CustodySweeper.installationTag(in: records)) }
         let keys = KeyService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), custody: RoutingCustody(hardware: owned),
+            storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), custody: RoutingCustody(hardware: owned),
             metrics: metrics,
             release: KeyReleaseAuthority(
                 attestation: AttestationVerifier(clock: clock, fetch: fetchAttestationKeys), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
         let certificates = CertificateService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets,
+            storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets,
             platformAuthority: try CertificateService.PlatformAuthority(
                 certificateDER: state.certificateAuthority.certificateDER, privateKeyPKCS8: state.certificateAuthority.privateKeyDER))
         let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
@@ -105,15 +109,16 @@ public struct CoffreServer: Sendable {
         let issuer = try CertificateIssuer(
             certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
         let managedStorage = ManagedStorageService(
-            storage: records, clock: clock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: directory.principals)
-        let vaults = VaultDirectory(storage: records, clock: clock)
+            storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), accounts: blob.accounts, principals: directory.principals
+        )
+        let vaults = VaultDirectory(storage: records, clock: vaultClock)
         let roleAssignments = RoleAssignments(storage: records, clock: clock)
         let groupExpansion = GroupExpansion(groups: directory.groups, ownIssuer: tokens.issuer)
         self.services = CoffreServices(
             vaults: vaults, secrets: secrets, keys: keys, certificates: certificates, directory: directory, groupExpansion: groupExpansion,
             roleAssignments: roleAssignments,
             resources: ResourceManager(
-                storage: records, clock: clock, vaults: vaults, roleAssignments: roleAssignments, storageAccounts: blob.accounts,
+                storage: records, clock: vaultClock, vaults: vaults, roleAssignments: roleAssignments, storageAccounts: blob.accounts,
                 managedHSMs: ManagedHSMDirectory(storage: records, clock: clock), principals: directory.principals,
                 groups: groupExpansion, tenantId: state.identity.tenantId),
             tokens: tokens, signIn: UserSignIn(tokens: tokens, directory: directory, storage: records, clock: clock),
@@ -125,29 +130,30 @@ public struct CoffreServer: Sendable {
                 ping: { _ = try await storage.backend.get(Keyring.storageKey) }), metrics: metrics,
             blob: blob,
             managedHSM: ManagedHSMServices(
-                storage: records, clock: clock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs, keys: keys,
+                storage: records, clock: vaultClock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs, keys: keys,
                 blobTransport: blobTransport),
             storage: managedStorage, testAttestation: testAttestation,
-            requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) })
+            requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) },
+            development: development)
         self.sweeper = PurgeSweeper(
-            storage: records, clock: clock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage,
+            storage: records, clock: vaultClock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage,
             vaults: vaults)
         self.custodySweeper = owned.map {
             CustodySweeper(hardware: $0, storage: records, keys: keys, certificates: certificates, clock: clock)
         }
-        self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: clock) { vault, name, version, expires in
+        self.rotation = KeyRotationService(keys: keys, vaults: services.vaults, clock: vaultClock) { vault, name, version, expires in
             // Key Vault sends this to Event Grid; Coffre writes it to the audit log.
             try Self.recordNotification(
                 "KeyNearExpiryEventGridNotification", id: addressing.vaultURL(vault) + "/keys/\(name)/\(version)", vault: vault,
                 expires: expires, audit: audit)
         }
-        self.storageKeys = StorageKeyRegenerationService(storage: managedStorage, vaults: services.vaults, clock: clock) { vault, account, key in
+        self.storageKeys = StorageKeyRegenerationService(storage: managedStorage, vaults: services.vaults, clock: vaultClock) { vault, account, key in
             try Self.recordNotification(
                 "StorageAccountAutoRegenerateKey", id: addressing.vaultURL(vault) + "/storage/\(account)", vault: vault, expires: nil,
                 description: "Regenerated \(key), now the active key.", audit: audit)
         }
         let webhook = configuration.notificationWebhook
-        self.lifecycle = CertificateLifecycleService(certificates: certificates, vaults: services.vaults, clock: clock) { notification in
+        self.lifecycle = CertificateLifecycleService(certificates: certificates, vaults: services.vaults, clock: vaultClock) { notification in
             let vault = (try? VaultName(notification.vault)) ?? addressing.defaultVault
             let id = addressing.vaultURL(vault) + "/certificates/\(notification.certificate)/\(notification.version)"
             try Self.recordNotification("CertificateNearExpiryEmailContacts", id: id, vault: vault, expires: notification.expires, audit: audit)
@@ -216,23 +222,38 @@ public struct CoffreServer: Sendable {
 
 }
 
-/// Runs `work` every `interval` until the service group shuts down; failures are logged and retried next time.
+/// Runs `work` every `interval` until the service group shuts down; failures are logged and retried next time. With
+/// `wake` (development mode: time travel's change counter), a change runs `work` again at once.
 struct PeriodicService: Service {
     let name: String
     let interval: Duration
     let logger: Logger
+    var wake: (@Sendable () -> Int)? = nil
     let work: @Sendable () async throws -> Void
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                let seen = wake?()
                 do {
                     try await work()
                 } catch {
                     logger.warning("background task failed", metadata: ["task": "\(name)", "error": "\(type(of: error))"])
                 }
-                try? await Task.sleep(for: interval)
+                await pause(sinceChange: seen)
             }
+        }
+    }
+
+    /// Sleeps `interval`, or less when `wake` reports a change since `seen`.
+    private func pause(sinceChange seen: Int?) async {
+        guard let wake, let seen else {
+            try? await Task.sleep(for: interval)
+            return
+        }
+        let deadline = ContinuousClock.now + interval
+        while ContinuousClock.now < deadline, wake() == seen, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 }

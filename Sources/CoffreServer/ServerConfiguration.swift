@@ -58,6 +58,9 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     public var pkcs11Module: String?
     public var pkcs11TokenLabel: String?
     public var pkcs11PinFile: String?
+    /// Development mode (`coffre serve --dev`): time travel and fault injection. Never kept in `coffre.json`, so a
+    /// server is in development mode only when started so.
+    public var development = false
 
     public init() {}
 

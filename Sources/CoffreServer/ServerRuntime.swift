@@ -119,6 +119,11 @@ public final class ServerRuntime: Sendable {
                 })
         }
         let connections = ConnectionLimits(configuration: configuration, logger: logger)
+        // In development mode a change of time travel wakes the services that act on time.
+        var timeTravel: (@Sendable () -> Int)?
+        if configuration.development {
+            timeTravel = { @Sendable [self] in current?.services.development?.clock.generation ?? 0 }
+        }
         let app = Application(
             responder: gate,
             server: try .tls(.http1(configuration: connections.http1), tlsConfiguration: try tlsConfiguration()),
@@ -126,16 +131,16 @@ public final class ServerRuntime: Sendable {
                 address: .hostname(configuration.bind, port: configuration.port), serverName: "Coffre",
                 availableConnectionsDelegate: MaximumAvailableConnections(connections.maximumConnections)),
             services: background + [
-                PeriodicService(name: "purge", interval: .seconds(60), logger: logger) { [self] in
+                PeriodicService(name: "purge", interval: .seconds(60), logger: logger, wake: timeTravel) { [self] in
                     try await current?.sweeper.sweep()
                 },
-                PeriodicService(name: "key-rotation", interval: .seconds(60), logger: logger) { [self] in
+                PeriodicService(name: "key-rotation", interval: .seconds(60), logger: logger, wake: timeTravel) { [self] in
                     try await current?.rotation.sweep()
                 },
-                PeriodicService(name: "certificate-lifetime", interval: .seconds(60), logger: logger) { [self] in
+                PeriodicService(name: "certificate-lifetime", interval: .seconds(60), logger: logger, wake: timeTravel) { [self] in
                     try await current?.lifecycle.sweep()
                 },
-                PeriodicService(name: "storage-key-regeneration", interval: .seconds(60), logger: logger) { [self] in
+                PeriodicService(name: "storage-key-regeneration", interval: .seconds(60), logger: logger, wake: timeTravel) { [self] in
                     try await current?.storageKeys.sweep()
                 },
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in

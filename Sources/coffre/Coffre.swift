@@ -7,7 +7,8 @@ struct Coffre: AsyncParsableCommand {
         abstract: "A key vault server that speaks the Azure Key Vault API.",
         subcommands: [
             Serve.self, Env.self, VaultCommand.self, HSMCommand.self, PrincipalCommand.self, UserCommand.self, GroupCommand.self,
-            RoleCommand.self, StorageCommand.self, OperatorCommand.self, BackupCommand.self, PKCS11Command.self,
+            RoleCommand.self, StorageCommand.self, OperatorCommand.self, BackupCommand.self, PKCS11Command.self, ClockCommand.self,
+            FaultsCommand.self,
         ])
 }
 

@@ -93,14 +93,17 @@ struct ManagementClient {
         let body = Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
         guard (200..<300).contains(response.status.code) else {
             struct Envelope: Decodable {
+                struct Inner: Decodable { var code: String }
                 struct Body: Decodable {
                     var code: String
                     var message: String
+                    var innererror: Inner?
                 }
                 var error: Body
             }
             if let envelope = try? JSONDecoder().decode(Envelope.self, from: body) {
-                throw ManagementFailure("\(envelope.error.code): \(envelope.error.message)")
+                let inner = envelope.error.innererror.map { " (\($0.code))" } ?? ""
+                throw ManagementFailure("\(envelope.error.code)\(inner): \(envelope.error.message)")
             }
             throw ManagementFailure("Coffre answered \(response.status.code): \(String(decoding: body, as: UTF8.self))")
         }

@@ -47,6 +47,8 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Int?
     @Option(help: "Connections served at once; more wait to be accepted (default 10000, less if the open-file limit is lower).")
     var maxConnections: Int?
+    @Flag(help: "Development mode: time travel (coffre clock) and fault injection (coffre faults). Never for production.")
+    var dev = false
 
     @Option(help: "A PKCS#11 module (shared library) whose token keeps every RSA-HSM and EC-HSM key (or set COFFRE_PKCS11_MODULE).")
     var pkcs11Module: String?
@@ -79,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         if let pkcs11Module { configuration.pkcs11Module = pkcs11Module }
         if let pkcs11TokenLabel { configuration.pkcs11TokenLabel = pkcs11TokenLabel }
         if let pkcs11PinFile { configuration.pkcs11PinFile = pkcs11PinFile }
+        configuration.development = dev
         configuration = try configuration.validated()
 
         var logger = Logger(label: "coffre")
@@ -142,7 +145,8 @@ enum Banner {
         let dataFlag = directory.path == DataDirectory(path: "coffre-data").path ? "" : " --data \(directory.path)"
         let lines = [
             "Coffre is serving on \(configuration.bind):\(port) (TLS)"
-                + (sealed ? ", SEALED: give it \(configuration.seal?.threshold ?? 0) key shares with `coffre operator unseal`." : "."),
+                + (sealed ? ", SEALED: give it \(configuration.seal?.threshold ?? 0) key shares with `coffre operator unseal`." : ".")
+                + (configuration.development ? " DEVELOPMENT MODE: time travel and fault injection are on." : ""),
             "",
             "  Vault URL      \(vault)",
             "  Blob service   \(configuration.blobURL("{account}"))  (coffre storage account create --name NAME)",

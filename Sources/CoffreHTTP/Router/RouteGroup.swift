@@ -61,6 +61,29 @@ struct RoutePolicy: Sendable {
     var errors: any ErrorShape
     /// Audited groups write one audit record and one metrics sample per request.
     var auditor: Auditor?
+    /// Development mode's injected faults, for the groups that take them (the data plane).
+    var faults: FaultStage? = nil
+}
+
+/// The fault-injection stage: after authentication, before admission, the body and any effect, a request that a
+/// fault matches (by the vault its host names and the route's audit operation name) is delayed, then answered with
+/// the fault's error, or let through for a latency-only fault.
+struct FaultStage: Sendable {
+    let injector: FaultInjector
+    /// The vault the server's bare host reaches.
+    let defaultVault: VaultName
+
+    func apply(to request: RouteRequest<Void>, operation: String) async throws {
+        let vault: VaultName? =
+            switch request.target {
+            case .vault(let name, _), .hsm(let name, _): try? VaultName(name)
+            case .server: defaultVault
+            case .blob: nil
+            }
+        guard let fault = injector.fault(vault: vault, operation: operation) else { return }
+        if fault.latencyMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.latencyMilliseconds)) }
+        if fault.status != nil { throw fault }
+    }
 }
 
 extension RoutePolicy {
@@ -155,6 +178,7 @@ final class RouteGroup<Operation: RouteOperation, Scope: Sendable>: AnyRouteGrou
             request.apiVersion = version ?? ""
             request.audit?.note { $0.apiVersion = version }
         }
+        if let faults = policy.faults { try await faults.apply(to: request, operation: route?.operation.auditName ?? "Unknown") }
         let scope = try await admit(request, route.map { .route($0) } ?? .unmatched(otherMethods: hasPath(request.incoming.segments)))
         guard let route else { throw CoffreError.badParameter("The operation \(request.incoming.method) \(request.incoming.path) is not supported.") }
         let collected = try await body.collect(upTo: policy.maxBodySize)
