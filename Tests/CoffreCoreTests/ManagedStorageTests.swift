@@ -12,6 +12,8 @@ import Testing
 /// administrator (who may use the accounts' keys) and another principal.
 struct ManagedStorageFixture {
     let clock = ManualClock()
+    /// The vaults' clock (time travel over `clock`): the storage services follow it, the Blob accounts stay on `clock`.
+    let travel: TimeTravelClock
     let storage = MemoryStorage()
     let vaults: VaultDirectory
     let vault: VaultRecord
@@ -24,6 +26,7 @@ struct ManagedStorageFixture {
     let resourceId: String
 
     init(purgeProtection: Bool = false) async throws {
+        travel = TimeTravelClock(base: clock)
         vaults = VaultDirectory(storage: storage, clock: clock)
         vault = try await vaults.create(VaultName("storevault"), settings: .init(retentionDays: 7, purgeProtection: purgeProtection), owner: nil)
         accounts = StorageAccountDirectory(storage: storage, clock: clock)
@@ -34,8 +37,8 @@ struct ManagedStorageFixture {
         admin = Caller(objectId: administrator.objectId, appId: administrator.clientId, tenantId: "t", issuer: "i")
         someone = Caller(objectId: other.objectId, appId: other.clientId, tenantId: "t", issuer: "i")
         let backups = BackupCodec(key: try AEADKey(bytes: AEADKey.generate()))
-        secrets = SecretService(storage: storage, clock: clock, backups: backups)
-        service = ManagedStorageService(storage: storage, clock: clock, backups: backups, accounts: accounts, principals: principals)
+        secrets = SecretService(storage: storage, clock: travel, backups: backups)
+        service = ManagedStorageService(storage: storage, clock: travel, backups: backups, accounts: accounts, principals: principals)
         resourceId = "/subscriptions/s1/resourceGroups/default/providers/Microsoft.Storage/storageAccounts/blobacct"
     }
 
@@ -412,6 +415,20 @@ struct ManagedStorageFixture {
         }
         try await other.sweep()
         #expect(reported.withLock { $0 }.count == 1)
+    }
+
+    @Test func regenerationsAndTokensFollowTheVaultsClock() async throws {
+        let f = try await ManagedStorageFixture()
+        try await f.add(active: "key1", autoRegenerate: true, period: "P1D")
+        try await f.define()
+        let regeneration = StorageKeyRegenerationService(storage: f.service, vaults: f.vaults, clock: f.travel) { _, _, _ in }
+        f.travel.shift(by: 86_400, vault: try VaultName("othervault"))
+        #expect(try await regeneration.sweep().isEmpty, "another vault's day passed, not this one's")
+        f.travel.shift(by: 86_400, vault: f.name)
+        #expect(try await regeneration.sweep() == ["storevault/Managed"])
+        #expect(try await f.service.get(in: f.name, name: "managed").activeKeySince == f.clock.now + 86_400)
+        // The token expires validityPeriod after the vault's now, signed with the new active key.
+        #expect(try await f.token() == f.expected(key: "key2", validity: 86_400 + 7200))
     }
 
     @Test func sweepsRacingRegenerateOnce() async throws {

@@ -34,7 +34,7 @@ extension ManagedStorageService {
             throw CoffreError.badParameter("A SAS definition needs a templateUri, a sasType (account or service) and a validityPeriod.")
         }
         try Self.check(templateUri, sasType, validityPeriod, tags: properties.tags)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             let owner = try await liveAccount(vault, account, transaction)
             try await checkNotDeleted(
@@ -70,7 +70,7 @@ extension ManagedStorageService {
     {
         let (account, name) = try (ManagedStorageName(account, of: .account), ManagedStorageName(name, of: .sasDefinition))
         try Tags.validate(properties.tags)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             var definition = try await liveDefinition(vault, account, name, transaction)
             if let templateUri = properties.templateUri { definition.templateUri = templateUri }
@@ -89,7 +89,7 @@ extension ManagedStorageService {
     /// Soft-deletes a SAS definition and its secret until the vault's retention ends.
     public func deleteDefinition(in vault: VaultRecord, account: String, name: String) async throws -> SASDefinition {
         let (account, name) = try (ManagedStorageName(account, of: .account), ManagedStorageName(name, of: .sasDefinition))
-        let now = clock.now
+        let now = clock.now(in: vault.name)
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
         return try await storage.transaction { transaction in
             var definition = try await liveDefinition(vault.name, account, name, transaction)
@@ -123,7 +123,7 @@ extension ManagedStorageService {
     /// Brings back a SAS definition deleted on its own; one deleted with its account comes back with the account.
     public func recoverDefinition(in vault: VaultName, account: String, name: String) async throws -> SASDefinition {
         let (account, name) = try (ManagedStorageName(account, of: .account), ManagedStorageName(name, of: .sasDefinition))
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             guard
                 var definition = try await transaction.read(

@@ -72,7 +72,7 @@ public struct ManagedStorageService: Sendable {
         try Self.checkRegeneration(autoRegenerate, period: properties.regenerationPeriod)
         try Tags.validate(properties.tags)
         try await checkKeyOperator(caller, for: blob)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             _ = try await accounts.get(blob, transaction: transaction)
             try await checkNotDeleted(.account, at: ManagedStorageLayout.account(vault, name.key, deleted: true), name: name, transaction)
@@ -106,7 +106,7 @@ public struct ManagedStorageService: Sendable {
         if let key = properties.activeKeyName { try StorageAccountDirectory.checkKeyName(key) }
         if let period = properties.regenerationPeriod { _ = try ISODuration.seconds(period) }
         try Tags.validate(properties.tags)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             var record = try await liveAccount(vault, name, transaction)
             if let key = properties.activeKeyName, key != record.activeKeyName { (record.activeKeyName, record.activeKeySince) = (key, now) }
@@ -127,7 +127,7 @@ public struct ManagedStorageService: Sendable {
         let current = try await get(in: vault, name: name)
         try await checkKeyOperator(caller, for: try current.blobAccount)
         let name = try ManagedStorageName(name, of: .account)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             var record = try await liveAccount(vault, name, transaction)
             guard record.resourceId == current.resourceId else {
@@ -144,7 +144,7 @@ public struct ManagedStorageService: Sendable {
     /// Soft-deletes the account with its SAS definitions and their secrets, until the vault's retention ends.
     public func delete(in vault: VaultRecord, name: String) async throws -> ManagedStorageAccount {
         let name = try ManagedStorageName(name, of: .account)
-        let now = clock.now
+        let now = clock.now(in: vault.name)
         let deletion = Deletion(deletedDate: now, scheduledPurgeDate: now + Int64(vault.retentionDays) * Seconds.day)
         return try await storage.transaction { transaction in
             var record = try await liveAccount(vault.name, name, transaction)
@@ -176,7 +176,7 @@ public struct ManagedStorageService: Sendable {
     /// Brings a soft-deleted account back with the SAS definitions deleted with it.
     public func recover(in vault: VaultName, name: String) async throws -> ManagedStorageAccount {
         let name = try ManagedStorageName(name, of: .account)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             guard
                 var record = try await transaction.read(ManagedStorageAccount.self, at: ManagedStorageLayout.account(vault, name.key, deleted: true))
@@ -235,7 +235,7 @@ public struct ManagedStorageService: Sendable {
         let backup = try backups.open(blob, as: Backup.self, label: Self.backupLabel, noun: ManagedStorageKind.account.rawValue)
         let name = try ManagedStorageName(backup.account.name, of: .account)
         try await checkKeyOperator(caller, for: try backup.account.blobAccount)
-        let now = clock.now
+        let now = clock.now(in: vault)
         return try await storage.transaction { transaction in
             _ = try await accounts.get(try backup.account.blobAccount, transaction: transaction)
             try await checkNotDeleted(.account, at: ManagedStorageLayout.account(vault, name.key, deleted: true), name: name, transaction)

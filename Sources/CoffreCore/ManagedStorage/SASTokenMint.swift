@@ -32,6 +32,7 @@ public struct SASTokenMint: Sendable {
         guard let key = blob.key(named: account.activeKeyName) else {
             throw StorageError.corrupt("storage account \(blob.name) has no key \(account.activeKeyName)")
         }
-        return template.token(account: blob.name.value, key: key.bytes, expiry: clock.now + (try ISODuration.seconds(definition.validityPeriod)))
+        return template.token(
+            account: blob.name.value, key: key.bytes, expiry: clock.now(in: vault) + (try ISODuration.seconds(definition.validityPeriod)))
     }
 }

@@ -6,7 +6,7 @@ import CoffreModel
 /// transaction that checks it is still due and records it in the account, so several nodes sweeping at once regenerate
 /// each key once. Each regeneration is then reported (the server writes it to the audit log) once it is claimed
 /// (``LifetimeClaims/notifyOnce(_:version:now:notify:)``): a report that failed, or whose node died, is made again at a
-/// later sweep, so none is lost.
+/// later sweep, so none is lost. Each vault's regenerations follow its own clock (``WallClock/now(in:)``).
 public struct StorageKeyRegenerationService: Sendable {
     let storage: ManagedStorageService
     let vaults: VaultDirectory
@@ -34,8 +34,8 @@ public struct StorageKeyRegenerationService: Sendable {
     public func sweep() async throws -> [String] {
         var done: [String] = []
         var failures = SweepFailures()
-        let now = clock.now
         for vault in try await vaults.list() {
+            let now = clock.now(in: vault.name)
             for account in try await storage.all(in: vault.name) where (account.nextRegeneration ?? .max) <= now {
                 await failures.record {
                     do {
