@@ -14,7 +14,10 @@ enum Credential: Sendable, Equatable {
 /// Signatures are compared in constant time against both keys; a key regenerated is gone from the record, so what it
 /// signed no longer verifies.
 struct BlobAuthenticator: Sendable {
+    /// Shared Key request dates are checked on this clock.
     let clock: any WallClock
+    /// SAS start and expiry are checked on this one (time travel's, in development mode).
+    let signatureClock: any WallClock
 
     /// How far a Shared Key request's date may be from the server's clock (Azure's 15 minutes).
     static let allowedDateSkew: Int64 = 15 * 60
@@ -147,7 +150,7 @@ struct BlobAuthenticator: Sendable {
         guard Self.signedByCurrentKey(stringToSign, signature: signature, account: account) else {
             throw BlobError.authenticationFailed("Signature did not match. String to sign used was \(stringToSign)")
         }
-        let now = clock.now
+        let now = signatureClock.now
         guard start.map({ now >= $0 }) ?? true, now < expiry else {
             throw BlobError.authenticationFailed(
                 "Signature not valid in the specified time frame: Start [\(start.map(StorageDate.rfc1123) ?? "")] - Expiry "

@@ -23,10 +23,15 @@ public struct BlobService: Sendable {
     static let maximumRangeForMD5 = 4 * 1024 * 1024
     static let maximumListResults = 5000
 
-    public init(storage: any StorageBackend, clock: any WallClock, accounts: StorageAccountDirectory? = nil) {
+    /// `signatureClock`: the clock SAS validity windows are checked on (time travel's server clock in development mode,
+    /// so that SAS tokens expire when the clock moves past them); by default `clock`. Shared Key dates are always checked
+    /// on `clock`: clients sign them with real time.
+    public init(
+        storage: any StorageBackend, clock: any WallClock, signatureClock: (any WallClock)? = nil, accounts: StorageAccountDirectory? = nil
+    ) {
         self.accounts = accounts ?? StorageAccountDirectory(storage: storage, clock: clock)
         self.store = BlobStore(storage: storage, clock: clock)
-        self.authenticator = BlobAuthenticator(clock: clock)
+        self.authenticator = BlobAuthenticator(clock: clock, signatureClock: signatureClock ?? clock)
         self.clock = clock
     }
 

@@ -98,7 +98,7 @@ public struct CoffreServer: Sendable {
         self.managedHSMJobs = managedHSMJobs
         let managedHSMBackupJobs = JobStore<ManagedHSMBackups.Outcome>(storage: records, prefix: "jobs/hsm-backup/")
         self.managedHSMBackupJobs = managedHSMBackupJobs
-        let blob = BlobService(storage: records, clock: clock)
+        let blob = BlobService(storage: records, clock: clock, signatureClock: development?.clock)
         // Backups to Coffre's own storage accounts go to its Blob service in process; others over HTTPS.
         let blobTransport: @Sendable (String) -> any BlobTransport = { url in
             let host = URLComponents(string: url)?.host ?? ""

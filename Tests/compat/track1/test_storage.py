@@ -445,45 +445,86 @@ def test_rbac_data_actions_authorise_storage_operations(coffre):
 
 # -- Automatic regeneration ------------------------------------------------------------------------------------------
 
+def own_server_client(server, coffre, monkeypatch, tmp_path):
+    """A track-1 client of `server` (a server of the test's own), with its managed identity; both CAs trusted."""
+    env = server.env()
+    trusted = tmp_path / "ca.pem"
+    trusted.write_text(open(coffre.ca_file).read().strip() + "\n" + open(server.ca_file).read())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+
+    def token_for(resource):
+        answer = requests.get(f"{server.authority}/msi/token", params={"resource": resource, "api-version": "2019-08-01"},
+                              headers={"X-IDENTITY-HEADER": env["IDENTITY_HEADER"]}, verify=server.ca_file)
+        return answer.json()["access_token"]
+
+    return track1_client(token_for)
+
+
+def regeneration_records(server):
+    with open(os.path.join(server.data, "audit.log")) as log:
+        return [json.loads(line) for line in log if "StorageAccountAutoRegenerateKey" in line]
+
+
+def regenerating_account(server, client, period):
+    """A managed account of `server`'s default vault regenerating its keys every `period`, key1 active, with an
+    account SAS definition of one hour and a container made with its first token."""
+    vault, account, name = server.vault_url(), blob_account(server), managed_name()
+    add_account(client, vault, account, name=name, active_key_name="key1", auto_regenerate_key=True, regeneration_period=period)
+    definition = client.set_sas_definition(vault, name, "def", account_template(account), SasTokenType.account, "PT1H")
+    token = sas_token(client, definition)
+    BlobServiceClient(account["url"], credential=token).create_container("before")
+    return vault, account, name, definition, token
+
+
+def assert_key2_regenerated_and_active(server, client, vault, account, name):
+    deadline = time.time() + 20
+    while client.get_storage_account(vault, name).active_key_name != "key2" and time.time() < deadline:
+        time.sleep(0.2)
+    assert client.get_storage_account(vault, name).active_key_name == "key2"
+    keys = keys_of(server, account["name"])
+    assert keys["key1"] == account["key1"] and keys["key2"] != account["key2"]
+    return keys
+
+
 def test_keys_are_regenerated_every_period_and_audited(coffre, monkeypatch, tmp_path):
     """A server of its own: its regeneration sweep runs when it starts, so a restart after the period shows it."""
     server = Coffre().start()
     try:
-        env = server.env()
-        trusted = tmp_path / "ca.pem"
-        trusted.write_text(open(coffre.ca_file).read().strip() + "\n" + open(server.ca_file).read())
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
-
-        def token_for(resource):
-            answer = requests.get(f"{server.authority}/msi/token", params={"resource": resource, "api-version": "2019-08-01"},
-                                  headers={"X-IDENTITY-HEADER": env["IDENTITY_HEADER"]}, verify=server.ca_file)
-            return answer.json()["access_token"]
-
-        client = track1_client(token_for)
-        vault = server.vault_url()
-        account = blob_account(server)
-        name = managed_name()
-        add_account(client, vault, account, name=name, active_key_name="key1", auto_regenerate_key=True, regeneration_period="PT2S")
-        definition = client.set_sas_definition(vault, name, "def", account_template(account), SasTokenType.account, "PT1H")
-        token = sas_token(client, definition)
-        BlobServiceClient(account["url"], credential=token).create_container("before")
+        client = own_server_client(server, coffre, monkeypatch, tmp_path)
+        vault, account, name, definition, token = regenerating_account(server, client, "PT2S")
         time.sleep(3)
         server.stop()
         server.start()
-        deadline = time.time() + 20
-        while client.get_storage_account(vault, name).active_key_name != "key2" and time.time() < deadline:
-            time.sleep(0.2)
-        regenerated = client.get_storage_account(vault, name)
-        assert regenerated.active_key_name == "key2"
-        keys = keys_of(server, account["name"])
-        assert keys["key1"] == account["key1"] and keys["key2"] != account["key2"]
+        keys = assert_key2_regenerated_and_active(server, client, vault, account, name)
         # The previous active key still signs: its tokens live one more period.
         BlobServiceClient(account["url"], credential=token).get_container_client("before").get_container_properties()
         fresh = sas_token(client, definition)
         assert fresh == generate_account_sas(account["name"], keys["key2"], ResourceTypes.from_string("sco"),
                                              AccountSasPermissions.from_string("rwdlacup"), expiry_of(fresh), services="b", protocol="https")
-        with open(os.path.join(server.data, "audit.log")) as log:
-            records = [json.loads(line) for line in log if "StorageAccountAutoRegenerateKey" in line]
+        records = regeneration_records(server)
         assert records and records[-1]["properties"]["id"] == f"{vault}/storage/{name}"
+    finally:
+        server.cleanup()
+
+
+def test_time_travel_regenerates_keys_and_expires_tokens(coffre, monkeypatch, tmp_path):
+    """Development mode: shifting the server's clock past the regeneration period regenerates the key at once (no
+    restart), and past a token's validity makes the Blob service refuse the token, though its key still signs."""
+    server = Coffre(extra_args=["--dev"]).start()
+    try:
+        client = own_server_client(server, coffre, monkeypatch, tmp_path)
+        vault, account, name, definition, token = regenerating_account(server, client, "P30D")
+        time.sleep(1.5)
+        assert client.get_storage_account(vault, name).active_key_name == "key1"
+
+        server.cli("clock", "shift", "--days", "31")
+        assert_key2_regenerated_and_active(server, client, vault, account, name)
+        assert regeneration_records(server)
+        # key1 still signs, but the token's hour is over on the shifted clock.
+        assert_refused(lambda: BlobServiceClient(account["url"], credential=token).get_container_client("before").get_container_properties())
+        fresh = sas_token(client, definition)
+        assert expiry_of(fresh) - datetime.datetime.now(datetime.timezone.utc) > datetime.timedelta(days=30)
+        BlobServiceClient(account["url"], credential=fresh).get_container_client("before").get_container_properties()
+        server.cli("clock", "reset")
     finally:
         server.cleanup()
