@@ -103,6 +103,7 @@ import Testing
         #expect(changed.status == .seeOther)
         let read = try await h.admin(.get, "/keys/signing?api-version=7.4")
         #expect((read.json["key"] as? [String: Any])?["key_ops"] as? [String] == ["sign", "verify"])
+        #expect(try await browser.send(.post, "/vaults/default/keys/signing/rotate", form: ["csrf": csrf]).status == .forbidden)
 
         let policy: [String: Any] = [
             "issuer": ["name": "Self"],
@@ -116,6 +117,8 @@ import Testing
         let page = try await browser.send(.get, "/vaults/default/certificates/site/versions/\(version)")
         #expect(page.status == .ok && page.text.contains("CN=www.example.test") && page.text.contains("DNS:www.example.test, DNS:api.example.test"))
         #expect(page.text.contains("Thumbprint (SHA-256)") && page.text.contains("(self-signed)") && page.text.contains("<h2>Chain</h2>"))
+        let cer = try #require(certificate.json["cer"] as? String)
+        #expect(page.text.contains(String(cer.prefix(64))) && page.text.contains("-----BEGIN CERTIFICATE-----"))
         let timeline = try await browser.send(.get, "/vaults/default/expiry")
         #expect(timeline.status == .ok && timeline.text.contains("<svg") && timeline.text.contains("certificate site"))
         let csp = try #require(timeline.headers[.contentSecurityPolicy])

@@ -255,6 +255,9 @@ def test_objects_and_vaults(coffre, browser, output, app_principal, tmp_path, na
     assert jwk["kid"] == key.id and jwk["crv"] == "P-384"
     assert base64.urlsafe_b64decode(jwk["x"] + "==") == key.key.x
     output.shot(browser, "12-key-version")
+    browser.get(f"{base}/keys/{name}-key")
+    follow(browser, browser.find_element(By.ID, "rotate"))
+    assert len(list(keys.list_properties_of_key_versions(name + "-key"))) == 2
 
     # A certificate's subject, names and thumbprint are the SDK's; its chain is shown.
     browser.get(f"{base}/certificates/{name}-cert/versions/{certificate.properties.version}")
@@ -297,9 +300,10 @@ def test_objects_and_vaults(coffre, browser, output, app_principal, tmp_path, na
 
     pool = "cp" + name.replace("-", "")[:16]
     browser.get(coffre.authority + "/pools")
+    output.shot(browser, "18-pools")
     browser.find_element(By.ID, "name").send_keys(pool)
     follow(browser, browser.find_element(By.ID, "create-pool"))
     assert browser.current_url == f"{coffre.authority}/pools/{pool}" and user["objectId"] in browser.page_source
-    output.shot(browser, "18-pool")
+    output.shot(browser, "19-pool")
     follow(browser, browser.find_element(By.ID, "delete-pool"))
     assert pool not in browser.page_source

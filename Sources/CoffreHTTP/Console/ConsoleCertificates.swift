@@ -48,6 +48,8 @@ extension ConsolePages {
                     .text(Self.date(Int64(info.notAfter.timeIntervalSince1970))), .text(Hex.encode(info.sha1Thumbprint).uppercased()),
                 ]
             })
+        page.subheading("Chain (PEM)")
+        page.preformatted(([certificate.cer] + certificate.chain).map { Self.pem($0, label: "CERTIFICATE") }.joined(separator: "\n"), id: "chain")
     }
 
     static func alternativeNames(_ names: SubjectAlternativeNamesSpec) -> String {

@@ -45,6 +45,7 @@ extension ConsolePages {
             Route(.post, "vaults/{vault}/keys", "KeyCreate", signedIn(createKey)),
             Route(.post, "vaults/{vault}/certificates", "CertificateCreate", signedIn(createCertificate)),
             Route(.post, "vaults/{vault}/secrets/{name}/reveal", "SecretGet", signedIn(reveal)),
+            Route(.post, "vaults/{vault}/keys/{name}/rotate", "KeyRotate", signedIn(rotateKey)),
         ]
         for kind in ObjectKind.allCases {
             let operations = kind.console
@@ -207,6 +208,11 @@ extension ConsolePages {
         }
         var page = frame(name, person, trail: [("\(vault.name)", "/vaults/\(vault.name)")])
         if kind == .certificate { page.link("Certificate operation", href: "\(base)/pending") }
+        if kind == .key {
+            page.form(
+                action: "\(base)/rotate", csrf: person.session.csrfToken, hidden: [:], fields: [],
+                buttons: [("Rotate: a new version of the same type", "rotate")])
+        }
         page.subheading("Versions")
         page.table(headers: headers + Self.attributeHeaders + (kind == .secret ? [""] : []), rows: rows)
         if let next { page.link("More", href: "\(base)?after=" + PercentEncoding.encode(next, keepingSlash: false)) }
@@ -423,6 +429,14 @@ extension ConsolePages {
             in: vault.name, name: name, value: form["value"] ?? "",
             properties: .init(contentType: Self.nonEmpty(form["contentType"]), attributes: .init(), tags: nil))
         return Self.redirect(to: "/vaults/\(vault.name)/secrets/\(created.name)")
+    }
+
+    /// Rotates a key (a new version like the latest, as its rotation policy says), then shows its versions.
+    func rotateKey(_ request: ConsoleRequest, _ person: ConsolePerson) async throws -> Response {
+        _ = try SignInPages.checkedForm(request, session: person.session)
+        let (vault, name) = try await authorized(request, person, .keyRotate)
+        _ = try await services.keys.rotate(in: vault.name, name: name)
+        return Self.redirect(to: "/vaults/\(vault.name)/keys/\(name)")
     }
 
     /// Creates a key (or its next version) from the vault page's form, then shows it.
