@@ -68,19 +68,20 @@ struct ConsolePages: Sendable {
             }
             do {
                 return try await page(request, person)
-            } catch CoffreError.forbidden(_, let message) {
-                return refused(message, person)
-            } catch let refusal as ResourceManagerError where refusal.code == "AuthorizationFailed" {
-                return refused(refusal.description, person)
+            } catch {
+                return try refused(error, person)
             }
         }
     }
 
-    /// A refusal (403): the API's message, which names the permission or role action that is missing.
-    func refused(_ message: String, _ person: ConsolePerson) -> Response {
-        var page = frame("Not allowed", person, trail: [])
-        page.paragraph(message, class: "error")
-        return page.response(status: .forbidden)
+    /// A refusal or a mistake (4xx) in the console's frame, with the API's message and status: a refusal names the
+    /// permission or role action that is missing. Anything else is the error table's (5xx, logged).
+    func refused(_ error: any Error, _ person: ConsolePerson) throws -> Response {
+        let answer = ErrorResponse.from(error)
+        guard (400..<500).contains(answer.status.code), answer.status != .unauthorized else { throw error }
+        var page = frame(answer.status == .forbidden ? "Not allowed" : "Not done", person, trail: [])
+        page.paragraph(answer.message, class: "error")
+        return page.response(status: answer.status)
     }
 
     // MARK: - Authorisation, layout
