@@ -55,11 +55,13 @@ public struct ServerAdministration: Sendable {
     let clock: any WallClock
     /// Time travel and faults: only for a server started with `--dev`.
     let development: DevelopmentControls?
+    /// Vault import and export (seed documents).
+    let seeding: VaultSeeding?
 
     public init(
         vaults: VaultDirectory, roleAssignments: RoleAssignments, directory: Directory, resources: ResourceManager,
         signingKeys: SigningKeyring, operations: ServerOperations, managedHSMs: ManagedHSMDirectory, blob: BlobService, tenantId: String,
-        clock: any WallClock, development: DevelopmentControls? = nil
+        clock: any WallClock, development: DevelopmentControls? = nil, seeding: VaultSeeding? = nil
     ) {
         self.vaults = vaults
         self.roleAssignments = roleAssignments
@@ -72,6 +74,7 @@ public struct ServerAdministration: Sendable {
         self.tenantId = tenantId
         self.clock = clock
         self.development = development
+        self.seeding = seeding
     }
 
     /// Refuses every caller but an administrator principal (403 `ForbiddenByPolicy`).
@@ -180,6 +183,19 @@ public struct ServerAdministration: Sendable {
             account: name.value, key: key.bytes, container: container, permissions: "racwdl",
             expiry: SharedAccessSignature.time(clock.now + Self.backupTokenLifetime))
         return BackupContainer(account: name.value, container: container, sasToken: token)
+    }
+
+    /// Loads a seed into a vault (created when missing, its owner holding every permission), all or nothing.
+    public func importVault(_ seed: VaultSeed, into name: VaultName, ownerTenantId: String, ownerObjectId: String) async throws -> SeedReport {
+        guard let seeding else { throw CoffreError.badParameter("This server does not import vaults.") }
+        return try await seeding.load(
+            seed, into: name, owner: .all(tenantId: ownerTenantId, objectId: ownerObjectId), principal: { try await objectId(of: $0) })
+    }
+
+    /// The vault as a seed document's vault (values and private keys only with `includeValues`).
+    public func exportVault(_ name: VaultName, includeValues: Bool) async throws -> VaultSeed {
+        guard let seeding else { throw CoffreError.badParameter("This server does not export vaults.") }
+        return try await seeding.export(name, includeValues: includeValues)
     }
 
     // MARK: - Roles

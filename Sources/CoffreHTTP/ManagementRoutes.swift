@@ -241,6 +241,17 @@ struct ManagementRoutes: Sendable {
                 try await administration.deleteVault(vaultName($0))
                 return Response(status: .noContent)
             },
+            Route(.post, "vaults/{vault}/import", "VaultImport") { request in
+                let seed = try request.decode(VaultSeed.self)
+                let name = try vaultName(request)
+                request.audit?.note { $0.vault = name }
+                return try JSON.response(
+                    try await administration.importVault(
+                        seed, into: name, ownerTenantId: request.administrator.tenantId, ownerObjectId: request.administrator.objectId))
+            },
+            Route(.get, "vaults/{vault}/export", "VaultExport") {
+                try JSON.response(try await administration.exportVault(vaultName($0), includeValues: $0.query["includeValues"] == "true"))
+            },
             Route(.put, "vaults/{vault}/policies/{principal}", "VaultAccessPolicySet") {
                 let policy = try $0.decode(SetPolicy.self)
                 let vault = try await administration.setAccessPolicy(

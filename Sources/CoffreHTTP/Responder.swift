@@ -46,6 +46,8 @@ public struct CoffreServices: Sendable {
     public var requestLimits: VaultRequestLimiter?
     /// Time travel and fault injection, for a server started with `--dev` only.
     public var development: DevelopmentControls?
+    /// Vault import and export.
+    public var seeding: VaultSeeding?
 
     public init(
         vaults: VaultDirectory, secrets: SecretService, keys: KeyService, certificates: CertificateService, directory: Directory,
@@ -53,7 +55,7 @@ public struct CoffreServices: Sendable {
         tokens: TokenService, signIn: UserSignIn, verifier: TokenVerifier, authorizer: Authorizer, audit: any AuditSink, clock: any WallClock,
         managedIdentity: (headerSecret: [UInt8], defaultClientId: String), operations: ServerOperations, metrics: MetricsRegistry,
         blob: BlobService, managedHSM: ManagedHSMServices, storage: ManagedStorageService, testAttestation: TestAttestationService,
-        requestLimits: VaultRequestLimiter? = nil, development: DevelopmentControls? = nil
+        requestLimits: VaultRequestLimiter? = nil, development: DevelopmentControls? = nil, seeding: VaultSeeding? = nil
     ) {
         self.vaults = vaults
         self.secrets = secrets
@@ -78,6 +80,7 @@ public struct CoffreServices: Sendable {
         self.testAttestation = testAttestation
         self.requestLimits = requestLimits
         self.development = development
+        self.seeding = seeding
     }
 
     /// The clock of vaults' time-driven behaviour: time travel's in development mode, else `clock`.
@@ -87,7 +90,8 @@ public struct CoffreServices: Sendable {
     public var administration: ServerAdministration {
         ServerAdministration(
             vaults: vaults, roleAssignments: roleAssignments, directory: directory, resources: resources, signingKeys: tokens.keyring,
-            operations: operations, managedHSMs: managedHSM.pools, blob: blob, tenantId: tokens.tenantId, clock: clock, development: development)
+            operations: operations, managedHSMs: managedHSM.pools, blob: blob, tenantId: tokens.tenantId, clock: clock, development: development,
+            seeding: seeding)
     }
 }
 

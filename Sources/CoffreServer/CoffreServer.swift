@@ -85,15 +85,17 @@ public struct CoffreServer: Sendable {
         // This installation's objects in the token carry its tag, so that installations sharing a token stay apart.
         var owned: PKCS11Custody?
         if let hardware { owned = hardware.owned(by: try await CustodySweeper.installationTag(in: records)) }
+        let custody = RoutingCustody(hardware: owned)
         let keys = KeyService(
-            storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), custody: RoutingCustody(hardware: owned),
+            storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), custody: custody,
             metrics: metrics,
             release: KeyReleaseAuthority(
                 attestation: AttestationVerifier(clock: clock, fetch: fetchAttestationKeys), signer: WireKeyReleaseSigner(keyring: tokens.keyring)))
+        let platformAuthority = try CertificateService.PlatformAuthority(
+            certificateDER: state.certificateAuthority.certificateDER, privateKeyPKCS8: state.certificateAuthority.privateKeyDER)
         let certificates = CertificateService(
             storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), keys: keys, secrets: secrets,
-            platformAuthority: try CertificateService.PlatformAuthority(
-                certificateDER: state.certificateAuthority.certificateDER, privateKeyPKCS8: state.certificateAuthority.privateKeyDER))
+            platformAuthority: platformAuthority)
         let managedHSMJobs = JobStore<ManagedHSMActivations.Outcome>(storage: records, prefix: "jobs/hsm-activation/")
         self.managedHSMJobs = managedHSMJobs
         let managedHSMBackupJobs = JobStore<ManagedHSMBackups.Outcome>(storage: records, prefix: "jobs/hsm-backup/")
@@ -133,8 +135,10 @@ public struct CoffreServer: Sendable {
                 storage: records, clock: vaultClock, issuer: issuer, jobs: managedHSMJobs, backupJobs: managedHSMBackupJobs, keys: keys,
                 blobTransport: blobTransport),
             storage: managedStorage, testAttestation: testAttestation,
-            requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) },
-            development: development)
+            requestLimits: configuration.requestLimit.map { VaultRequestLimiter(limit: $0) }, development: development,
+            seeding: VaultSeeding(
+                storage: records, clock: vaultClock, backups: BackupCodec(key: state.backupKey), tenantId: state.identity.tenantId,
+                custody: custody, platformAuthority: platformAuthority))
         self.sweeper = PurgeSweeper(
             storage: records, clock: vaultClock, secrets: secrets, keys: keys, certificates: certificates, managedStorage: managedStorage,
             vaults: vaults)
@@ -210,6 +214,18 @@ public struct CoffreServer: Sendable {
     }
 
     public var responder: CoffreResponder { CoffreResponder(services: services, addressing: addressing) }
+
+    /// Loads every vault of a seed document (`coffre serve --seed`), each all or nothing, owned by the admin principal.
+    public func seed(_ document: SeedDocument) async throws -> [SeedReport] {
+        var reports: [SeedReport] = []
+        for vault in document.vaults {
+            guard let name = vault.name else { throw CoffreError.badParameter("Every vault of a seed file needs a name.") }
+            reports.append(
+                try await services.administration.importVault(
+                    vault, into: try VaultName(name), ownerTenantId: state.identity.tenantId, ownerObjectId: state.identity.adminObjectId))
+        }
+        return reports
+    }
 
     /// The names the TLS certificate covers.
     public var tlsNames: (dns: [String], ip: [String]) {

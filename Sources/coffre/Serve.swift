@@ -49,6 +49,8 @@ struct Serve: AsyncParsableCommand {
     var maxConnections: Int?
     @Flag(help: "Development mode: time travel (coffre clock) and fault injection (coffre faults). Never for production.")
     var dev = false
+    @Option(help: "Load this seed file (YAML or JSON, docs/seed-format.md) at start: each vault all or nothing, idempotently.")
+    var seed: String?
 
     @Option(help: "A PKCS#11 module (shared library) whose token keeps every RSA-HSM and EC-HSM key (or set COFFRE_PKCS11_MODULE).")
     var pkcs11Module: String?
@@ -99,6 +101,9 @@ struct Serve: AsyncParsableCommand {
             let wrapped = try directory.loadWrappedRootKey()
             return { try await vault.unwrap(wrapped) }
         }
+        // Read before anything starts: a bad seed file stops the start with its error.
+        let seedDocument = try seed.map(SeedFile.load)
+        if seedDocument != nil, sealed { throw ValidationError("--seed needs a server that starts unsealed (a root key file).") }
         let audit = try FileAuditSink(path: configuration.auditLog ?? directory.auditFile)
         let hardware = try await Self.openToken(configuration, logger: logger)
         try await location.withBackend(logger: logger) { backend in
@@ -108,6 +113,7 @@ struct Serve: AsyncParsableCommand {
                 let server = try await runtime.unseal(rootKey: try directory.rootKey(createIfMissing: true))
                 saved.tenantId = server.state.identity.tenantId
                 try directory.saveCA(pem: try server.state.certificateAuthority.certificatePEM)
+                if let document = seedDocument { try await Self.seed(server, with: document, logger: logger) }
             }
             try directory.save(saved)
             var shown = configuration
@@ -134,6 +140,14 @@ extension Serve {
         } catch let failure as CustodyFailure {
             throw ManagementFailure(
                 "Coffre will not start: the PKCS#11 token '\(token.tokenLabel)' of \(token.modulePath) cannot be used. \(failure)")
+        }
+    }
+
+    /// Loads a seed document into a started server, logging what changed.
+    static func seed(_ server: CoffreServer, with document: SeedDocument, logger: Logger) async throws {
+        for report in try await server.seed(document) {
+            logger.info(
+                "seeded \(report.vault): \(report.created.count) created, \(report.changed.count) changed, \(report.unchanged.count) unchanged")
         }
     }
 }

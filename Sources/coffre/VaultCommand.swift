@@ -1,10 +1,11 @@
 import ArgumentParser
+import CoffreCore
 import Foundation
 
 struct VaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vault", abstract: "Manage vaults and their access policies on a running server.",
-        subcommands: [Create.self, List.self, Show.self, Delete.self, SetPolicy.self, DeletePolicy.self])
+        subcommands: [Create.self, List.self, Show.self, Delete.self, SetPolicy.self, DeletePolicy.self, Import.self, Export.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a vault; you receive every permission on it.")
@@ -86,6 +87,55 @@ struct VaultCommand: AsyncParsableCommand {
 
         func run() async throws {
             ManagementClient.printJSON(try await ManagementClient(data: data).call(.DELETE, "vaults/\(name)/policies/\(objectId)"))
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a seed file (YAML or JSON: docs/seed-format.md) into a vault, created if missing; all or nothing, idempotent.")
+        @OptionGroup var data: DataOption
+        @Option(help: "The vault name.") var name: String
+        @Argument(help: "The seed file: its only vault, or the one named --name.") var file: String
+
+        func run() async throws {
+            let seed = try SeedFile.vault(named: name, in: try SeedFile.load(file))
+            ManagementClient.printJSON(try await ManagementClient(data: data).call(.POST, "vaults/\(name)/import", body: seed))
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a vault as a seed file (secret values and private keys only with --include-values).")
+        @OptionGroup var data: DataOption
+        @Option(help: "The vault name.") var name: String
+        @Flag(help: "Include secret values, private keys and certificates' private keys.") var includeValues = false
+        @Option(help: "yaml (default) or json.") var format: String = "yaml"
+        @Option(help: "Write to this file (mode 0600) instead of standard output.") var output: String?
+
+        func validate() throws {
+            guard ["yaml", "json"].contains(format) else { throw ValidationError("--format is yaml or json.") }
+        }
+
+        func run() async throws {
+            let path = "vaults/\(name)/export" + (includeValues ? "?includeValues=true" : "")
+            let vault = try JSONDecoder().decode(VaultSeed.self, from: try await ManagementClient(data: data).call(.GET, path))
+            let document = SeedDocument(vaults: [vault])
+            let text: String
+            if format == "json" {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                text = String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+            } else {
+                text = try SeedFile.yaml(document)
+            }
+            guard let output else {
+                print(text, terminator: "")
+                return
+            }
+            // Values are secrets: the file is created readable by its owner only.
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ManagementFailure("Cannot write \(output).")
+            }
         }
     }
 }
