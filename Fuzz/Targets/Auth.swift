@@ -69,7 +69,7 @@ extension FuzzTarget {
             let now = fixture.clock.now
             let claims = AssertionClaims(
                 iss: fixture.clientId, sub: fixture.clientId, aud: "https://localhost/fuzz-tenant/oauth2/v2.0/token", exp: now + 600, nbf: now)
-            return [Array(try JWT.sign(claims, key: RSASigningKey.generate(), kid: "3q2-7w").utf8)]
+            return [Array(try JWT.sign(claims, key: .rs256(RSASigningKey.generate()), kid: "3q2-7w").utf8)]
         },
         run: { bytes in
             let fixture = AuthFixture.shared

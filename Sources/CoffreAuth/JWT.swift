@@ -75,7 +75,7 @@ public struct IDTokenClaims: Codable, Sendable, Equatable {
     public var ver = "2.0"
 }
 
-/// Compact JWS (RFC 7515) with RS256, the only algorithm Coffre signs with.
+/// Compact JWS (RFC 7515), signed with RS256 (or ES256 on ephemeral servers).
 public enum JWT {
     public struct Header: Codable, Sendable {
         public var alg: String
@@ -92,14 +92,14 @@ public enum JWT {
         }
     }
 
-    /// An RS256 JWT; `jku` names the URL of the signer's JWKS, when given.
-    public static func sign(_ claims: some Encodable, key: RSASigningKey, kid: String, jku: String? = nil) throws -> String {
+    /// A JWT signed by `key`; `jku` names the URL of the signer's JWKS, when given.
+    public static func sign(_ claims: some Encodable, key: TokenSigningKey, kid: String, jku: String? = nil) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let header = Header(alg: "RS256", typ: "JWT", kid: kid, x5t: jku == nil ? kid : nil, x5tS256: nil, jku: jku)
+        let header = Header(alg: key.algorithm, typ: "JWT", kid: kid, x5t: jku == nil ? kid : nil, x5tS256: nil, jku: jku)
         let signingInput =
             Base64.urlEncoded(Array(try encoder.encode(header))) + "." + Base64.urlEncoded(Array(try encoder.encode(claims)))
-        let signature = try key.signRS256(Array(signingInput.utf8))
+        let signature = try key.sign(Array(signingInput.utf8))
         return signingInput + "." + Base64.urlEncoded(signature)
     }
 

@@ -8,6 +8,10 @@ public struct SigningKeyRecord: Codable, Sendable {
     public var kid: String
     public var privateKeyDER: [UInt8]
     public var created: Int64
+    /// `RS256` when absent (the keys of older versions), or `ES256`.
+    public var algorithm: String?
+
+    func key() throws -> TokenSigningKey { try TokenSigningKey(algorithm: algorithm ?? "RS256", derRepresentation: privateKeyDER) }
 }
 
 /// The token service's signing keys. The newest signs; every kept key verifies, so tokens signed before a rotation
@@ -16,7 +20,7 @@ public struct SigningKeyRecord: Codable, Sendable {
 public final class SigningKeyring: IssuerKeys {
     struct Loaded {
         var records: [SigningKeyRecord]
-        var signer: RSASigningKey
+        var signer: TokenSigningKey
         var verifiers: [String: VerificationKey]
         var lastReload: Int64
     }
@@ -27,19 +31,22 @@ public final class SigningKeyring: IssuerKeys {
 
     let storage: any StorageBackend
     let clock: any WallClock
+    /// The algorithm of new keys (`RS256`, or `ES256` for servers that must start in milliseconds).
+    let algorithm: String
     private let loaded: Mutex<Loaded>
 
-    /// Loads the keys, creating the first one on a new server.
-    public init(storage: any StorageBackend, clock: any WallClock) async throws {
+    /// Loads the keys, creating the first one (of `algorithm`) on a new server.
+    public init(storage: any StorageBackend, clock: any WallClock, algorithm: String = "RS256") async throws {
         self.storage = storage
         self.clock = clock
+        self.algorithm = algorithm
         var records = try await storage.read([SigningKeyRecord].self, at: Self.storageKey) ?? []
-        if records.isEmpty { records = try await Self.addKey(storage: storage, now: clock.now) }
+        if records.isEmpty { records = try await Self.addKey(algorithm, storage: storage, now: clock.now) }
         self.loaded = Mutex(try Self.load(records, now: clock.now))
     }
 
     /// The key that signs new tokens.
-    public var signer: (kid: String, key: RSASigningKey) {
+    public var signer: (kid: String, key: TokenSigningKey) {
         loaded.withLock { ($0.records[$0.records.count - 1].kid, $0.signer) }
     }
 
@@ -47,12 +54,7 @@ public final class SigningKeyring: IssuerKeys {
 
     /// The public keys, as the token service publishes them (`discovery/keys`).
     public func jwks() throws -> JWKSet {
-        JWKSet(
-            keys: try records.map { record in
-                let (modulus, exponent) = try RSASigningKey(derRepresentation: record.privateKeyDER).publicKey.components
-                return JWKSet.Key(
-                    kty: "RSA", kid: record.kid, use: "sig", alg: "RS256", n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent))
-            })
+        JWKSet(keys: try records.map { record in Self.publicJWK(of: try record.key(), kid: record.kid, full: true) })
     }
 
     public func key(kid: String) async throws -> VerificationKey? {
@@ -72,16 +74,15 @@ public final class SigningKeyring: IssuerKeys {
 
     /// Adds a new signing key; the oldest beyond `kept` is dropped.
     public func rotate() async throws {
-        let records = try await Self.addKey(storage: storage, now: clock.now)
+        let records = try await Self.addKey(algorithm, storage: storage, now: clock.now)
         let fresh = try Self.load(records, now: clock.now)
         loaded.withLock { $0 = fresh }
     }
 
-    private static func addKey(storage: any StorageBackend, now: Int64) async throws -> [SigningKeyRecord] {
-        let key = try RSASigningKey.generate()
-        let (modulus, _) = key.publicKey.components
+    private static func addKey(_ algorithm: String, storage: any StorageBackend, now: Int64) async throws -> [SigningKeyRecord] {
+        let key = try TokenSigningKey.generate(algorithm)
         let record = SigningKeyRecord(
-            kid: Base64.urlEncoded(Digest.sha256(modulus).prefix(20)), privateKeyDER: key.derRepresentation, created: now)
+            kid: key.thumbprintId, privateKeyDER: key.derRepresentation, created: now, algorithm: algorithm == "RS256" ? nil : algorithm)
         return try await storage.transaction { transaction in
             var records = try await transaction.read([SigningKeyRecord].self, at: storageKey) ?? []
             records.append(record)
@@ -93,15 +94,21 @@ public final class SigningKeyring: IssuerKeys {
 
     private static func load(_ records: [SigningKeyRecord], now: Int64) throws -> Loaded {
         var verifiers: [String: VerificationKey] = [:]
-        var signer: RSASigningKey?
+        var signer: TokenSigningKey?
         for record in records {
-            let key = try RSASigningKey(derRepresentation: record.privateKeyDER)
-            let (modulus, exponent) = key.publicKey.components
-            verifiers[record.kid] = VerificationKey(
-                jwk: .init(kty: "RSA", kid: record.kid, n: Base64.urlEncoded(modulus), e: Base64.urlEncoded(exponent)))
+            let key = try record.key()
+            verifiers[record.kid] = VerificationKey(jwk: publicJWK(of: key, kid: record.kid, full: false))
             signer = key
         }
         guard let signer else { throw StorageError.corrupt("no token-signing key") }
         return Loaded(records: records, signer: signer, verifiers: verifiers, lastReload: now)
+    }
+
+    /// The public key as a JWKS entry (`full`: with `use` and `alg`, as published).
+    static func publicJWK(of key: TokenSigningKey, kid: String, full: Bool) -> JWKSet.Key {
+        let (kty, members) = key.publicMembers
+        return JWKSet.Key(
+            kty: kty, kid: kid, use: full ? "sig" : nil, alg: full ? key.algorithm : nil, n: members["n"], e: members["e"], crv: members["crv"],
+            x: members["x"], y: members["y"])
     }
 }

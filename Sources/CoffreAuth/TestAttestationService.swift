@@ -76,7 +76,7 @@ public struct TestAttestationService: Sendable {
         let claims = Claims(
             iss: base + "/", iat: now, nbf: now, exp: now + Self.lifetime,
             runtime: .init(keys: [.init(e: Base64.urlEncoded(runtime.exponent), n: Base64.urlEncoded(runtime.modulus))]))
-        return try JWT.sign(claims, key: try RSASigningKey(derRepresentation: record.signingKeyDER), kid: record.kid, jku: base + "/keys")
+        return try JWT.sign(claims, key: .rs256(try RSASigningKey(derRepresentation: record.signingKeyDER)), kid: record.kid, jku: base + "/keys")
     }
 
     /// The public signing key.

@@ -64,7 +64,8 @@ public struct CoffreServer: Sendable {
         let directory = Directory(storage: records, clock: clock)
         let tokens = TokenService(
             tenantId: state.identity.tenantId, issuer: "\(configuration.authority)/\(state.identity.tenantId)/v2.0",
-            audiences: addressing.tokenAudiences, directory: directory, keyring: try await SigningKeyring(storage: records, clock: clock),
+            audiences: addressing.tokenAudiences, directory: directory,
+            keyring: try await SigningKeyring(storage: records, clock: clock, algorithm: configuration.ephemeral ? "ES256" : "RS256"),
             clock: clock)
         let external = try configuration.trustedIssuers.map { trusted in
             TrustedIssuer(

@@ -96,12 +96,18 @@ public struct DataDirectory: Sendable {
 
     /// Writes atomically (temporary file, fsync, rename) with the given mode.
     private func write(_ data: Data, to file: String, mode: mode_t, exclusive: Bool = false) throws {
+        try Self.writeAtomically(data, to: file, mode: mode, exclusive: exclusive)
+    }
+
+    /// Writes `file` atomically: a temporary file beside it, fsync (unless not `durable`), then rename (or,
+    /// `exclusive`, a link that fails if the file exists), so that a reader sees the old content or the new, never a part.
+    public static func writeAtomically(_ data: Data, to file: String, mode: mode_t, exclusive: Bool = false, durable: Bool = true) throws {
         let temporary = file + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
         guard descriptor >= 0 else { throw CoffreError.badParameter("Cannot write \(file): \(String(cString: strerror(errno)))") }
         defer { unlink(temporary) }
         let written = data.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
+        let synced = durable ? fsync(descriptor) : 0
         close(descriptor)
         guard written == data.count, synced == 0 else {
             throw CoffreError.badParameter("Cannot write \(file): \(String(cString: strerror(errno)))")

@@ -61,6 +61,9 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
     /// Development mode (`coffre serve --dev`): time travel and fault injection. Never kept in `coffre.json`, so a
     /// server is in development mode only when started so.
     public var development = false
+    /// An ephemeral server (`coffre serve --ephemeral`): in memory, nothing on disk, tokens signed with ES256 (an RSA
+    /// key would take longer to make than the whole start may). Never kept either.
+    public var ephemeral = false
 
     public init() {}
 
@@ -117,6 +120,11 @@ public struct ServerConfiguration: Codable, Sendable, Equatable {
 
     public var authority: String {
         effectivePublicPort == 443 ? "https://\(authorityHost)" : "https://\(authorityHost):\(effectivePublicPort)"
+    }
+
+    /// The token audience of a zone: `https://{zone}[:{port}]`.
+    public func resource(forZone zone: String) -> String {
+        effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(effectivePublicPort)"
     }
 
     public func vaultURL(_ name: String) -> String {

@@ -19,7 +19,8 @@ import Synchronization
 /// services answer. Background work runs only while unsealed.
 public final class ServerRuntime: Sendable {
     public let configuration: ServerConfiguration
-    public let directory: DataDirectory
+    /// nil for an ephemeral server (nothing on disk).
+    public let directory: DataDirectory?
     public let backend: any StorageBackend
     public let clock: any WallClock
     public let audit: any AuditSink
@@ -30,7 +31,7 @@ public final class ServerRuntime: Sendable {
     fileprivate let seal: Mutex<SealStateMachine<CoffreServer>>
 
     public init(
-        configuration: ServerConfiguration, directory: DataDirectory, backend: any StorageBackend, clock: any WallClock, audit: any AuditSink,
+        configuration: ServerConfiguration, directory: DataDirectory?, backend: any StorageBackend, clock: any WallClock, audit: any AuditSink,
         hardware: PKCS11Custody? = nil
     ) {
         self.configuration = configuration

@@ -28,35 +28,16 @@ struct Env: AsyncParsableCommand {
             throw ValidationError("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
         }
         let rootKey = FileManager.default.fileExists(atPath: directory.rootKeyFile) ? try directory.rootKey(createIfMissing: false) : nil
-        var variables: [(String, String)] = [
-            ("AZURE_KEYVAULT_URL", configuration.vaultURL(vault ?? configuration.defaultVault)),
-            ("REQUESTS_CA_BUNDLE", directory.caFile),
-            ("SSL_CERT_FILE", directory.caFile),
-            ("AZURE_AUTHORITY_HOST", configuration.authority),
-            ("AZURE_TENANT_ID", configuration.tenantId ?? ""),
-            // The Azure CLI: MSAL must not ask login.microsoftonline.com about Coffre's authority (instance discovery).
-            ("AZURE_CORE_INSTANCE_DISCOVERY", "false"),
-            ("AZURE_SUBSCRIPTION_ID", configuration.tenantId.map(Subscription.id(forTenant:)) ?? ""),
-        ]
+        if rootKey == nil { print("# The root key is split into shares: no managed identity here; use a principal's credentials.") }
+        var managedHSM: [(name: String, value: String)] = []
         if let hsm {
             let answer = try await ManagementClient(data: data).call(.GET, "hsms/\(hsm)/environment")
             let environment = try JSONDecoder().decode([String: String].self, from: answer)
-            variables += Self.managedHSMVariables.map { ($0, environment[$0] ?? "") }
+            managedHSM = Self.managedHSMVariables.map { ($0, environment[$0] ?? "") }
         }
-        if let rootKey {
-            variables += [
-                ("IDENTITY_ENDPOINT", "\(configuration.authority)/msi/token"),
-                ("IDENTITY_HEADER", DataDirectory.managedIdentityHeader(rootKey: rootKey)),
-            ]
-        } else {
-            print("# The root key is split into shares: no managed identity here; use a principal's credentials.")
-        }
-        for (name, value) in variables {
-            print("export \(name)=\(Self.shellQuoted(value))")
-        }
-    }
-
-    static func shellQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let variables = ClientEnvironment.variables(
+            configuration: configuration, caFile: directory.caFile, identityHeader: rootKey.map(DataDirectory.managedIdentityHeader), vault: vault,
+            adding: managedHSM)
+        print(ClientEnvironment.exports(variables), terminator: "")
     }
 }

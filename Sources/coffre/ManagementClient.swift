@@ -10,22 +10,59 @@ import NIOSSL
 /// With a root key file it uses the managed-identity header derived from it; otherwise (a server sealed by key shares)
 /// the administrator's client credentials from `COFFRE_CLIENT_ID` and `COFFRE_CLIENT_SECRET`.
 struct ManagementClient {
-    let configuration: ServerConfiguration
-    let directory: DataDirectory
-    let rootKey: [UInt8]?
+    /// The server as this machine reaches it, on the port it listens on (clients elsewhere may use a public port that
+    /// only a proxy or a port mapping serves): its token service and management API.
+    let server: String
+    /// The token audience: the first vault zone's resource.
+    let resource: String
+    let caFile: String
+    /// The managed-identity header secret (from the root key file, or an ephemeral server's env file).
+    let identityHeader: String?
+    /// What to start, in an error message.
+    let startHint: String
 
+    /// The server of the data directory; or, when that directory holds no server and `COFFRE_ENV_FILE` names an
+    /// ephemeral server's env file (sourcing that file sets it), that server.
     init(data: DataOption) throws {
-        directory = DataDirectory(path: data.data)
-        guard let configuration = try directory.loadConfiguration() else {
+        let directory = DataDirectory(path: data.data)
+        if let configuration = try directory.loadConfiguration() {
+            server = "https://localhost:\(configuration.port)"
+            resource = configuration.vaultZones.first.map(configuration.resource(forZone:)) ?? ""
+            caFile = directory.caFile
+            identityHeader =
+                FileManager.default.fileExists(atPath: directory.rootKeyFile)
+                ? DataDirectory.managedIdentityHeader(rootKey: try directory.rootKey(createIfMissing: false)) : nil
+            startHint = "coffre serve --data \(directory.path)"
+        } else if let envFile = ProcessInfo.processInfo.environment["COFFRE_ENV_FILE"] {
+            let variables = try Self.exports(in: envFile)
+            guard let authority = variables["AZURE_AUTHORITY_HOST"], let vaultURL = variables["AZURE_KEYVAULT_URL"].flatMap(URL.init(string:)),
+                let host = vaultURL.host, let dot = host.firstIndex(of: ".")
+            else { throw ManagementFailure("\(envFile) is not an ephemeral server's env file.") }
+            server = variables["COFFRE_PORT"].map { "https://localhost:\($0)" } ?? authority
+            resource = "https://" + host[host.index(after: dot)...] + (vaultURL.port.map { ":\($0)" } ?? "")
+            caFile = envFile
+            identityHeader = variables["IDENTITY_HEADER"]
+            startHint = "coffre serve --ephemeral --env-file \(envFile)"
+        } else {
             throw ManagementFailure("\(directory.path) is not a Coffre data directory: start the server with `coffre serve` first.")
         }
-        self.configuration = configuration
-        rootKey = FileManager.default.fileExists(atPath: directory.rootKeyFile) ? try directory.rootKey(createIfMissing: false) : nil
     }
 
-    /// The server as this machine reaches it, on the port it listens on (clients elsewhere may use a public port that
-    /// only a proxy or a port mapping serves).
-    var server: String { "https://localhost:\(configuration.port)" }
+    /// The `export NAME='value'` lines of an env file.
+    static func exports(in file: String) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: file) else { throw ManagementFailure("Cannot read \(file).") }
+        var variables: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("export ") {
+            let assignment = line.dropFirst("export ".count)
+            guard let equals = assignment.firstIndex(of: "=") else { continue }
+            var value = String(assignment[assignment.index(after: equals)...])
+            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 {
+                value = String(value.dropFirst().dropLast()).replacingOccurrences(of: "'\\''", with: "'")
+            }
+            variables[String(assignment[..<equals])] = value
+        }
+        return variables
+    }
 
     /// Sends one request and returns the response body; a non-2xx answer becomes an error with the server's message.
     func call(_ method: Verb, _ path: String, authenticated: Bool = true) async throws -> Data {
@@ -34,7 +71,7 @@ struct ManagementClient {
 
     func call<Body: Encodable>(_ method: Verb, _ path: String, body: Body?, authenticated: Bool = true) async throws -> Data {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(directory.caFile)
+        tls.trustRoots = .file(caFile)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
             var request = HTTPClientRequest(url: server + "/coffre/v1/" + path)
@@ -54,20 +91,15 @@ struct ManagementClient {
     }
 
     private func token(_ client: HTTPClient) async throws -> String {
-        let resource =
-            configuration.vaultZones.first.map { zone in
-                configuration.effectivePublicPort == 443 ? "https://\(zone)" : "https://\(zone):\(configuration.effectivePublicPort)"
-            } ?? ""
         let encodedResource = resource.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         var request: HTTPClientRequest
-        if let rootKey {
+        if let identityHeader {
             request = HTTPClientRequest(url: server + "/msi/token?api-version=2019-08-01&resource=" + encodedResource)
-            request.headers.add(name: "X-IDENTITY-HEADER", value: DataDirectory.managedIdentityHeader(rootKey: rootKey))
+            request.headers.add(name: "X-IDENTITY-HEADER", value: identityHeader)
         } else {
             let environment = ProcessInfo.processInfo.environment
             guard let clientId = environment["COFFRE_CLIENT_ID"], let secret = environment["COFFRE_CLIENT_SECRET"] else {
-                throw ManagementFailure(
-                    "No root key file in \(directory.path): set COFFRE_CLIENT_ID and COFFRE_CLIENT_SECRET to an administrator's credentials.")
+                throw ManagementFailure("No root key file here: set COFFRE_CLIENT_ID and COFFRE_CLIENT_SECRET to an administrator's credentials.")
             }
             request = HTTPClientRequest(url: server + "/adfs/oauth2/v2.0/token")
             request.method = .POST
@@ -87,8 +119,7 @@ struct ManagementClient {
         do {
             response = try await client.execute(request, timeout: .seconds(30))
         } catch {
-            throw ManagementFailure(
-                "Cannot reach Coffre at \(server) (\(error)). Is `coffre serve --data \(directory.path)` running?")
+            throw ManagementFailure("Cannot reach Coffre at \(server) (\(error)). Is `\(startHint)` running?")
         }
         let body = Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
         guard (200..<300).contains(response.status.code) else {

@@ -1,9 +1,11 @@
 import ArgumentParser
 import CoffreCertificates
 import CoffreCore
+import CoffreCrypto
 import CoffreKeyCustody
 import CoffreModel
 import CoffreServer
+import CoffreStorage
 import CoffreStorageSQLite
 import Foundation
 import Logging
@@ -57,11 +59,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The label of the PKCS#11 token (or set COFFRE_PKCS11_TOKEN_LABEL).") var pkcs11TokenLabel: String?
     @Option(help: "A file holding the token's user PIN, read at each login (or set COFFRE_PKCS11_PIN_FILE).") var pkcs11PinFile: String?
 
-    func run() async throws {
-        let directory = DataDirectory(path: data.data)
-        try directory.create()
-        var configuration = try directory.loadConfiguration() ?? ServerConfiguration()
-        try EnvironmentSettings(ProcessInfo.processInfo.environment).apply(to: &configuration)
+    @Flag(help: "An in-memory server for tests: nothing written to disk but --env-file; everything is gone when it stops.")
+    var ephemeral = false
+    @Option(help: "With --ephemeral: once ready, write the port and `coffre env`'s variables here (atomically; the file is also the CA bundle).")
+    var envFile: String?
+
+    func validate() throws {
+        if envFile != nil, !ephemeral { throw ValidationError("--env-file goes with --ephemeral (a persistent server has `coffre env`).") }
+        if ephemeral, storage != nil { throw ValidationError("An ephemeral server keeps everything in memory: --storage does not apply.") }
+        if ephemeral, pkcs11Module != nil {
+            throw ValidationError("An ephemeral server keeps its keys in memory: --pkcs11-module does not apply.")
+        }
+    }
+
+    /// The flags given, over `configuration`.
+    func apply(to configuration: inout ServerConfiguration) throws {
         if let port { configuration.port = port }
         if let bind { configuration.bind = bind }
         if let publicPort { configuration.publicPort = publicPort }
@@ -84,10 +96,27 @@ struct Serve: AsyncParsableCommand {
         if let pkcs11TokenLabel { configuration.pkcs11TokenLabel = pkcs11TokenLabel }
         if let pkcs11PinFile { configuration.pkcs11PinFile = pkcs11PinFile }
         configuration.development = dev
-        configuration = try configuration.validated()
+    }
 
+    var logger: Logger {
         var logger = Logger(label: "coffre")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+
+    func run() async throws {
+        if ephemeral {
+            try await runEphemeral()
+            return
+        }
+        let directory = DataDirectory(path: data.data)
+        try directory.create()
+        var configuration = try directory.loadConfiguration() ?? ServerConfiguration()
+        try EnvironmentSettings(ProcessInfo.processInfo.environment).apply(to: &configuration)
+        try apply(to: &configuration)
+        configuration = try configuration.validated()
+
+        let logger = self.logger
         ProcessHardening.apply(logger: logger)
         let location = StorageLocation(configuration: configuration, directory: directory)
         logger.info("storage: \(location.description)")
@@ -124,9 +153,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
     }
-}
 
-extension Serve {
     /// The configured token, checked now (module, token, PIN): Coffre does not start without it.
     static func openToken(_ configuration: ServerConfiguration, logger: Logger) async throws -> PKCS11Custody? {
         guard let token = configuration.pkcs11 else {
@@ -148,6 +175,44 @@ extension Serve {
         for report in try await server.seed(document) {
             logger.info(
                 "seeded \(report.vault): \(report.created.count) created, \(report.changed.count) changed, \(report.unchanged.count) unchanged")
+        }
+    }
+
+    /// `--ephemeral`: in-memory storage and a root key that lives in memory only; the CA, the TLS certificate and the
+    /// token-signing key are made at start and never written. Once serving, the env file (if asked) is written
+    /// atomically; it is removed when the server stops.
+    func runEphemeral() async throws {
+        var configuration = ServerConfiguration()
+        try apply(to: &configuration)
+        configuration.ephemeral = true
+        if configuration.port == 0 { configuration.port = try EphemeralServer.freePort(on: configuration.bind) }
+        configuration = try configuration.validated()
+        let logger = self.logger
+        ProcessHardening.apply(logger: logger)
+        let seedDocument = try seed.map(SeedFile.load)
+        let audit: any AuditSink = try configuration.auditLog.map { try FileAuditSink(path: $0) } ?? EphemeralServer.DiscardedAudit()
+        let runtime = ServerRuntime(configuration: configuration, directory: nil, backend: MemoryStorage(), clock: SystemClock(), audit: audit)
+        let rootKey = AEADKey.generate()
+        let server = try await runtime.unseal(rootKey: rootKey)
+        if let seedDocument { try await Self.seed(server, with: seedDocument, logger: logger) }
+        configuration.tenantId = server.state.identity.tenantId
+        let settings = configuration
+        let caPEM = try server.state.certificateAuthority.certificatePEM
+        let envFile = envFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        defer { if let envFile { unlink(envFile) } }
+        try await runtime.run(logger: logger) { port in
+            if let envFile {
+                let text = ClientEnvironment.ephemeralFile(
+                    configuration: settings, path: envFile, port: port, identityHeader: DataDirectory.managedIdentityHeader(rootKey: rootKey),
+                    caPEM: caPEM)
+                do {
+                    try DataDirectory.writeAtomically(Data(text.utf8), to: envFile, mode: 0o600, durable: false)
+                } catch {
+                    logger.error("cannot write the env file \(envFile): \(error)")
+                }
+            }
+            Swift.print("Coffre (ephemeral) is serving on \(settings.bind):\(port) (TLS)." + (envFile.map { " Environment: \($0)" } ?? ""))
+            fflush(nil)
         }
     }
 }

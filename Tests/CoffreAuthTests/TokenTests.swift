@@ -21,11 +21,11 @@ struct TokenFixture {
     static let tenant = "11111111-2222-3333-4444-555555555555"
     static let tokenEndpoint = "https://localhost:8443/\(tenant)/oauth2/v2.0/token"
 
-    init(external: [TrustedIssuer] = []) async throws {
+    init(external: [TrustedIssuer] = [], algorithm: String = "RS256") async throws {
         directory = Directory(storage: storage, clock: clock)
         service = TokenService(
             tenantId: Self.tenant, issuer: "https://localhost:8443/\(Self.tenant)/v2.0", audiences: [Self.audience],
-            directory: directory, keyring: try await SigningKeyring(storage: storage, clock: clock), clock: clock)
+            directory: directory, keyring: try await SigningKeyring(storage: storage, clock: clock, algorithm: algorithm), clock: clock)
         verifier = TokenVerifier(issuers: [service.trustedIssuer] + external)
     }
 
@@ -50,6 +50,21 @@ struct TokenFixture {
         // The v1 form (`resource=`) and the adfs tenant alias work too.
         _ = try await fixture.service.clientCredentials(
             tenant: "adfs", clientId: principal.clientId, clientSecret: secret, scope: TokenFixture.audience)
+    }
+
+    @Test func ephemeralServersSignWithES256AndVerifyTheirTokens() async throws {
+        let fixture = try await TokenFixture(algorithm: "ES256")
+        let (principal, secret) = try await fixture.principals.create(displayName: "app")
+        let token = try await fixture.service.clientCredentials(
+            tenant: TokenFixture.tenant, clientId: principal.clientId, clientSecret: secret, scope: TokenFixture.audience + "/.default")
+        #expect(JWT.parse(token.accessToken)?.header.alg == "ES256")
+        #expect(try await fixture.verify(token.accessToken).objectId == principal.objectId)
+        let published = try #require(try fixture.service.keyring.jwks().keys.first)
+        #expect(published.kty == "EC" && published.crv == "P-256" && published.alg == "ES256" && published.n == nil)
+        // A rotation keeps the algorithm, and the old key still verifies.
+        try await fixture.service.keyring.rotate()
+        #expect(try await fixture.verify(token.accessToken).objectId == principal.objectId)
+        #expect(try fixture.service.keyring.jwks().keys.map(\.kty) == ["EC", "EC"])
     }
 
     @Test func wrongSecretUnknownClientWrongTenantAndUnknownScopeAreRefused() async throws {
@@ -89,7 +104,7 @@ struct TokenFixture {
             aud: TokenFixture.audience, iss: fixture.service.issuer, iat: now, nbf: now, exp: now + 60, sub: "x", oid: "x",
             tid: TokenFixture.tenant, appid: "x", appidacr: "1", uti: nil)
         let kid = try #require(JWT.parse(token)?.header.kid)
-        let forged = try JWT.sign(claims, key: stranger, kid: kid)
+        let forged = try JWT.sign(claims, key: .rs256(stranger), kid: kid)
         await #expect(throws: CoffreError.self) { try await fixture.verify(forged) }
         var parts = token.split(separator: ".").map(String.init)
         parts[1] = Base64.urlEncoded(Array(#"{"aud":"https://vault.localhost:8443","oid":"admin"}"#.utf8))
@@ -99,7 +114,7 @@ struct TokenFixture {
         // An untrusted issuer is refused even with a valid signature.
         var foreign = claims
         foreign.iss = "https://evil.example/tenant/v2.0"
-        let foreignToken = try JWT.sign(foreign, key: stranger, kid: kid)
+        let foreignToken = try JWT.sign(foreign, key: .rs256(stranger), kid: kid)
         await #expect(throws: CoffreError.self) { try await fixture.verify(foreignToken) }
         #expect(try await fixture.verify(token).objectId == principal.objectId)
     }
