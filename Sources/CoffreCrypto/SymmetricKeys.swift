@@ -21,9 +21,6 @@ struct OctKey: Sendable {
     static let byteCounts: Set<Int> = [16, 24, 32]
     /// Key Vault refuses larger `k` with its own message.
     static let largestImportedByteCount = 64
-    static let gcmIVByteCount = 12
-    static let gcmTagByteCount = 16
-    static let blockByteCount = 16
 
     private let key: SymmetricKey
     let byteCount: Int
@@ -41,10 +38,7 @@ struct OctKey: Sendable {
     }
 
     static func generate(bits: Int) throws -> OctKey {
-        guard bits.isMultiple(of: 8), byteCounts.contains(bits / 8) else {
-            throw CryptoFailure.unsupported("oct keys can be 128, 192 or 256 bits")
-        }
-        return OctKey(key: SymmetricKey(size: SymmetricKeySize(bitCount: bits)))
+        OctKey(key: SymmetricKey(size: SymmetricKeySize(bitCount: try KeyMaterial.octGenerationBits(bits))))
     }
 
     var bytes: [UInt8] { key.withUnsafeBytes { Array($0) } }
@@ -54,28 +48,14 @@ struct OctKey: Sendable {
     func encrypt(
         _ scheme: CipherScheme, algorithm: String, plaintext: [UInt8], iv: [UInt8]?, additionalData: [UInt8]?
     ) throws -> EncryptionResult {
-        switch scheme {
-        case .aesGCM(let keyBytes):
-            try requireKeySize(keyBytes, for: algorithm)
-            let iv = iv ?? SecureRandom.bytes(Self.gcmIVByteCount)
-            try requireLength(iv, Self.gcmIVByteCount, "IV", for: algorithm)
-            let box = try AES.GCM.seal(
-                plaintext, using: key, nonce: try AES.GCM.Nonce(data: iv), authenticating: additionalData ?? [])
-            return EncryptionResult(ciphertext: Array(box.ciphertext), iv: iv, authenticationTag: Array(box.tag))
-        case .aesCBC(let keyBytes, let padded):
-            try requireKeySize(keyBytes, for: algorithm)
-            try refuseAdditionalData(additionalData, for: algorithm)
-            if !padded, !plaintext.count.isMultiple(of: Self.blockByteCount) {
-                throw CryptoFailure.invalidInput(
-                    "\(algorithm) needs a plaintext whose length is a multiple of 16 bytes, got \(plaintext.count)")
-            }
-            let iv = iv ?? SecureRandom.bytes(Self.blockByteCount)
-            try requireLength(iv, Self.blockByteCount, "IV", for: algorithm)
+        let iv = try scheme.checkedEncryption(
+            algorithm, keyByteCount: byteCount, plaintext: plaintext, iv: iv, additionalData: additionalData)
+        if case .aesCBC(_, let padded) = scheme {
             let ciphertext = try AES._CBC.encrypt(plaintext, using: key, iv: AES._CBC.IV(ivBytes: iv), noPadding: !padded)
             return EncryptionResult(ciphertext: Array(ciphertext), iv: iv)
-        case .rsa, .aesKeyWrap, .aesKeyWrapPad:
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used to encrypt with an oct key")
         }
+        let box = try AES.GCM.seal(plaintext, using: key, nonce: try AES.GCM.Nonce(data: iv), authenticating: additionalData ?? [])
+        return EncryptionResult(ciphertext: Array(box.ciphertext), iv: iv, authenticationTag: Array(box.tag))
     }
 
     /// Any failure of authentication or padding is the same `authenticationFailed`.
@@ -83,73 +63,36 @@ struct OctKey: Sendable {
         _ scheme: CipherScheme, algorithm: String, ciphertext: [UInt8], iv: [UInt8]?, additionalData: [UInt8]?,
         authenticationTag: [UInt8]?
     ) throws -> [UInt8] {
-        switch scheme {
-        case .aesGCM(let keyBytes):
-            try requireKeySize(keyBytes, for: algorithm)
-            let iv = try require(iv, "an IV", for: algorithm)
-            try requireLength(iv, Self.gcmIVByteCount, "IV", for: algorithm)
-            let tag = try require(authenticationTag, "an authentication tag", for: algorithm)
-            try requireLength(tag, Self.gcmTagByteCount, "authentication tag", for: algorithm)
-            do {
-                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag)
-                return Array(try AES.GCM.open(box, using: key, authenticating: additionalData ?? []))
-            } catch {
-                throw CryptoFailure.authenticationFailed
-            }
-        case .aesCBC(let keyBytes, let padded):
-            try requireKeySize(keyBytes, for: algorithm)
-            try refuseAdditionalData(additionalData, for: algorithm)
-            let iv = try require(iv, "an IV", for: algorithm)
-            try requireLength(iv, Self.blockByteCount, "IV", for: algorithm)
-            guard !ciphertext.isEmpty, ciphertext.count.isMultiple(of: Self.blockByteCount) else {
-                throw CryptoFailure.invalidInput(
-                    "\(algorithm) needs a ciphertext whose length is a non-zero multiple of 16 bytes, got \(ciphertext.count)")
-            }
-            do {
+        let (iv, tag) = try scheme.checkedDecryption(
+            algorithm, keyByteCount: byteCount, ciphertext: ciphertext, iv: iv, additionalData: additionalData,
+            authenticationTag: authenticationTag)
+        do {
+            if case .aesCBC(_, let padded) = scheme {
                 return Array(try AES._CBC.decrypt(ciphertext, using: key, iv: AES._CBC.IV(ivBytes: iv), noPadding: !padded))
-            } catch {
-                throw CryptoFailure.authenticationFailed
             }
-        case .rsa, .aesKeyWrap, .aesKeyWrapPad:
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used to decrypt with an oct key")
+            let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag ?? [])
+            return Array(try AES.GCM.open(box, using: key, authenticating: additionalData ?? []))
+        } catch {
+            throw CryptoFailure.authenticationFailed
         }
     }
 
     // MARK: - Wrap and unwrap
 
     func wrap(_ scheme: CipherScheme, algorithm: String, key keyToWrap: [UInt8]) throws -> [UInt8] {
-        switch scheme {
-        case .aesKeyWrap(let keyBytes):
-            if let keyBytes { try requireKeySize(keyBytes, for: algorithm) }
-            guard keyToWrap.count >= 16, keyToWrap.count.isMultiple(of: 8) else {
-                throw CryptoFailure.invalidInput(
-                    "\(algorithm) wraps keys of at least 16 bytes in multiples of 8, got \(keyToWrap.count)")
-            }
-            return Array(try AES.KeyWrap.wrap(SymmetricKey(data: keyToWrap), using: key))
-        case .aesKeyWrapPad:
-            guard !keyToWrap.isEmpty else { throw CryptoFailure.invalidInput("\(algorithm) cannot wrap an empty key") }
-            return try OpenSSLKeyWrapWithPadding.wrap(keyToWrap, using: bytes)
-        case .rsa, .aesGCM, .aesCBC:
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used to wrap with an oct key")
-        }
+        try scheme.checkWrap(algorithm, keyByteCount: byteCount, keyToWrap: keyToWrap)
+        if scheme == .aesKeyWrapPad { return try OpenSSLKeyWrapWithPadding.wrap(keyToWrap, using: bytes) }
+        return Array(try AES.KeyWrap.wrap(SymmetricKey(data: keyToWrap), using: key))
     }
 
     /// Any failure of the integrity check is the same `authenticationFailed`.
     func unwrap(_ scheme: CipherScheme, algorithm: String, wrappedKey: [UInt8]) throws -> [UInt8] {
-        switch scheme {
-        case .aesKeyWrap(let keyBytes):
-            if let keyBytes { try requireKeySize(keyBytes, for: algorithm) }
-            try requireWrappedLength(wrappedKey, atLeast: 24, for: algorithm)
-            do {
-                return try AES.KeyWrap.unwrap(wrappedKey, using: key).withUnsafeBytes { Array($0) }
-            } catch {
-                throw CryptoFailure.authenticationFailed
-            }
-        case .aesKeyWrapPad:
-            try requireWrappedLength(wrappedKey, atLeast: 16, for: algorithm)
-            return try OpenSSLKeyWrapWithPadding.unwrap(wrappedKey, using: bytes)
-        case .rsa, .aesGCM, .aesCBC:
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used to unwrap with an oct key")
+        try scheme.checkUnwrap(algorithm, keyByteCount: byteCount, wrappedKey: wrappedKey)
+        if scheme == .aesKeyWrapPad { return try OpenSSLKeyWrapWithPadding.unwrap(wrappedKey, using: bytes) }
+        do {
+            return try AES.KeyWrap.unwrap(wrappedKey, using: key).withUnsafeBytes { Array($0) }
+        } catch {
+            throw CryptoFailure.authenticationFailed
         }
     }
 
@@ -167,37 +110,5 @@ struct OctKey: Sendable {
     /// Compares in constant time.
     func verify(_ hash: HashKind, data: [UInt8], signature: [UInt8]) -> Bool {
         ConstantTime.equals(sign(hash, data: data), signature)
-    }
-
-    // MARK: - Checks
-
-    private func requireKeySize(_ keyBytes: Int, for algorithm: String) throws {
-        guard keyBytes == byteCount else {
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used with a \(byteCount * 8)-bit key")
-        }
-    }
-
-    private func requireLength(_ value: [UInt8], _ count: Int, _ name: String, for algorithm: String) throws {
-        guard value.count == count else {
-            throw CryptoFailure.invalidInput("\(algorithm) needs a \(count)-byte \(name), got \(value.count)")
-        }
-    }
-
-    private func require(_ value: [UInt8]?, _ name: String, for algorithm: String) throws -> [UInt8] {
-        guard let value else { throw CryptoFailure.invalidInput("\(algorithm) needs \(name) to decrypt") }
-        return value
-    }
-
-    private func refuseAdditionalData(_ additionalData: [UInt8]?, for algorithm: String) throws {
-        guard additionalData?.isEmpty ?? true else {
-            throw CryptoFailure.invalidInput("\(algorithm) does not authenticate additional data; only AES-GCM does")
-        }
-    }
-
-    private func requireWrappedLength(_ wrappedKey: [UInt8], atLeast minimum: Int, for algorithm: String) throws {
-        guard wrappedKey.count >= minimum, wrappedKey.count.isMultiple(of: 8) else {
-            throw CryptoFailure.invalidInput(
-                "\(algorithm) needs a wrapped key of at least \(minimum) bytes in multiples of 8, got \(wrappedKey.count)")
-        }
     }
 }
