@@ -1,6 +1,6 @@
 import CoffreCrypto
 
-/// The custody Core uses: software keys in the barrier, and `-HSM` keys in the PKCS#11 token when a module is
+/// The custody Core uses: software keys in the barrier, and `-HSM` keys (RSA, EC and oct) in the PKCS#11 token when a module is
 /// configured (without one, `-HSM` keys are software keys too: development behaviour). Each key goes to the custody
 /// that holds it (``CustodyKey``); a token key reaching a Coffre without a module fails with
 /// ``CustodyFailure/noModule``.
@@ -13,9 +13,9 @@ public struct RoutingCustody: KeyCustody {
         self.hardware = hardware
     }
 
-    /// Whether a new key of this type is made in the token (an RSA-HSM or EC-HSM key, with a module configured).
+    /// Whether a new key of this type is made in the token (an RSA-HSM, EC-HSM or oct-HSM key, with a module configured).
     public func keepsInHardware(_ type: KeyType) -> Bool {
-        hardware != nil && type.isHSM && type.family != .oct
+        hardware != nil && type.isHSM
     }
 
     /// The custody a new key of this type is made in.

@@ -81,11 +81,12 @@ struct HardwareKeyTests {
         let f = try await HardwareFixture(token: "core")
         let rsa = try await f.create("rsa", .rsaHSM)
         let ec = try await f.create("ec", .ecHSM)
+        let oct = try await f.create("oct", .octHSM, keyOps: ["encrypt", "decrypt", "sign", "verify"])
         let software = try await f.create("soft", .rsa)
-        #expect(isTokenReference(rsa.record.material) && isTokenReference(ec.record.material))
+        #expect(isTokenReference(rsa.record.material) && isTokenReference(ec.record.material) && isTokenReference(oct.record.material))
         #expect(!isTokenReference(software.record.material))
-        #expect(rsa.record.keyType == .rsaHSM && rsa.record.size == 2048 && ec.record.curve == .p256)
-        #expect(try await f.objectLabels() == [f.label(ec), f.label(rsa)].sorted())
+        #expect(rsa.record.keyType == .rsaHSM && rsa.record.size == 2048 && ec.record.curve == .p256 && oct.record.size == 256)
+        #expect(try await f.objectLabels() == [f.label(ec), f.label(oct), f.label(rsa)].sorted())
         try await f.expectSigns("rsa", algorithm: "PS256")
         try await f.expectSigns("ec", algorithm: "ES256")
         try await f.expectSigns("soft", algorithm: "RS256")
@@ -101,6 +102,15 @@ struct HardwareKeyTests {
             let unwrapped = try await f.keys.unwrapKey(in: f.vault.name, name: "rsa", version: nil, algorithm: algorithm, wrappedKey: wrapped.value)
             #expect(unwrapped.value == plaintext, "\(algorithm)")
         }
+        // An oct-HSM key encrypts and MACs in the module.
+        let sealed = try await f.keys.encrypt(
+            in: f.vault.name, name: "oct", version: nil, .init(algorithm: "A256GCM", value: plaintext, additionalData: [1]))
+        let opened = try await f.keys.decrypt(
+            in: f.vault.name, name: "oct", version: nil,
+            .init(algorithm: "A256GCM", value: sealed.value, iv: sealed.iv, additionalData: [1], authenticationTag: sealed.authenticationTag))
+        #expect(opened.value == plaintext)
+        let mac = try await f.keys.sign(in: f.vault.name, name: "oct", version: nil, algorithm: "HS256", digest: plaintext)
+        #expect(try await f.keys.verify(in: f.vault.name, name: "oct", version: nil, algorithm: "HS256", digest: plaintext, signature: mac.value))
     }
 
     @Test func rotationMakesObjectsDeleteAndRecoverKeepThemPurgeDestroysThem() async throws {

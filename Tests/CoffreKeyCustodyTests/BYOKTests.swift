@@ -97,7 +97,7 @@ struct BYOKTests {
         }
         guard case .token(var pretending) = ordinary else { throw SoftHSMError("not a token key") }
         pretending = TokenKey(
-            objectID: pretending.objectID, label: pretending.label, publicKey: pretending.publicKey, policy: KeyPolicy(keyExchange: true))
+            objectID: pretending.objectID, label: pretending.label, publicKey: pretending.publicKey!, policy: KeyPolicy(keyExchange: true))
         await expectFailure(CustodyFailure.notAKeyExchangeKey) {
             try await custody.importBYOK(ciphertext, keyExchangeKey: .token(pretending), type: .rsaHSM, policy: KeyPolicy(), label: "refused")
         }

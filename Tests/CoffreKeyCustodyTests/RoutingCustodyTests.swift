@@ -10,7 +10,7 @@ import Testing
 struct RoutingCustodyTests {
     @Test func withAModuleHSMKeysLiveInTheTokenAndOthersInSoftware() async throws {
         let custody = RoutingCustody(hardware: try await SoftHSM.requireCurrent().custody("routing"))
-        for (type, inToken) in [(KeyType.rsaHSM, true), (.ecHSM, true), (.rsa, false), (.ec, false), (.octHSM, false), (.oct, false)] {
+        for (type, inToken) in [(KeyType.rsaHSM, true), (.ecHSM, true), (.rsa, false), (.ec, false), (.octHSM, true), (.oct, false)] {
             let key = try await custody.generate(KeySpec(type: type), policy: KeyPolicy(), label: "routed")
             #expect(key.keyType == type)
             if case .token = key { #expect(inToken, "\(type)") } else { #expect(!inToken, "\(type)") }

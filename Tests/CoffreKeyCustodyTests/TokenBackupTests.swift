@@ -109,11 +109,11 @@ struct TokenBackupTests {
         var wrapped = stored.wrappedKey
         wrapped[20] ^= 1
         await expectFailure(CustodyFailure.backupNotRestorable("it was made under another backup wrapping key, or altered")) {
-            try await a.restore(TokenBackup(publicKey: stored.publicKey, policy: stored.policy, wrappedKey: wrapped).encoded, label: "x")
+            try await a.restore(TokenBackup(shape: stored.shape, policy: stored.policy, wrappedKey: wrapped).encoded, label: "x")
         }
         // A backup that carries another key's public part restores nothing.
         let other = try await a.generate(KeySpec(type: .rsaHSM), policy: KeyPolicy(), label: "other")
-        let swapped = TokenBackup(publicKey: other.publicJWK(), policy: stored.policy, wrappedKey: stored.wrappedKey).encoded
+        let swapped = TokenBackup(shape: .keyPair(other.publicKey!), policy: stored.policy, wrappedKey: stored.wrappedKey).encoded
         await expectFailure(CustodyFailure.backupNotRestorable("the key in it is not the key it describes")) {
             try await a.restore(swapped, label: "swapped")
         }

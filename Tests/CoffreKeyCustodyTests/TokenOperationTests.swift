@@ -214,12 +214,13 @@ struct ObjectAttributes {
 }
 
 extension PKCS11Custody {
-    func inspect(_ key: TokenKey) async throws -> ObjectAttributes {
+    /// What the token says of the key's object in `role` (a key pair's private key unless told).
+    func inspect(_ key: TokenKey, _ role: ObjectRole = .privateKey) async throws -> ObjectAttributes {
         try await withSession { session in
-            guard let object = try session.find([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY)), (CKA_ID, .bytes(key.objectID))]).first else {
+            guard let object = try session.find(role.template + [(CKA_ID, .bytes(key.objectID))]).first else {
                 throw SoftHSMError("no object")
             }
-            let secret = key.publicKey.keyType.family == .rsa ? CKA_PRIVATE_EXPONENT : CKA_VALUE
+            let secret = key.keyType.family == .rsa ? CKA_PRIVATE_EXPONENT : CKA_VALUE
             return ObjectAttributes(
                 label: String(decoding: try session.attribute(CKA_LABEL, of: object) ?? [], as: UTF8.self),
                 sensitive: try session.bool(CKA_SENSITIVE, of: object) == true,

@@ -60,18 +60,22 @@ class SoftHSM:
         """pkcs11-tool on a token, logged in as the user."""
         return self._run(["pkcs11-tool", "--module", self.module, "--token-label", label, "--login", "--pin", self.PIN, *args])
 
-    def private_keys(self, label):
-        """The private key objects `pkcs11-tool --list-objects` shows: {label: {"id", "access", "usage"}}."""
-        objects, current = {}, None
-        for line in self.tool(label, "--list-objects", "--type", "privkey").splitlines():
-            if line.startswith("Private Key Object"):
-                current = {"type": line.split(";")[1].strip()}
-            elif current is not None and ":" in line:
+    def objects(self, label, kind):
+        """The objects `pkcs11-tool --list-objects --type kind` shows (privkey, secrkey): [{"type", "label", "id", "access",
+        "usage"}]."""
+        header = {"privkey": "Private Key Object", "secrkey": "Secret Key Object"}[kind]
+        objects = []
+        for line in self.tool(label, "--list-objects", "--type", kind).splitlines():
+            if line.startswith(header):
+                objects.append({"type": line.split(";")[1].strip()})
+            elif objects and ":" in line:
                 field, _, value = line.strip().partition(":")
-                current[field.strip()] = value.strip()
-                if field.strip() == "label":
-                    objects[value.strip()] = current
+                objects[-1][field.strip()] = value.strip()
         return objects
+
+    def private_keys(self, label):
+        """The private key objects: {label: {"type", "id", "access", "usage"}}."""
+        return {listed["label"]: listed for listed in self.objects(label, "privkey") if "label" in listed}
 
     def cleanup(self):
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -3,6 +3,7 @@ RSA-HSM and EC-HSM key in the token, as a sensitive object that pkcs11-tool list
 cryptography; BYOK blobs are made here from the specification; backups restore only where the backup key is."""
 import base64
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -16,13 +17,15 @@ from azure.keyvault.keys import JsonWebKey, KeyClient, KeyReleasePolicy
 from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding, aes_key_wrap_with_padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding, aes_key_wrap, aes_key_wrap_with_padding
 
 from coffre_process import Coffre
 from softhsm import SoftHSM
 from test_azure_cli import AZ, AzureCli
 from test_key_release import attestation_token, authority  # noqa: F401 (authority: a fixture)
 from test_key_release import policy as release_policy
+from test_keys import check_aes_gcm_with_python
 
 SHARED_BACKUP_KEY = os.urandom(32)
 
@@ -226,6 +229,59 @@ def test_a_key_whose_object_is_removed_fails_and_software_keys_keep_working(hsm,
     sign_and_check(client, software, "ES256")
     # Reading and verifying need only the public part, kept by Coffre.
     assert client.get_key(hardware.name).key.x == hardware.key.x
+
+
+@pytest.mark.parametrize("size", [128, 256])
+def test_oct_hsm_keys_are_an_aes_object_and_its_hmac_twin_in_the_token(hsm, plain, name, size):
+    """An oct-HSM key in the token: a CKK_AES object and a CKK_GENERIC_SECRET of the same value for HMAC, both sensitive
+    and not extractable; AES-GCM, AES-CBC and key wrap run in the module."""
+    _, client = plain
+    key = client.create_oct_key(name, size=size, hardware_protected=True)
+    assert key.key_type == "oct-HSM"
+    objects = [listed for listed in hsm.objects("plain", "secrkey") if listed.get("label") == label(key)]
+    # Both are unwrapped from one value generated in the module, so PKCS#11 marks them neither local nor "never
+    # extractable"; what matters holds: sensitive, and not extractable.
+    assert sorted(listed["type"].split(" length")[0] for listed in objects) == ["AES", "Generic secret"], objects
+    for listed in objects:
+        access = listed["Access"].split(", ")
+        assert "sensitive" in access and "extractable" not in access, listed
+    client_crypto = crypto(client, key)
+    sealed = client_crypto.encrypt(f"A{size}GCM", b"gcm plaintext", additional_authenticated_data=b"context")
+    assert client_crypto.decrypt(f"A{size}GCM", sealed.ciphertext, iv=sealed.iv, authentication_tag=sealed.tag,
+                                 additional_authenticated_data=b"context").plaintext == b"gcm plaintext"
+    with pytest.raises(HttpResponseError) as refused:
+        client_crypto.decrypt(f"A{size}GCM", sealed.ciphertext, iv=sealed.iv, authentication_tag=sealed.tag,
+                              additional_authenticated_data=b"other")
+    assert refused.value.status_code == 400
+    iv = os.urandom(16)
+    padded = client_crypto.encrypt(f"A{size}CBCPAD", b"needs padding", iv=iv)
+    assert client_crypto.decrypt(f"A{size}CBCPAD", padded.ciphertext, iv=iv).plaintext == b"needs padding"
+    data_key = os.urandom(32)
+    assert client_crypto.unwrap_key(f"A{size}KW", client_crypto.wrap_key(f"A{size}KW", data_key).encrypted_key).key == data_key
+
+
+def test_an_imported_oct_hsm_key_gives_what_python_computes(hsm, plain, name):
+    """AES and HMAC results of a key imported into the token, against python cryptography and hmac; HMACs SoftHSM2 does
+    not compute (a key shorter than the hash) are a clear 400."""
+    _, client = plain
+    secret = os.urandom(32)
+    key = client.import_key(name, JsonWebKey(kty="oct-HSM", k=secret, key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey", "sign",
+                                                                                "verify"]), hardware_protected=True)
+    assert len([listed for listed in hsm.objects("plain", "secrkey") if listed.get("label") == label(key)]) == 2
+    client_crypto = crypto(client, key)
+    data_key = os.urandom(24)
+    assert client_crypto.wrap_key("A256KW", data_key).encrypted_key == aes_key_wrap(secret, data_key)
+    assert client_crypto.unwrap_key("CKM_AES_KEY_WRAP_PAD", aes_key_wrap_with_padding(secret, b"odd length")).key == b"odd length"
+    check_aes_gcm_with_python(client_crypto, secret)
+    iv = os.urandom(16)
+    block = client_crypto.encrypt("A256CBC", b"exactly 16 bytes", iv=iv)
+    assert block.ciphertext == Cipher(algorithms.AES(secret), modes.CBC(iv)).encryptor().update(b"exactly 16 bytes")
+    mac = client_crypto.sign(SignatureAlgorithm.hs256, b"mac me").signature
+    assert mac == hmac.new(secret, b"mac me", hashlib.sha256).digest()
+    assert client_crypto.verify(SignatureAlgorithm.hs256, b"mac me", mac).is_valid
+    with pytest.raises(HttpResponseError) as refused:
+        client_crypto.sign(SignatureAlgorithm.hs512, b"mac me")
+    assert refused.value.status_code == 400 and "PKCS#11 module does not compute HS512" in refused.value.message
 
 
 # -- Bring your own key ----------------------------------------------------------------------------------------------

@@ -257,6 +257,16 @@ def test_aes_gcm_cbc_and_kw_on_oct_keys(client, credential, name, size):
     assert crypto.unwrap_key(f"A{size}KW", wrapped).key == data_key
 
 
+def check_aes_gcm_with_python(crypto, secret):
+    """A256GCM both ways between the key's CryptographyClient and python cryptography with its 256-bit `secret`."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(secret).encrypt(nonce, b"from python", b"aad")
+    assert crypto.decrypt("A256GCM", sealed[:-16], iv=nonce, authentication_tag=sealed[-16:],
+                          additional_authenticated_data=b"aad").plaintext == b"from python"
+    result = crypto.encrypt("A256GCM", b"to python", additional_authenticated_data=b"aad")
+    assert AESGCM(secret).decrypt(result.iv, result.ciphertext + result.tag, b"aad") == b"to python"
+
+
 def test_aes_results_match_python_cryptography_with_an_imported_key(client, credential, name):
     secret = os.urandom(32)
     key = client.import_key(name, JsonWebKey(kty="oct-HSM", k=secret, key_ops=["encrypt", "decrypt", "wrapKey", "unwrapKey"]))
@@ -264,12 +274,7 @@ def test_aes_results_match_python_cryptography_with_an_imported_key(client, cred
     data_key = os.urandom(32)
     assert crypto.wrap_key("A256KW", data_key).encrypted_key == aes_key_wrap(secret, data_key)
     assert crypto.unwrap_key("A256KW", aes_key_wrap(secret, data_key)).key == data_key
-    nonce = os.urandom(12)
-    sealed = AESGCM(secret).encrypt(nonce, b"from python", b"aad")
-    assert crypto.decrypt("A256GCM", sealed[:-16], iv=nonce, authentication_tag=sealed[-16:],
-                          additional_authenticated_data=b"aad").plaintext == b"from python"
-    result = crypto.encrypt("A256GCM", b"to python", additional_authenticated_data=b"aad")
-    assert AESGCM(secret).decrypt(result.iv, result.ciphertext + result.tag, b"aad") == b"to python"
+    check_aes_gcm_with_python(crypto, secret)
     assert aes_key_unwrap(secret, crypto.wrap_key("A256KW", data_key).encrypted_key) == data_key
 
 

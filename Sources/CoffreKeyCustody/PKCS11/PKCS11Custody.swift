@@ -3,8 +3,9 @@ import CoffreCrypto
 import Synchronization
 
 /// Keys that live and work only inside a PKCS#11 token: RSA (2048, 3072, 4096) and EC (P-256, P-384, P-521, and
-/// P-256K where the module knows secp256k1) private keys are token objects, sensitive, used through the module; Coffre
-/// keeps their reference and public part (``TokenKey``) and never their private bytes.
+/// P-256K where the module knows secp256k1) private keys and AES keys (`oct-HSM`, 128, 192 and 256 bits: a `CKK_AES`
+/// object and its `CKK_GENERIC_SECRET` twin for HMAC, see ``TokenKey``) are token objects, sensitive, used through the
+/// module; Coffre keeps their reference and public part (``TokenKey``) and never their private bytes.
 ///
 /// Objects: every private key is a token object (`CKA_TOKEN`, `CKA_PRIVATE`, `CKA_SENSITIVE`) with a random 16-byte
 /// `CKA_ID` and the caller's `CKA_LABEL`; public key objects are session objects, destroyed once read. A key leaves the
@@ -46,9 +47,9 @@ public final class PKCS11Custody: KeyCustody {
     /// token belong to one Coffre installation (``owned(by:)``, ``ownedObjects()``).
     public let owner: [UInt8]
     private let pool: SessionPool
-    /// Object handles of private keys by `CKA_ID`: a handle stays valid in this application until the object is
+    /// Object handles by ``ObjectRole/cacheKey(_:)``: a handle stays valid in this application until the object is
     /// destroyed or the connection is lost (then the cache is emptied).
-    private let handles = Mutex<[[UInt8]: CK_OBJECT_HANDLE]>([:])
+    let handles = Mutex<[[UInt8]: CK_OBJECT_HANDLE]>([:])
     /// Whether the module decrypts RSA-OAEP with SHA-256 itself: unknown until the first try (nil).
     private let moduleDecryptsOAEP256 = Mutex<Bool?>(nil)
 
@@ -65,7 +66,7 @@ public final class PKCS11Custody: KeyCustody {
     }
 
     /// A new object's `CKA_ID`: the owner's tag, then 16 random bytes.
-    private func newObjectID() -> [UInt8] { owner + SecureRandom.bytes(16) }
+    func newObjectID() -> [UInt8] { owner + SecureRandom.bytes(16) }
 
     /// Loads the module, finds the token and logs in: a missing module or token, an unreadable PIN file or a wrong PIN
     /// fail here, with a clear ``CustodyFailure``.
@@ -122,16 +123,15 @@ public final class PKCS11Custody: KeyCustody {
                 }
             }
         case .oct:
-            throw CryptoFailure.unsupported("Coffre keeps only RSA and EC keys in a PKCS#11 token")
+            guard !policy.keyExchange else { throw CryptoFailure.unsupported("a key-exchange key must be an RSA key") }
+            return try await generateSecret(spec.type, bits: try KeyMaterial.octGenerationBits(spec.size), policy: policy, label: label)
         }
     }
 
     /// Creates the private key object from the caller's key (its bytes came from the client; they stay in no Coffre
     /// store).
     public func importKey(_ material: KeyMaterial, policy: KeyPolicy, label: String) async throws -> CustodyKey {
-        guard let publicKey = material.publicKey else {
-            throw CryptoFailure.unsupported("Coffre keeps only RSA and EC keys in a PKCS#11 token")
-        }
+        guard let publicKey = material.publicKey else { return try await importSecret(material, policy: policy, label: label) }
         let family = material.keyType.family
         let jwk = material.privateJWK()
         let components: AttributeTemplate
@@ -165,14 +165,14 @@ public final class PKCS11Custody: KeyCustody {
         _ ciphertext: [UInt8], keyExchangeKey: CustodyKey, type: KeyType, policy: KeyPolicy, label: String
     ) async throws -> CustodyKey {
         let kek = try tokenKey(keyExchangeKey)
-        guard kek.policy.keyExchange, kek.publicKey.keyType.family == .rsa else { throw CustodyFailure.notAKeyExchangeKey }
+        guard kek.policy.keyExchange, kek.keyType.family == .rsa else { throw CustodyFailure.notAKeyExchangeKey }
         guard type.family != .oct, !policy.keyExchange else {
             throw CryptoFailure.unsupported("a BYOK import brings an RSA or EC key that is not a key-exchange key")
         }
         let parts = try BYOKTransferBlob.split(ciphertext, modulusByteCount: kek.modulusByteCount)
         let objectID = newObjectID()
         return try await withSession(about: kek.label) { session in
-            let aesKey = try self.usingKey(kek, in: session) { unwrappingKey in
+            let aesKey = try self.usingKey(kek, .privateKey, in: session) { unwrappingKey in
                 try Self.unwrapping {
                     try session.unwrap(
                         .rsaOAEP(hash: CKM_SHA_1, mgf: CKG_MGF1_SHA1), unwrappingKey: unwrappingKey, wrapped: parts.wrappedAESKey,
@@ -211,9 +211,9 @@ public final class PKCS11Custody: KeyCustody {
 
     public func sign(_ key: CustodyKey, algorithm: String, digest: [UInt8]) async throws -> [UInt8] {
         let key = try tokenKey(key)
+        guard key.publicKey != nil else { return try await hmac(key, algorithm: algorithm, data: digest) }
         let scheme = try SignatureScheme(algorithm)
-        try scheme.check(
-            algorithm, keyType: key.publicKey.keyType, curve: key.publicKey.curve, rsaByteCount: key.rsaByteCount, digest: digest)
+        try scheme.check(algorithm, keyType: key.keyType, curve: key.curve, rsaByteCount: key.rsaByteCount, digest: digest)
         let (mechanism, input, capacity): (Mechanism, [UInt8], Int) =
             switch scheme {
             case .rsaPKCS1(let hash): (.plain(CKM_RSA_PKCS), hash.digestInfoPrefix + digest, key.modulusByteCount)
@@ -221,36 +221,51 @@ public final class PKCS11Custody: KeyCustody {
                 (.rsaPSS(hash: hash.mechanisms.hash, mgf: hash.mechanisms.mgf, saltLength: hash.byteCount), digest, key.modulusByteCount)
             case .rsaNull: (.plain(CKM_RSA_PKCS), digest, key.modulusByteCount)
             case .ecdsa(let curve): (.plain(CKM_ECDSA), digest, 2 * curve.coordinateByteCount)
-            case .hmac: throw CryptoFailure.unsupported("\(algorithm) cannot be used with an \(key.publicKey.keyType.rawValue) key")
+            case .hmac: throw CryptoFailure.unsupported("\(algorithm) cannot be used with an \(key.keyType.rawValue) key")
             }
         return try await withSession(about: key.label) { session in
-            try self.usingKey(key, in: session) { try session.sign(mechanism, key: $0, input: input, capacity: capacity) }
+            try self.usingKey(key, .privateKey, in: session) { try session.sign(mechanism, key: $0, input: input, capacity: capacity) }
         }
     }
 
     public func verify(_ key: CustodyKey, algorithm: String, digest: [UInt8], signature: [UInt8]) async throws -> Bool {
-        try tokenKey(key).publicKey.verify(algorithm, digest: digest, signature: signature)
+        let key = try tokenKey(key)
+        guard let publicKey = key.publicKey else { return try await verifyHMAC(key, algorithm: algorithm, data: digest, signature: signature) }
+        return try publicKey.verify(algorithm, digest: digest, signature: signature)
     }
 
     public func encrypt(
         _ key: CustodyKey, algorithm: String, plaintext: [UInt8], iv: [UInt8]?, additionalData: [UInt8]?
     ) async throws -> EncryptionResult {
-        EncryptionResult(ciphertext: try tokenKey(key).publicKey.encrypt(algorithm, plaintext: plaintext))
+        let key = try tokenKey(key)
+        guard let publicKey = key.publicKey else {
+            return try await encryptAES(key, algorithm: algorithm, plaintext: plaintext, iv: iv, additionalData: additionalData)
+        }
+        return EncryptionResult(ciphertext: try publicKey.encrypt(algorithm, plaintext: plaintext))
     }
 
     public func decrypt(
         _ key: CustodyKey, algorithm: String, ciphertext: [UInt8], iv: [UInt8]?, additionalData: [UInt8]?,
         authenticationTag: [UInt8]?
     ) async throws -> [UInt8] {
-        try await rsaDecrypt(try tokenKey(key), algorithm: algorithm, ciphertext: ciphertext, wrapping: false)
+        let key = try tokenKey(key)
+        guard key.publicKey != nil else {
+            return try await decryptAES(
+                key, algorithm: algorithm, ciphertext: ciphertext, iv: iv, additionalData: additionalData, authenticationTag: authenticationTag)
+        }
+        return try await rsaDecrypt(key, algorithm: algorithm, ciphertext: ciphertext, wrapping: false)
     }
 
     public func wrapKey(_ key: CustodyKey, algorithm: String, keyToWrap: [UInt8]) async throws -> [UInt8] {
-        try tokenKey(key).publicKey.encrypt(algorithm, plaintext: keyToWrap)
+        let key = try tokenKey(key)
+        guard let publicKey = key.publicKey else { return try await wrapAES(key, algorithm: algorithm, keyToWrap: keyToWrap) }
+        return try publicKey.encrypt(algorithm, plaintext: keyToWrap)
     }
 
     public func unwrapKey(_ key: CustodyKey, algorithm: String, wrappedKey: [UInt8]) async throws -> [UInt8] {
-        try await rsaDecrypt(try tokenKey(key), algorithm: algorithm, ciphertext: wrappedKey, wrapping: true)
+        let key = try tokenKey(key)
+        guard key.publicKey != nil else { return try await unwrapAES(key, algorithm: algorithm, wrappedKey: wrappedKey) }
+        return try await rsaDecrypt(key, algorithm: algorithm, ciphertext: wrappedKey, wrapping: true)
     }
 
     /// RSA1_5 (`CKM_RSA_PKCS`), RSA-OAEP (`CKM_RSA_PKCS_OAEP`, SHA-1) and RSA-OAEP-256: OAEP with SHA-256 in the module
@@ -258,9 +273,9 @@ public final class PKCS11Custody: KeyCustody {
     /// here (SoftHSM refuses SHA-256 OAEP parameters). Every failure to decrypt is `authenticationFailed`.
     private func rsaDecrypt(_ key: TokenKey, algorithm: String, ciphertext: [UInt8], wrapping: Bool) async throws -> [UInt8] {
         let scheme = try CipherScheme(algorithm)
-        try scheme.check(algorithm, keyType: key.publicKey.keyType, wrapping: wrapping)
+        try scheme.check(algorithm, keyType: key.keyType, wrapping: wrapping)
         guard case .rsa(let padding) = scheme else {
-            throw CryptoFailure.unsupported("\(algorithm) cannot be used with an \(key.publicKey.keyType.rawValue) key")
+            throw CryptoFailure.unsupported("\(algorithm) cannot be used with an \(key.keyType.rawValue) key")
         }
         let k = key.modulusByteCount
         guard ciphertext.count == k else {
@@ -268,7 +283,7 @@ public final class PKCS11Custody: KeyCustody {
         }
         let native = moduleDecryptsOAEP256.withLock { $0 }
         return try await withSession(about: key.label) { session in
-            try self.usingKey(key, in: session) { object in
+            try self.usingKey(key, .privateKey, in: session) { object in
                 try Self.decrypting {
                     switch padding {
                     case .pkcs1v15:
@@ -331,7 +346,7 @@ public final class PKCS11Custody: KeyCustody {
                 aesKey = try session.create(aesTemplate + [(CKA_VALUE, .bytes(value))])
                 wrappedAESKey = try runtimeKey.encrypt(encryption.oaepAlgorithm, plaintext: value)
             }
-            let wrappedKey = try self.usingKey(key, in: session) { object in
+            let wrappedKey = try self.usingKey(key, key.wrappedRole, in: session) { object in
                 try session.wrap(.plain(CKM_AES_KEY_WRAP_PAD), wrappingKey: aesKey, key: object)
             }
             return wrappedAESKey + wrappedKey
@@ -345,17 +360,17 @@ public final class PKCS11Custody: KeyCustody {
         let backupKeyLabel = configuration.backupKeyLabel
         return try await withSession(about: key.label) { session in
             guard let wrappingKey = try self.backupKey(in: session) else { throw CustodyFailure.backupKeyMissing(label: backupKeyLabel) }
-            let wrapped = try self.usingKey(key, in: session) { object in
+            let wrapped = try self.usingKey(key, key.wrappedRole, in: session) { object in
                 try session.wrap(.plain(CKM_AES_KEY_WRAP_PAD), wrappingKey: wrappingKey.handle, key: object)
             }
-            return TokenBackup(publicKey: key.publicKey.jwk, policy: key.policy, wrappedKey: wrapped).encoded
+            return TokenBackup(shape: key.shape, policy: key.policy, wrappedKey: wrapped).encoded
         }
     }
 
     /// Unwraps a backup into a new token object named `label`, and checks it is the key the backup describes.
     public func restore(_ backup: [UInt8], label: String) async throws -> CustodyKey {
         let backup = try TokenBackup(encoded: backup)
-        let publicKey = try PublicKeyMaterial(jwk: backup.publicKey)
+        guard case .keyPair(let publicKey) = backup.shape else { return try await restoreSecret(backup, label: label) }
         let family = publicKey.keyType.family
         let backupKeyLabel = configuration.backupKeyLabel
         let objectID = newObjectID()
@@ -396,16 +411,20 @@ public final class PKCS11Custody: KeyCustody {
         public let label: String
     }
 
-    /// Every private key object in the token whose `CKA_ID` starts with ``owner``: what a sweep compares with the
+    /// Every key in the token whose objects' `CKA_ID` starts with ``owner``: what a sweep compares with the
     /// references Coffre keeps, to find objects nothing refers to any more.
     public func ownedObjects() async throws -> [OwnedObject] {
         let owner = owner
+        let backupKeyLabel = Array(configuration.backupKeyLabel.utf8)
         return try await withSession { session in
             var objects: [OwnedObject] = []
-            for handle in try session.findAll([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY))]) {
+            let handles = try session.findAll([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY))]) + session.findAll([(CKA_CLASS, .ulong(CKO_SECRET_KEY))])
+            for handle in handles {
                 do {
                     guard let id = try session.attribute(CKA_ID, of: handle), id.count > owner.count, id.starts(with: owner) else { continue }
                     let label = try session.attribute(CKA_LABEL, of: handle) ?? []
+                    // The backup wrapping key is the token's, not a key's; an AES key's two objects are one key.
+                    guard label != backupKeyLabel, !objects.contains(where: { $0.objectID == id }) else { continue }
                     objects.append(OwnedObject(objectID: id, label: String(decoding: label, as: UTF8.self)))
                 } catch let error as PKCS11Error where error.isHandleInvalid {
                     // Destroyed since it was found (a purge meanwhile): nothing to sweep.
@@ -426,7 +445,9 @@ public final class PKCS11Custody: KeyCustody {
                     continue
                 }
             }
-            self.handles.withLock { _ = $0.removeValue(forKey: objectID) }
+            self.handles.withLock { handles in
+                for role in ObjectRole.allCases { handles.removeValue(forKey: role.cacheKey(objectID)) }
+            }
         }
     }
 
@@ -472,25 +493,26 @@ public final class PKCS11Custody: KeyCustody {
         }
     }
 
-    /// Runs `body` with the handle of the key's private object: the cached one, or found by `CKA_ID`. A cached handle
+    /// Runs `body` with the handle of the key's object in `role`: the cached one, or found by `CKA_ID`. A cached handle
     /// that the module no longer knows is forgotten and the object looked up once more.
-    private func usingKey<T>(_ key: TokenKey, in session: PKCS11Session, _ body: (CK_OBJECT_HANDLE) throws -> T) throws -> T {
-        if let cached = handles.withLock({ $0[key.objectID] }) {
+    func usingKey<T>(_ key: TokenKey, _ role: ObjectRole, in session: PKCS11Session, _ body: (CK_OBJECT_HANDLE) throws -> T) throws -> T {
+        let cacheKey = role.cacheKey(key.objectID)
+        if let cached = handles.withLock({ $0[cacheKey] }) {
             do {
                 return try body(cached)
             } catch let error as PKCS11Error where error.isHandleInvalid {
-                handles.withLock { _ = $0.removeValue(forKey: key.objectID) }
+                handles.withLock { _ = $0.removeValue(forKey: cacheKey) }
             }
         }
-        guard let found = try session.find([(CKA_CLASS, .ulong(CKO_PRIVATE_KEY)), (CKA_ID, .bytes(key.objectID))], limit: 1).first else {
+        guard let found = try session.find(role.template + [(CKA_ID, .bytes(key.objectID))], limit: 1).first else {
             throw CustodyFailure.keyNotFound(label: key.label)
         }
-        handles.withLock { $0[key.objectID] = found }
+        handles.withLock { $0[cacheKey] = found }
         return try body(found)
     }
 
     /// The token's backup wrapping key, and whether it is trusted (`CKA_TRUSTED`); `nil` when there is none.
-    private func backupKey(in session: PKCS11Session) throws -> (handle: CK_OBJECT_HANDLE, trusted: Bool)? {
+    func backupKey(in session: PKCS11Session) throws -> (handle: CK_OBJECT_HANDLE, trusted: Bool)? {
         let found = try session.find(
             [(CKA_CLASS, .ulong(CKO_SECRET_KEY)), (CKA_LABEL, .bytes(Array(configuration.backupKeyLabel.utf8)))], limit: 1)
         guard let handle = found.first else { return nil }
@@ -505,7 +527,7 @@ public final class PKCS11Custody: KeyCustody {
     ) throws -> CustodyKey {
         do {
             let key = TokenKey(objectID: objectID, label: label, publicKey: try publicKey(), policy: policy)
-            handles.withLock { $0[objectID] = object }
+            handles.withLock { $0[ObjectRole.privateKey.cacheKey(objectID)] = object }
             return .token(key)
         } catch {
             try? session.destroy(object)
@@ -571,7 +593,7 @@ public final class PKCS11Custody: KeyCustody {
     }
 
     /// A decryption whose ciphertext does not decrypt is `authenticationFailed`, whatever the module says of it.
-    private static func decrypting<T>(_ body: () throws -> T) throws -> T {
+    static func decrypting<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as PKCS11Error where error.isRejectedInput {
@@ -581,6 +603,29 @@ public final class PKCS11Custody: KeyCustody {
 }
 
 extension TokenKey {
-    var modulusByteCount: Int { ((publicKey.sizeInBits ?? 0) + 7) / 8 }
-    var rsaByteCount: Int? { publicKey.sizeInBits.map { ($0 + 7) / 8 } }
+    var modulusByteCount: Int { ((publicKey?.sizeInBits ?? 0) + 7) / 8 }
+    var rsaByteCount: Int? { publicKey?.sizeInBits.map { ($0 + 7) / 8 } }
+    /// The object a release or a backup wraps: the private key, or the AES object of a secret key.
+    var wrappedRole: ObjectRole { publicKey == nil ? .aes : .privateKey }
+}
+
+/// Which of a key's objects a call uses: a key pair's private key, or one of a secret key's two objects.
+enum ObjectRole: UInt8, CaseIterable {
+    case privateKey
+    /// `CKK_AES`: encryption and key wrapping.
+    case aes
+    /// `CKK_GENERIC_SECRET` of the same value: HMAC.
+    case hmac
+
+    /// What finds the object besides its `CKA_ID`.
+    var template: AttributeTemplate {
+        switch self {
+        case .privateKey: [(CKA_CLASS, .ulong(CKO_PRIVATE_KEY))]
+        case .aes: [(CKA_CLASS, .ulong(CKO_SECRET_KEY)), (CKA_KEY_TYPE, .ulong(CKK_AES))]
+        case .hmac: [(CKA_CLASS, .ulong(CKO_SECRET_KEY)), (CKA_KEY_TYPE, .ulong(CKK_GENERIC_SECRET))]
+        }
+    }
+
+    /// The handle cache's key of the object: the `CKA_ID` and the role.
+    func cacheKey(_ objectID: [UInt8]) -> [UInt8] { objectID + [rawValue] }
 }

@@ -163,6 +163,49 @@ struct PKCS11Session {
         try singlePart(("C_SignInit", f.C_SignInit!), ("C_Sign", f.C_Sign!), mechanism, key: key, input: input, capacity: capacity)
     }
 
+    /// Verifies `signature` over `input`: `false` when the module says it does not verify (or is of the wrong length).
+    func verify(_ mechanism: Mechanism, key: CK_OBJECT_HANDLE, input: [UInt8], signature: [UInt8]) throws -> Bool {
+        var input = input
+        var signature = signature
+        return try mechanism.withMechanism { mechanism in
+            try ReturnValue.check(f.C_VerifyInit!(handle, mechanism, key), "C_VerifyInit")
+            let result = f.C_Verify!(handle, &input, CK_ULONG(input.count), &signature, CK_ULONG(signature.count))
+            if result == CKR_SIGNATURE_INVALID || result == CKR_SIGNATURE_LEN_RANGE { return false }
+            try ReturnValue.check(result, "C_Verify")
+            return true
+        }
+    }
+
+    /// Encrypts `plaintext`; `capacity` bounds the ciphertext.
+    func encrypt(_ mechanism: Mechanism, key: CK_OBJECT_HANDLE, plaintext: [UInt8], capacity: Int) throws -> [UInt8] {
+        try singlePart(
+            ("C_EncryptInit", f.C_EncryptInit!), ("C_Encrypt", f.C_Encrypt!), mechanism, key: key, input: plaintext, capacity: capacity)
+    }
+
+    /// Runs `body` inside one multi-part `CKM_AES_ECB` operation of `key`: the function it gets transforms a 16-byte
+    /// block in place (`C_EncryptUpdate` or `C_DecryptUpdate`). The operation is finished afterwards, however `body`
+    /// ends.
+    func withAESBlocks<T>(encrypting: Bool, key: CK_OBJECT_HANDLE, _ body: (KeyWrapWithPadding.Block) throws -> T) throws -> T {
+        let (initialize, update, finish) =
+            encrypting
+            ? (("C_EncryptInit", f.C_EncryptInit!), ("C_EncryptUpdate", f.C_EncryptUpdate!), f.C_EncryptFinal!)
+            : (("C_DecryptInit", f.C_DecryptInit!), ("C_DecryptUpdate", f.C_DecryptUpdate!), f.C_DecryptFinal!)
+        try Mechanism.plain(CKM_AES_ECB).withMechanism { try ReturnValue.check(initialize.1(handle, $0, key), initialize.0) }
+        defer {
+            var last = [UInt8](repeating: 0, count: 16)
+            var length = CK_ULONG(last.count)
+            _ = finish(handle, &last, &length)
+        }
+        return try body { block in
+            var input = block
+            var length = CK_ULONG(block.count)
+            try block.withUnsafeMutableBufferPointer { output in
+                try ReturnValue.check(update.1(handle, &input, CK_ULONG(input.count), output.baseAddress, &length), update.0)
+            }
+            guard Int(length) == block.count else { throw PKCS11Error(value: CKR_FUNCTION_FAILED, function: update.0) }
+        }
+    }
+
     /// Decrypts `ciphertext`; `capacity` bounds the plaintext (the modulus length for RSA).
     func decrypt(_ mechanism: Mechanism, key: CK_OBJECT_HANDLE, ciphertext: [UInt8], capacity: Int) throws -> [UInt8] {
         try singlePart(

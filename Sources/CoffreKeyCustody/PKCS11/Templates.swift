@@ -73,6 +73,10 @@ enum Mechanism {
     case rsaPSS(hash: CK_MECHANISM_TYPE, mgf: CK_RSA_PKCS_MGF_TYPE, saltLength: Int)
     /// `CKM_ECDH1_DERIVE` with no key derivation function: the shared secret is the x-coordinate of d·Q.
     case ecdh(publicPoint: [UInt8])
+    /// `CKM_AES_GCM` with a 128-bit tag (the ciphertext carries it at its end).
+    case aesGCM(iv: [UInt8], additionalData: [UInt8])
+    /// A mechanism whose parameter is an IV (`CKM_AES_CBC`, `CKM_AES_CBC_PAD`).
+    case withIV(CK_MECHANISM_TYPE, iv: [UInt8])
 
     func withMechanism<T>(_ body: (UnsafeMutablePointer<CK_MECHANISM>) throws -> T) rethrows -> T {
         switch self {
@@ -93,6 +97,23 @@ enum Mechanism {
                     kdf: CKD_NULL, ulSharedDataLen: 0, pSharedData: nil, ulPublicDataLen: CK_ULONG(buffer.count),
                     pPublicData: buffer.baseAddress)
                 return try Self.with(CKM_ECDH1_DERIVE, &parameters, body)
+            }
+        case .aesGCM(let iv, let additionalData):
+            var iv = iv
+            var additionalData = additionalData
+            return try iv.withUnsafeMutableBufferPointer { iv in
+                try additionalData.withUnsafeMutableBufferPointer { additionalData in
+                    var parameters = CK_GCM_PARAMS(
+                        pIv: iv.baseAddress, ulIvLen: CK_ULONG(iv.count), ulIvBits: CK_ULONG(iv.count * 8),
+                        pAAD: additionalData.baseAddress, ulAADLen: CK_ULONG(additionalData.count), ulTagBits: 128)
+                    return try Self.with(CKM_AES_GCM, &parameters, body)
+                }
+            }
+        case .withIV(let type, let iv):
+            var iv = iv
+            return try iv.withUnsafeMutableBytes { bytes in
+                var mechanism = CK_MECHANISM(mechanism: type, pParameter: bytes.baseAddress, ulParameterLen: CK_ULONG(bytes.count))
+                return try body(&mechanism)
             }
         }
     }

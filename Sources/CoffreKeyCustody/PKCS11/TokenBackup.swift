@@ -1,10 +1,10 @@
 import CoffreCrypto
 
-/// A hardware key's backup: its private key wrapped (RFC 5649) by the token's backup wrapping key, its public part and
-/// its policy. `"CB"`, format version 1, then JSON. Nothing in it is usable without the wrapping key, which never
-/// leaves a token; the caller seals the whole like any backup.
+/// A hardware key's backup: its private or secret key wrapped (RFC 5649) by the token's backup wrapping key, its public
+/// part (a secret key's type and size) and its policy. `"CB"`, format version 1, then JSON. Nothing in it is usable
+/// without the wrapping key, which never leaves a token; the caller seals the whole like any backup.
 struct TokenBackup {
-    var publicKey: JsonWebKey
+    var shape: TokenKey.Shape
     var policy: KeyPolicy
     var wrappedKey: [UInt8]
 
@@ -12,12 +12,14 @@ struct TokenBackup {
 
     private struct Stored: Codable {
         var jwk: JsonWebKey
+        /// A secret key's size in bits.
+        var size: Int?
         var policy: KeyPolicy
         var wrapped: String
     }
 
-    init(publicKey: JsonWebKey, policy: KeyPolicy, wrappedKey: [UInt8]) {
-        self.publicKey = publicKey
+    init(shape: TokenKey.Shape, policy: KeyPolicy, wrappedKey: [UInt8]) {
+        self.shape = shape
         self.policy = policy
         self.wrappedKey = wrappedKey
     }
@@ -25,12 +27,13 @@ struct TokenBackup {
     static func isEncoded(_ bytes: [UInt8]) -> Bool { format.isTagged(bytes) }
 
     var encoded: [UInt8] {
-        Self.format.encode(Stored(jwk: publicKey, policy: policy, wrapped: Base64.urlEncoded(wrappedKey)))
+        Self.format.encode(Stored(jwk: shape.jwk, size: shape.secretBits, policy: policy, wrapped: Base64.urlEncoded(wrappedKey)))
     }
 
     init(encoded bytes: [UInt8]) throws {
-        guard let stored = Self.format.decode(Stored.self, from: bytes), let wrapped = Base64.decode(stored.wrapped), !wrapped.isEmpty
+        guard let stored = Self.format.decode(Stored.self, from: bytes), let wrapped = Base64.decode(stored.wrapped), !wrapped.isEmpty,
+            let shape = try? TokenKey.Shape(jwk: stored.jwk, size: stored.size)
         else { throw CustodyFailure.backupNotRestorable("it is not a hardware key backup") }
-        self.init(publicKey: stored.jwk, policy: stored.policy, wrappedKey: wrapped)
+        self.init(shape: shape, policy: stored.policy, wrappedKey: wrapped)
     }
 }
