@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Only this installation's objects are considered (their `CKA_ID` starts with its tag, ``installationTag(in:)``), so
 /// Coffre installations sharing a token never touch each other's objects. An object is referred to when the version its
-/// label names (`coffre:{vault}/{name}/{version}`) exists and holds it, or a pending certificate of that name does; an
+/// label names (`coffre:{vault}/{name}/{version}`) exists and holds it, or a pending certificate of that name does, or
+/// (`coffre-attestation:{pool}`) the pool's attestation key record holds it; an
 /// object is destroyed only when two sweeps at least ``grace`` apart found it unreferenced (a key being made now is in
 /// the token a moment before its version commits).
 public final class CustodySweeper: Sendable {
@@ -48,9 +49,16 @@ public final class CustodySweeper: Sendable {
         return due.count
     }
 
-    /// Whether the version the object's label names holds it (or a pending certificate does). A label Coffre did not
-    /// write is left alone.
+    /// Whether the version the object's label names holds it (or a pending certificate does, or, for a pool's
+    /// attestation key, the pool's record). A label Coffre did not write is left alone.
     private func isReferenced(_ object: PKCS11Custody.OwnedObject) async throws -> Bool {
+        if object.label.hasPrefix(PoolCertifiedKey.attestationLabelPrefix) {
+            guard let pool = ManagedHSMName(rawValue: String(object.label.dropFirst(PoolCertifiedKey.attestationLabelPrefix.count))) else {
+                return true
+            }
+            let record = try await storage.read(PoolCertifiedKey.self, at: ManagedHSMPaths.attestationKey(pool))
+            return record.map { holds($0.material, object) } ?? false
+        }
         guard object.label.hasPrefix(Self.labelPrefix) else { return true }
         let parts = object.label.dropFirst(Self.labelPrefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, let vault = try? VaultName(parts[0]), let name = try? ObjectName(parts[1], kind: .key) else { return true }

@@ -40,7 +40,8 @@ struct HardwareKeyRoutesTests {
         #expect(try await sign(h, "hardware", algorithm: "ES256", token: token).status == .ok)
     }
 
-    @Test func everyRSAAndECKeyOfAPoolIsATokenObject() async throws {
+    /// Every key of a pool, AES keys included, and the pool's attestation key.
+    @Test func everyKeyOfAPoolAndItsAttestationKeyAreTokenObjects() async throws {
         let hsm = try SoftHSM.requireCurrent()
         let h = try await Harness(hardware: try await hsm.custody("pool"))
         let poolHost = "pool.managedhsm.localhost:8443"
@@ -62,5 +63,21 @@ struct HardwareKeyRoutesTests {
         }
         #expect(try await sign(h, "pool-rsa", algorithm: "PS256", host: poolHost, token: token).status == .ok)
         #expect(try await sign(h, "pool-ec", algorithm: "ES256", host: poolHost, token: token).status == .ok)
+
+        // An oct request makes an oct-HSM key: an AES object and its HMAC twin, which encrypt and MAC in the module.
+        let oct = try await create(
+            h, "pool-oct", ["kty": "oct", "key_size": 256, "key_ops": ["encrypt", "sign"]], host: poolHost, token: token)
+        let octVersion = try #require(oct.split(separator: "/").last)
+        let secrets = try hsm.pkcs11Tool("pool", "--list-objects", "--type", "secrkey")
+        #expect(secrets.components(separatedBy: "coffre:pool/pool-oct/\(octVersion)").count == 3, "\(secrets)")
+        let encrypted = try await h.send(
+            .post, "/keys/pool-oct//encrypt?api-version=7.4", host: poolHost, token: token, json: ["alg": "A256GCM", "value": digest])
+        #expect(encrypted.status == .ok, "\(encrypted.text)")
+        #expect(try await sign(h, "pool-oct", algorithm: "HS256", host: poolHost, token: token).status == .ok)
+
+        // The pool's attestation key signs in the token too.
+        let attested = try await h.send(.get, "/keys/pool-ec//attestation?api-version=7.6", host: poolHost, token: token)
+        #expect(attested.status == .ok, "\(attested.text)")
+        #expect(try hsm.pkcs11Tool("pool", "--list-objects", "--type", "privkey").contains("coffre-attestation:pool"))
     }
 }

@@ -1,6 +1,7 @@
 import CoffreCertificates
 import CoffreCrypto
 import CoffreJSON
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -100,22 +101,27 @@ public struct KeyAttestation: Sendable, Equatable {
     }
 }
 
-/// Issues key attestations for a pool with its attestation key (made, and certified by Coffre's CA, on first use).
+/// Issues key attestations for a pool with its attestation key (made, and certified by Coffre's CA, on first use): an
+/// RSA-HSM key of the custody, so with a PKCS#11 module it is a token object and signs there.
 public struct ManagedHSMKeyAttestation: Sendable {
     let storage: any StorageBackend
     let clock: any WallClock
     let issuer: CertificateIssuer
+    let custody: RoutingCustody
 
-    /// `issuer` certifies the pools' attestation keys (Coffre's CA).
-    public init(storage: any StorageBackend, clock: any WallClock, issuer: CertificateIssuer) {
+    /// `issuer` certifies the pools' attestation keys (Coffre's CA); `custody` makes and uses them (the pools' keys').
+    public init(
+        storage: any StorageBackend, clock: any WallClock, issuer: CertificateIssuer, custody: RoutingCustody = RoutingCustody(hardware: nil)
+    ) {
         self.storage = storage
         self.clock = clock
         self.issuer = issuer
+        self.custody = custody
     }
 
     public func attest(_ subject: KeyAttestation.Subject, in pool: ManagedHSMName) async throws -> KeyAttestation {
         let signer = try await PoolCertifiedKey.load(
-            .attestation, of: pool, storage: storage, issuer: issuer, now: Date(timeIntervalSince1970: TimeInterval(clock.now)))
+            .attestation, of: pool, storage: storage, issuer: issuer, now: Date(timeIntervalSince1970: TimeInterval(clock.now)), custody: custody)
         let publicKey = try subject.publicKey.map { jwk -> (jwk: JsonWebKey, sha256: String) in
             let material = try PublicKeyMaterial(jwk: jwk)
             return (material.jwk, Base64.urlEncoded(Digest.sha256(try material.subjectPublicKeyInfoDER)))
@@ -130,10 +136,12 @@ public struct ManagedHSMKeyAttestation: Sendable {
                 typ: "coffre-public-key-attestation", pool: pool.value, kid: subject.keyIdentifier, kty: subject.keyType.rawValue,
                 origin: subject.origin, jwk: $0.jwk, publicKeySha256: $0.sha256)
         }
+        var publicKeyAttestation: [UInt8]?
+        if let publicStatement { publicKeyAttestation = try await sign(publicStatement, header: header, with: signer.key) }
         let chain = CertificateBundle(privateKeyPKCS8DER: nil, certificates: [signer.certificateDER, issuer.certificateDER]).pem()
         return KeyAttestation(
-            certificatePemFile: chain, privateKeyAttestation: try Self.sign(privateStatement, header: header, with: signer.key),
-            publicKeyAttestation: try publicStatement.map { try Self.sign($0, header: header, with: signer.key) },
+            certificatePemFile: chain, privateKeyAttestation: try await sign(privateStatement, header: header, with: signer.key),
+            publicKeyAttestation: publicKeyAttestation,
             version: KeyAttestation.formatVersion)
     }
 
@@ -151,11 +159,11 @@ public struct ManagedHSMKeyAttestation: Sendable {
         return (key, try await attest(subject, in: pool))
     }
 
-    /// The compact JWS of `payload`, as bytes of its text.
-    static func sign(_ payload: some Encodable, header: KeyAttestation.Header, with key: KeyMaterial) throws -> [UInt8] {
+    /// The compact JWS of `payload`, as bytes of its text, signed by the custody.
+    func sign(_ payload: some Encodable, header: KeyAttestation.Header, with key: CustodyKey) async throws -> [UInt8] {
         let signingInput = [try StreamingJSONEncoder.encode(header), try StreamingJSONEncoder.encode(payload)]
             .map { Base64.urlEncoded($0) }.joined(separator: ".")
-        let signature = try key.sign("RS256", digest: Digest.sha256(Array(signingInput.utf8)))
+        let signature = try await custody.sign(key, algorithm: "RS256", digest: Digest.sha256(Array(signingInput.utf8)))
         return Array((signingInput + "." + Base64.urlEncoded(signature)).utf8)
     }
 }

@@ -107,7 +107,7 @@ public struct ManagedHSMServices: Sendable {
         settings = ManagedHSMSettings(storage: storage)
         securityDomain = ManagedHSMSecurityDomain(storage: storage, clock: clock, issuer: issuer)
         activations = ManagedHSMActivations(securityDomain: securityDomain, jobs: jobs)
-        attestation = ManagedHSMKeyAttestation(storage: storage, clock: clock, issuer: issuer)
+        attestation = ManagedHSMKeyAttestation(storage: storage, clock: clock, issuer: issuer, custody: keys.custody)
         backups = ManagedHSMBackups(storage: storage, clock: clock, jobs: backupJobs, keys: keys, transport: blobTransport)
     }
 }

@@ -1,5 +1,6 @@
 import CoffreCertificates
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
 import CoffreStorage
 import Foundation
@@ -82,7 +83,8 @@ public struct ManagedHSMSecurityDomain: Sendable {
             throw SecurityDomainFailure.foreignTransferKey
         }
         let transferKey = try stored.opened()
-        let items = try SecurityDomainFormat.open(blob, transferKey: transferKey.key, transferKeyThumbprint: transferKey.thumbprint)
+        guard case .software(let material) = transferKey.key else { throw StorageError.corrupt("a pool's transfer key is not a software key") }
+        let items = try SecurityDomainFormat.open(blob, transferKey: material, transferKeyThumbprint: transferKey.thumbprint)
         try await directory.activation(.begin(.upload), root: try SecurityDomainRoot(items: items), of: pool)
     }
 
