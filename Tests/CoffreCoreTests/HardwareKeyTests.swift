@@ -1,4 +1,4 @@
-import CoffreCore
+import CoffreCertificates
 import CoffreCrypto
 import CoffreKeyCustody
 import CoffreModel
@@ -6,6 +6,8 @@ import CoffreSoftHSMTestSupport
 import CoffreStorage
 import Foundation
 import Testing
+
+@testable import CoffreCore
 
 /// A vault whose `-HSM` keys live in a SoftHSM2 token, as `coffre serve --pkcs11-module …` runs it.
 struct HardwareFixture {
@@ -259,6 +261,40 @@ struct HardwareKeyTests {
         #expect(try await f.objectLabels().count == 1)
         _ = try await f.certificates.delete(in: f.vault, name: "tls")
         try await f.certificates.purge(in: f.vault, name: "tls")
+        #expect(try await f.objectLabels().isEmpty)
+    }
+
+    /// A pool's attestation key is one token object, which signs the statements; the sweep keeps it while the pool's
+    /// record holds it and destroys it once the pool is gone.
+    @Test func aPoolsAttestationKeyIsATokenObjectKeptWhileThePoolIs() async throws {
+        let f = try await HardwareFixture(token: "core")
+        let authority = try LocalCertificateAuthority.generate()
+        let issuer = try CertificateIssuer(certificateDER: authority.certificateDER, key: SoftwareSigningKey(pkcs8DER: authority.privateKeyDER))
+        let name = try ManagedHSMName("attesting")
+        _ = try await ManagedHSMDirectory(storage: f.storage, clock: f.clock).create(
+            name, settings: .init(tenantId: "tenant", administrators: ["0b0a0b0a-0000-4000-8000-00000000ad01"]), activated: true)
+        let attestation = ManagedHSMKeyAttestation(storage: f.storage, clock: f.clock, issuer: issuer, custody: f.keys.custody)
+        let subject = KeyAttestation.Subject(
+            keyIdentifier: "https://attesting.managedhsm.localhost/keys/k/1", keyType: .octHSM, origin: .generated, publicKey: nil,
+            exportable: false, created: f.clock.now)
+        for _ in 0..<2 {
+            let statement = String(decoding: try await attestation.attest(subject, in: name).privateKeyAttestation, as: UTF8.self)
+            let stored = try #require(try await f.storage.read(PoolCertifiedKey.self, at: ManagedHSMPaths.attestationKey(name)))
+            let publicKey = try #require(try stored.opened().key.publicKey)
+            let parts = statement.split(separator: ".").map(String.init)
+            let signature = try #require(Base64.decode(parts[2]))
+            #expect(try publicKey.verify("RS256", digest: Digest.sha256(Array("\(parts[0]).\(parts[1])".utf8)), signature: signature))
+        }
+        #expect(try await f.objectLabels() == ["coffre-attestation:attesting"])
+
+        let sweeper = f.sweeper
+        #expect(try await sweeper.sweep() == 0)
+        f.clock.advance(seconds: 600)
+        #expect(try await sweeper.sweep() == 0)
+        try await f.storage.transaction { try await $0.delete(ManagedHSMPaths.attestationKey(name)) }
+        #expect(try await sweeper.sweep() == 0)
+        f.clock.advance(seconds: 600)
+        #expect(try await sweeper.sweep() == 1)
         #expect(try await f.objectLabels().isEmpty)
     }
 
