@@ -13,8 +13,10 @@ import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ClientSecretCredential
+from azure.keyvault.administration import KeyVaultAccessControlClient, KeyVaultRoleScope
 from azure.keyvault.keys import JsonWebKey, KeyClient, KeyReleasePolicy
-from azure.keyvault.keys.crypto import EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
+from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, KeyWrapAlgorithm, SignatureAlgorithm
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -282,6 +284,40 @@ def test_an_imported_oct_hsm_key_gives_what_python_computes(hsm, plain, name):
     with pytest.raises(HttpResponseError) as refused:
         client_crypto.sign(SignatureAlgorithm.hs512, b"mac me")
     assert refused.value.status_code == 400 and "PKCS#11 module does not compute HS512" in refused.value.message
+
+
+def test_a_pools_keys_and_attestation_key_live_in_the_token(hsm, plain, name):
+    """A Managed HSM pool on a Coffre with a module, through the SDK: its oct key (AES and HMAC) and RSA key are token
+    objects that answer as a pool's keys do, and key attestation is signed by the pool's attestation key in the token,
+    verifying against Coffre's CA."""
+    server, _ = plain
+    principal = server.cli_json("principal", "create", "--name", "pool-admin")
+    pool = f"p{name[1:9]}"
+    server.cli("hsm", "create", "--name", pool, "--administrator", principal["objectId"], "--activated")
+    url = server.env("--hsm", pool)["AZURE_MANAGEDHSM_URL"]
+    credential = ClientSecretCredential(principal["tenantId"], principal["clientId"], principal["clientSecret"],
+                                        authority=server.authority, disable_instance_discovery=True, connection_verify=server.ca_file)
+    access = KeyVaultAccessControlClient(url, credential, connection_verify=server.ca_file)
+    access.create_role_assignment(KeyVaultRoleScope.GLOBAL, "21dbd100-6940-42c2-9190-5d6cb909625b", principal["objectId"])
+    keys = KeyClient(url, credential, connection_verify=server.ca_file, api_version="7.6")
+
+    secret = os.urandom(32)
+    aes = keys.import_key("aes", JsonWebKey(kty="oct-HSM", k=secret, key_ops=["encrypt", "decrypt", "sign", "verify"]))
+    assert sorted(listed["type"] for listed in hsm.objects("plain", "secrkey")
+                  if listed.get("label") == f"coffre:{pool}/aes/{aes.properties.version}") == ["AES length 32", "Generic secret length 32"]
+    aes_crypto = CryptographyClient(aes, credential, connection_verify=server.ca_file, api_version="7.6")
+    check_aes_gcm_with_python(aes_crypto, secret)
+    assert aes_crypto.sign(SignatureAlgorithm.hs256, b"mac me").signature == hmac.new(secret, b"mac me", hashlib.sha256).digest()
+
+    signer = keys.create_rsa_key("signer", size=2048)
+    assert f"coffre:{pool}/signer/{signer.properties.version}" in hsm.private_keys("plain")
+    attestation = keys.get_key_attestation("signer").properties.attestation
+    assert f"coffre-attestation:{pool}" in hsm.private_keys("plain")
+    certificate = x509.load_pem_x509_certificates(attestation.certificate_pem_file)[0]
+    certificate.verify_directly_issued_by(x509.load_pem_x509_certificate(open(server.ca_file, "rb").read()))
+    header, payload, signature = attestation.private_key_attestation.decode().split(".")
+    certificate.public_key().verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), f"{header}.{payload}".encode(),
+                                    padding.PKCS1v15(), hashes.SHA256())
 
 
 # -- Bring your own key ----------------------------------------------------------------------------------------------
