@@ -132,9 +132,9 @@ struct ConsolePages: Sendable {
 
     static let attributeHeaders = ["Enabled", "Not before", "Expires", "Created", "Updated", "Tags"]
 
-    /// The attribute columns; an expiry in the past is marked.
-    func attributeCells(_ attributes: ObjectAttributes, tags: [String: String]?) -> [HTMLPage.Cell] {
-        let now = services.clock.now
+    /// The attribute columns; an expiry in the past (on the vault's clock, which time travel may move) is marked.
+    func attributeCells(_ attributes: ObjectAttributes, tags: [String: String]?, in vault: VaultName) -> [HTMLPage.Cell] {
+        let now = services.vaultClock.now(in: vault)
         let expires: HTMLPage.Cell =
             attributes.expires.map { $0 <= now ? .marked(Self.date($0) + " (expired)", class: "expired") : .text(Self.date($0)) } ?? .text("")
         return [

@@ -14,8 +14,10 @@ import Testing
 @Suite struct ConsoleObjectsTests {
     typealias Browser = SignInTests.Browser
 
-    func signedIn(secrets: [String], keys: [String] = [], certificates: [String] = []) async throws -> (Harness, Browser, csrf: String) {
-        let h = try await Harness()
+    func signedIn(secrets: [String], keys: [String] = [], certificates: [String] = [], development: Bool = false) async throws
+        -> (Harness, Browser, csrf: String)
+    {
+        let h = try await Harness { $0.development = development }
         _ = try await h.server.services.directory.users.create(userPrincipalName: "ivy@example.test", password: "pass-word-1")
         let policy = try await h.send(
             .put, "/coffre/v1/vaults/default/policies/ivy@example.test", host: SignInTests.authority, token: try await h.adminToken(),
@@ -63,6 +65,18 @@ import Testing
         #expect(try await h.admin(.get, "/deletedsecrets/db-password?api-version=7.4").status == .notFound)
         let records = h.audit.recorded.filter { $0.resourceId == "/vaults/default" }.map(\.operationName)
         #expect(["SecretUpdate", "SecretDelete", "SecretRecover", "SecretPurge"].allSatisfy(records.contains))
+    }
+
+    @Test func expiryIsMarkedOnTheVaultsClock() async throws {
+        var (h, browser, _) = try await signedIn(secrets: ["list", "get"], development: true)
+        let expires = h.clock.now + 2 * 86_400
+        let set = try await h.admin(.put, "/secrets/soon?api-version=7.4", json: ["value": "v", "attributes": ["exp": expires]])
+        let version = try #require((set.json["id"] as? String)?.split(separator: "/").last.map(String.init))
+        #expect(!(try await browser.send(.get, "/vaults/default").text.contains("(expired)")))
+        try #require(h.server.services.development).clock.shift(by: 3 * 86_400, vault: try VaultName("default"))
+        #expect(try await browser.send(.get, "/vaults/default").text.contains("(expired)"))
+        #expect(try await browser.send(.get, "/vaults/default/secrets/soon/versions/\(version)").text.contains("(expired)"))
+        #expect(try await browser.send(.get, "/vaults/default/expiry").text.contains("(expired)"))
     }
 
     @Test func aRefusedActionNamesTheMissingPermission() async throws {

@@ -113,7 +113,7 @@ extension ConsolePages {
             } while after != nil && read < Self.timelineLimit
         }
         entries.sort { $0.expires < $1.expires }
-        let now = services.clock.now
+        let now = services.vaultClock.now(in: vault.name)
         if entries.isEmpty {
             page.paragraph("Nothing in this vault that you may list has an expiry date.")
             return page.response(status: .ok)

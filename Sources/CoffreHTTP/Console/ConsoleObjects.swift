@@ -88,7 +88,7 @@ extension ConsolePages {
             let listed = try await services.secrets.list(in: vault.name, after: after, limit: Self.pageSize)
             let rows: [[HTMLPage.Cell]] = listed.items.map { item in
                 [.link(item.name, href: "\(base)/secrets/\(item.name)"), .text(item.summary.contentType ?? "")]
-                    + attributeCells(item.summary.attributes, tags: item.summary.tags)
+                    + attributeCells(item.summary.attributes, tags: item.summary.tags, in: vault.name)
             }
             return (["Name", "Content type"] + Self.attributeHeaders, rows, listed.next)
         }
@@ -97,7 +97,7 @@ extension ConsolePages {
             let listed = try await services.keys.list(in: vault.name, after: after, limit: Self.pageSize)
             let rows: [[HTMLPage.Cell]] = listed.items.map { item in
                 [.link(item.name, href: "\(base)/keys/\(item.name)"), .text(item.summary.keyType.rawValue)]
-                    + attributeCells(item.summary.attributes, tags: item.summary.tags)
+                    + attributeCells(item.summary.attributes, tags: item.summary.tags, in: vault.name)
             }
             return (["Name", "Type"] + Self.attributeHeaders, rows, listed.next)
         }
@@ -108,7 +108,7 @@ extension ConsolePages {
                 switch listed {
                 case .certificate(let item):
                     [.link(item.name, href: "\(base)/certificates/\(item.name)"), .text(Self.thumbprint(item.summary.x5t))]
-                        + attributeCells(item.summary.attributes, tags: item.summary.tags)
+                        + attributeCells(item.summary.attributes, tags: item.summary.tags, in: vault.name)
                 case .pendingOnly(let name):
                     [.link(name, href: "\(base)/certificates/\(name)/pending"), .text("pending")]
                         + Array(repeating: .text(""), count: Self.attributeHeaders.count)
@@ -185,7 +185,7 @@ extension ConsolePages {
             headers += ["Content type"]
             rows = versions.items.map { version in
                 [link(version.record.version), .text(version.record.contentType ?? "")]
-                    + attributeCells(version.record.attributes, tags: version.record.tags)
+                    + attributeCells(version.record.attributes, tags: version.record.tags, in: vault.name)
                     + [.button("Reveal", action: "\(base)/reveal", csrf: person.session.csrfToken, hidden: ["version": version.record.version])]
             }
             next = versions.next
@@ -194,7 +194,7 @@ extension ConsolePages {
             headers += ["Type", "Operations"]
             rows = versions.items.map { version in
                 [link(version.record.version), .text(version.record.keyType.rawValue), .text(version.record.keyOps.joined(separator: ", "))]
-                    + attributeCells(version.record.attributes, tags: version.record.tags)
+                    + attributeCells(version.record.attributes, tags: version.record.tags, in: vault.name)
             }
             next = versions.next
         case .certificate:
@@ -202,7 +202,7 @@ extension ConsolePages {
             headers += ["Thumbprint (SHA-1)"]
             rows = versions.items.map { version in
                 [link(version.record.version), .text(Self.thumbprint(version.record.x5t))]
-                    + attributeCells(version.record.attributes, tags: version.record.tags)
+                    + attributeCells(version.record.attributes, tags: version.record.tags, in: vault.name)
             }
             next = versions.next
         }
@@ -239,7 +239,7 @@ extension ConsolePages {
         case .secret:
             let record = try await services.secrets.properties(in: vault.name, name: name, version: version).record
             (attributes, tags) = (record.attributes, record.tags)
-            page.properties(objectProperties(attributes, tags: tags) + [("Content type", record.contentType ?? "")])
+            page.properties(objectProperties(attributes, tags: tags, in: vault.name) + [("Content type", record.contentType ?? "")])
             fields.append(
                 .init(label: "Content type", name: "contentType", type: "text", autocomplete: "off", required: false, value: record.contentType ?? "")
             )
@@ -249,7 +249,7 @@ extension ConsolePages {
             let record = try await services.keys.get(in: vault.name, name: name, version: version).record
             (attributes, tags) = (record.attributes, record.tags)
             page.properties(
-                objectProperties(attributes, tags: tags) + [
+                objectProperties(attributes, tags: tags, in: vault.name) + [
                     ("Type", record.keyType.rawValue), ("Size or curve", record.curve?.rawValue ?? record.size.map { "\($0) bits" } ?? ""),
                     ("Permitted operations", record.keyOps.joined(separator: ", ")), ("Exportable", record.exportable == true ? "yes" : "no"),
                     ("Managed by a certificate", record.managed == true ? "yes" : "no"),
@@ -266,7 +266,7 @@ extension ConsolePages {
         case .certificate:
             let certificate = try await services.certificates.get(in: vault.name, name: name, version: version).certificate.record
             (attributes, tags) = (certificate.attributes, certificate.tags)
-            page.properties(objectProperties(attributes, tags: tags) + [("Content type", certificate.contentType)])
+            page.properties(objectProperties(attributes, tags: tags, in: vault.name) + [("Content type", certificate.contentType)])
             try certificateDetails(&page, certificate)
         }
         page.subheading("Change")
@@ -292,9 +292,9 @@ extension ConsolePages {
         return page.response(status: .ok)
     }
 
-    /// The properties every version has.
-    func objectProperties(_ attributes: ObjectAttributes, tags: [String: String]?) -> [(name: String, value: String)] {
-        let now = services.clock.now
+    /// The properties every version has (expiry on the vault's clock).
+    func objectProperties(_ attributes: ObjectAttributes, tags: [String: String]?, in vault: VaultName) -> [(name: String, value: String)] {
+        let now = services.vaultClock.now(in: vault)
         return [
             ("Enabled", attributes.enabled ? "yes" : "no"), ("Not before", attributes.notBefore.map(Self.date) ?? ""),
             ("Expires", attributes.expires.map { Self.date($0) + ($0 <= now ? " (expired)" : "") } ?? "never"),
