@@ -1,6 +1,8 @@
 import CoffreCore
 import CoffreCrypto
+import CoffreKeyCustody
 import CoffreModel
+import CoffreSoftHSMTestSupport
 import CoffreStorage
 import Testing
 
@@ -62,5 +64,25 @@ import Testing
         #expect(copy.created.sorted() == ["key/signing", "secret/db", "vault"])
         let again = try await seeding.load(full, into: VaultName("copy"), owner: owner, principal: { $0 })
         #expect(again.created.isEmpty && again.changed.isEmpty)
+    }
+}
+
+/// A server with a PKCS#11 token: seeded `-HSM` keys go to the token, and their export carries the public key only.
+@Suite(.softHSM([.init("seeding")]))
+struct SeededHardwareKeyTests {
+    @Test func seededHSMKeysLiveInTheTokenAndExportTheirPublicKeyOnly() async throws {
+        let storage = MemoryStorage()
+        let hardware = try await SoftHSM.requireCurrent().custody("seeding").owned(by: try await CustodySweeper.installationTag(in: storage))
+        let seeding = VaultSeeding(
+            storage: storage, clock: ManualClock(), backups: BackupCodec(key: try AEADKey(bytes: AEADKey.generate())), tenantId: "tenant",
+            custody: RoutingCustody(hardware: hardware))
+        let seed = VaultSeed(keys: [KeySeed(name: "hsm", kty: "EC-HSM", curve: "P-256"), KeySeed(name: "soft", kty: "EC", curve: "P-256")])
+        _ = try await seeding.load(seed, into: VaultName("seeded"), owner: nil, principal: { $0 })
+        let labels = try await hardware.ownedObjects().map(\.label)
+        #expect(labels.count == 1 && labels.allSatisfy { $0.hasPrefix("coffre:seeded/hsm/") })
+        let full = try await seeding.export(VaultName("seeded"), includeValues: true)
+        let keys = Dictionary(uniqueKeysWithValues: (full.keys ?? []).map { ($0.name, $0) })
+        #expect(keys["hsm"]?.kty == "EC-HSM" && keys["hsm"]?.jwk == nil && keys["hsm"]?.publicJwk?.crv == "P-256")
+        #expect(keys["soft"]?.jwk?.d != nil)
     }
 }
