@@ -7,6 +7,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .treatAllWarnings(as: .error),
+    // Release builds let every Coffre module specialise and inline the generic code of the modules it imports (the
+    // JSON writer, percent decoding, …): without it, a call into another Coffre module runs the unspecialised generic
+    // body, through metadata look-ups and dynamic casts per value (bench/RESULTS.md, 2026-12-07, issue 23's proof).
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 // Coffre builds and is tested on Linux only (Debian 12, Swift 6.3), so it claims no Apple platform.
