@@ -1,5 +1,6 @@
 import CoffreAuth
 import CoffreCore
+import CoffreCrypto
 import CoffreDirectory
 import CoffreHTTP
 import CoffreModel
@@ -295,6 +296,22 @@ import Testing
         let read = try await h.admin(.get, "/secrets/made?api-version=7.4")
         #expect(read.status == .serviceUnavailable)
         #expect(!read.text.contains("\"value\":\"v\""))
+    }
+
+    /// A key operation is a POST that changes nothing: it has its outcome's record only, and, as a read, its result
+    /// does not leave when that record cannot be written.
+    @Test func aKeyOperationIsRecordedAsARead() async throws {
+        let h = try await Harness()
+        _ = try await h.admin(.post, "/keys/signer/create?api-version=7.4", json: ["kty": "EC", "crv": "P-256"])
+        let digest = Base64.urlEncoded(Digest.sha256(Array("message".utf8)))
+        let signed = try await h.admin(.post, "/keys/signer//sign?api-version=7.4", json: ["alg": "ES256", "value": digest])
+        #expect(signed.status == .ok)
+        #expect(h.audit.recorded.filter { $0.operationName == "KeySign" }.map(\.stage) == [nil])
+        #expect(h.audit.recorded.filter { $0.operationName == "KeyCreate" }.map(\.stage) == ["request", nil])
+        h.audit.failNext { $0.operationName == "KeySign" }
+        let refused = try await h.admin(.post, "/keys/signer//sign?api-version=7.4", json: ["alg": "ES256", "value": digest])
+        #expect(refused.status == .serviceUnavailable)
+        #expect(refused.json["value"] == nil)
     }
 }
 

@@ -9,10 +9,21 @@ import NIOCore
 /// An operation a route performs, as the audit log and the metrics name it.
 protocol RouteOperation: Sendable {
     var auditName: String { get }
+    /// Whether it may change something when its method is not GET or HEAD (see ``Auditor/recordsBeforehand(_:_:)``).
+    var mayChange: Bool { get }
+}
+
+extension RouteOperation {
+    var mayChange: Bool { true }
 }
 
 extension VaultOperation: RouteOperation {
     var auditName: String { name }
+
+    /// The key operations are POSTs that change nothing: their result is computed, never stored.
+    var mayChange: Bool { !Self.computations.contains(self) }
+
+    private static let computations: Set<VaultOperation> = [.keySign, .keyVerify, .keyEncrypt, .keyDecrypt, .keyWrap, .keyUnwrap]
 }
 
 /// An operation known by its audit name only (management API, token service).
@@ -182,7 +193,7 @@ final class RouteGroup<Operation: RouteOperation, Scope: Sendable>: AnyRouteGrou
         let scope = try await admit(request, route.map { .route($0) } ?? .unmatched(otherMethods: hasPath(request.incoming.segments)))
         guard let route else { throw CoffreError.badParameter("The operation \(request.incoming.method) \(request.incoming.path) is not supported.") }
         let collected = try await body.collect(upTo: policy.maxBodySize)
-        if let auditor = policy.auditor, Auditor.recordsBeforehand(request.incoming.method) { try auditor.recordRequest(request) }
+        if let auditor = policy.auditor, Auditor.recordsBeforehand(request.incoming.method, route.operation) { try auditor.recordRequest(request) }
         return try await route.handler(request.with(scope: scope, body: collected))
     }
 
