@@ -40,7 +40,8 @@ struct ConsolePages: Sendable {
                 auditor: Auditor(sink: services.audit, metrics: services.metrics)),
             // One line per view (files Console/…): vaults, pools and deleted vaults; a vault's objects.
             routes: vaultRoutes
-                + objectRoutes,
+                + objectRoutes
+                + accessRoutes,
             admit: admit)
     }
 

@@ -12,8 +12,12 @@ struct HTMLPage {
         var type: String
         var autocomplete: String
         var required = true
-        /// The value shown (a checkbox is checked when it is not empty).
+        /// The value shown (a checkbox is checked when it is not empty; a `select`'s option selected).
         var value = ""
+        /// A `select`'s options (value, text); a `checkboxes` field's boxes (value, text), each sent as `name.value=on`.
+        var options: [(value: String, text: String)] = []
+        /// The boxes of a `checkboxes` field that are checked at first.
+        var checked: Set<String> = []
     }
 
     /// A cell of a ``table(headers:rows:)``.
@@ -93,19 +97,45 @@ struct HTMLPage {
         for (name, value) in hidden.sorted(by: { $0.key < $1.key }) {
             body += "<input type=\"hidden\" name=\"\(Self.escape(name))\" value=\"\(Self.escape(value))\">\n"
         }
-        for field in fields {
-            let value =
-                field.type == "checkbox"
-                ? (field.value.isEmpty ? "" : " checked") : field.value.isEmpty ? "" : " value=\"\(Self.escape(field.value))\""
-            body +=
-                "<label for=\"\(field.name)\">\(Self.escape(field.label))</label>\n"
-                + "<input id=\"\(field.name)\" name=\"\(field.name)\" type=\"\(field.type)\" autocomplete=\"\(field.autocomplete)\"\(value)\(field.required ? " required" : "")>\n"
-        }
+        for field in fields { body += Self.html(field) }
         for button in buttons {
             body +=
                 "<button type=\"submit\" name=\"decision\" value=\"\(Self.escape(button.value))\" id=\"\(Self.escape(button.value))\">\(Self.escape(button.label))</button>\n"
         }
         body += "</form>\n"
+    }
+
+    /// A field of a form: an input, a `select`, or a set of `checkboxes`.
+    private static func html(_ field: Field) -> String {
+        let name = escape(field.name)
+        switch field.type {
+        case "select":
+            let options = field.options.map { option in
+                "<option value=\"\(escape(option.value))\"\(option.value == field.value ? " selected" : "")>\(escape(option.text))</option>"
+            }
+            return "<label for=\"\(name)\">\(escape(field.label))</label>\n<select id=\"\(name)\" name=\"\(name)\">\(options.joined())</select>\n"
+        case "checkboxes":
+            let boxes = field.options.map { option in
+                let box = escape(field.name + "." + option.value)
+                return "<label class=\"check\"><input type=\"checkbox\" id=\"\(box)\" name=\"\(box)\" value=\"on\""
+                    + "\(field.checked.contains(option.value) ? " checked" : "")>\(escape(option.text))</label>"
+            }
+            return "<fieldset><legend>\(escape(field.label))</legend>\(boxes.joined())</fieldset>\n"
+        default:
+            let value =
+                field.type == "checkbox"
+                ? (field.value.isEmpty ? "" : " checked") : field.value.isEmpty ? "" : " value=\"\(escape(field.value))\""
+            return "<label for=\"\(name)\">\(escape(field.label))</label>\n"
+                + "<input id=\"\(name)\" name=\"\(name)\" type=\"\(escape(field.type))\" autocomplete=\"\(escape(field.autocomplete))\"\(value)"
+                + "\(field.required ? " required" : "")>\n"
+        }
+    }
+
+    /// A form that reads (filters): sent as a query string, so it carries no CSRF token and must hold no secret.
+    mutating func queryForm(action: String, fields: [Field], button: String) {
+        body += "<form method=\"get\" action=\"\(Self.escape(action))\" class=\"filters\">\n"
+        for field in fields { body += Self.html(field) }
+        body += "<button type=\"submit\">\(Self.escape(button))</button>\n</form>\n"
     }
 
     /// A form with only hidden fields and a button (for browsers without script), to another site.
@@ -136,6 +166,8 @@ struct HTMLPage {
         pre{background:#f3f2f1;padding:.75rem;white-space:pre-wrap;word-break:break-all}.error{color:#a4262c}.expired{color:#a4262c}
         table.properties{width:auto}table.properties th{font-weight:600;padding-right:2rem}input[type=checkbox]{width:auto}
         svg text{font:12px system-ui,sans-serif}
+        fieldset{border:1px solid #ddd;margin-top:1rem}label.check{display:inline-block;margin:.2rem 1rem .2rem 0;font-size:.9rem}
+        select{padding:.4rem;font-size:1rem}figure{display:inline-block;margin:1rem 1.5rem 0 0}figcaption{font-size:.9rem}
         """
 
     func response(status: HTTPResponse.Status) -> Response {

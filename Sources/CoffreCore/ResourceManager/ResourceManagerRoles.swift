@@ -194,7 +194,7 @@ extension ResourceManager {
             scope: assignment.resourceGroup.map { .resourceGroup($0) } ?? .subscription, created: assignment.created)
     }
 
-    static func isGUID(_ text: String) -> Bool {
+    public static func isGUID(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         return parts.map(\.count) == [8, 4, 4, 4, 12] && parts.allSatisfy { $0.allSatisfy(\.isHexDigit) }
     }

@@ -82,7 +82,10 @@ extension ConsolePages {
         let base = "/vaults/\(vault.name)"
         var page = frame("\(vault.name)", person, trail: [])
         page.navigation(
-            [("Deleted objects", "\(base)/deleted"), ("Expiry timeline", "\(base)/expiry"), ("Settings", "\(base)/settings")], separator: " · ")
+            [
+                ("Deleted objects", "\(base)/deleted"), ("Expiry timeline", "\(base)/expiry"), ("Settings", "\(base)/settings"),
+                ("Access", "\(base)/access"),
+            ], separator: " · ")
         page.subheading("Secrets")
         try await section(&page, vault, person, .secretList, after: request.query["secrets"], more: "secrets", at: base) { after in
             let listed = try await services.secrets.list(in: vault.name, after: after, limit: Self.pageSize)
