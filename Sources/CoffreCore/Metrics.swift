@@ -20,24 +20,26 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Series are keyed by their label values (no label text is built per request); labels are written when rendered.
-    private struct RequestSeries: Hashable {
+    struct RequestSeries: Hashable {
         var operation: String
         var status: Int
     }
 
-    private struct CryptoSeries: Hashable {
+    struct CryptoSeries: Hashable {
         var operation: String
         var algorithm: String
     }
 
-    private struct State {
+    struct State {
         var requests: [RequestSeries: UInt64] = [:]
         var requestDurations: [String: Histogram] = [:]
         var crypto: [CryptoSeries: UInt64] = [:]
         var storage: [String: Histogram] = [:]
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
+    /// Samples of the counters over the last hour, for charts (``MetricsHistory``).
+    public let history = MetricsHistory()
 
     public init() {}
 

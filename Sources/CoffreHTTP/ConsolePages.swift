@@ -41,7 +41,9 @@ struct ConsolePages: Sendable {
             // One line per view (files Console/…): vaults, pools and deleted vaults; a vault's objects.
             routes: vaultRoutes
                 + objectRoutes
-                + accessRoutes,
+                + accessRoutes
+                + auditRoutes
+                + metricsRoutes,
             admit: admit)
     }
 
@@ -117,6 +119,9 @@ struct ConsolePages: Sendable {
         ("Vaults", "/"),
         ("Managed HSM pools", "/pools"),
         ("Deleted vaults", "/deleted-vaults"),
+        ("Audit log", "/audit"),
+        ("Metrics", "/monitoring"),
+        ("Seal status", "/seal"),
     ]
 
     /// A console page: its title, where it sits (vaults, then `trail`), who is signed in and the sign-out button.

@@ -41,7 +41,7 @@ public final class GatedResponder: HTTPResponder {
 
     public init(metrics: MetricsRegistry) {
         seal = SealEndpoints(metrics: metrics)
-        table = Mutex(RouteTable(addressing: nil, groups: [seal.group, SealEndpoints.sealedServer]))
+        table = Mutex(RouteTable(addressing: nil, groups: [seal.group, seal.pages, SealEndpoints.sealedConsole, SealEndpoints.sealedServer]))
     }
 
     /// Installs what key shares are given to (servers that start sealed).
@@ -49,7 +49,7 @@ public final class GatedResponder: HTTPResponder {
 
     /// Opens the gate: from now on every request reaches the responder's routes.
     public func open(_ responder: CoffreResponder) {
-        let unsealed = RouteTable(addressing: responder.addressing, groups: [seal.group] + responder.groups)
+        let unsealed = RouteTable(addressing: responder.addressing, groups: [seal.group, seal.pages] + responder.groups)
         table.withLock { $0 = unsealed }
         seal.isOpen.withLock { $0 = true }
     }
@@ -98,7 +98,7 @@ final class SealEndpoints: Sendable {
             body: .init(byteBuffer: ByteBuffer(string: metrics.render(sealed: !isOpen.withLock { $0 }))))
     }
 
-    private var status: SealStatus {
+    var status: SealStatus {
         unsealer.withLock { $0 }?.status ?? SealStatus(sealed: !isOpen.withLock { $0 }, type: "keyfile", threshold: nil, progress: 0)
     }
 

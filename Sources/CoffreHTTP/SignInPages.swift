@@ -48,7 +48,7 @@ struct SignInPages: Sendable {
 
     /// The sign-in form, with a fresh double-submit CSRF cookie.
     func signInPage(_ request: RouteRequest<Void>, returnPath: String, failed: Bool) -> Response {
-        let csrf = Base64.urlEncoded(SecureRandom.bytes(24))
+        let (csrf, csrfCookie) = Self.csrfBeforeSignIn()
         var page = HTMLPage(title: "Sign in")
         page.heading("Sign in to Coffre")
         if failed { page.paragraph("That user name or password is not right.", class: "error") }
@@ -59,17 +59,13 @@ struct SignInPages: Sendable {
                 .init(label: "Password", name: "password", type: "password", autocomplete: "current-password"),
             ], buttons: [("Sign in", "signin")])
         var response = page.response(status: failed ? .unauthorized : .ok)
-        response.headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.csrfCookie, csrf, maxAge: 3600)))
+        response.headers.append(csrfCookie)
         return response
     }
 
     /// Checks the name and password, opens the session and goes back to the page that asked.
     func signInPost(_ request: RouteRequest<Void>) async throws -> Response {
-        let form = Forms.parse(String(buffer: request.body))
-        let cookies = Self.cookies(request.headers)
-        guard let sent = form["csrf"], let expected = cookies[Self.csrfCookie], ConstantTime.equals(Array(sent.utf8), Array(expected.utf8)) else {
-            throw CoffreError.forbidden(.notAllowed, message: "This form expired or did not come from Coffre's page: sign in again.")
-        }
+        let form = try Self.checkedFormBeforeSignIn(request)
         let returnPath = Self.returnPath(form["return"])
         guard let opened = try await signIn.openSession(username: form["username"] ?? "", password: form["password"] ?? "") else {
             return signInPage(request, returnPath: returnPath, failed: true)
@@ -250,6 +246,24 @@ struct SignInPages: Sendable {
             throw CoffreError.forbidden(.notAllowed, message: "This form expired or did not come from Coffre's page: reload it.")
         }
         return form
+    }
+
+    /// The form of a page shown before sign-in (sign-in, unseal), after checking its CSRF token against the
+    /// double-submit cookie the page set (``csrfCookie``).
+    static func checkedFormBeforeSignIn<Scope>(_ request: RouteRequest<Scope>) throws -> [String: String] {
+        let form = Forms.parse(String(buffer: request.body))
+        guard let sent = form["csrf"], let expected = cookies(request.headers)[csrfCookie],
+            ConstantTime.equals(Array(sent.utf8), Array(expected.utf8))
+        else {
+            throw CoffreError.forbidden(.notAllowed, message: "This form expired or did not come from Coffre's page: load it again.")
+        }
+        return form
+    }
+
+    /// A fresh double-submit CSRF token for a page shown before sign-in, and the cookie that carries it.
+    static func csrfBeforeSignIn() -> (token: String, cookie: HTTPField) {
+        let token = Base64.urlEncoded(SecureRandom.bytes(24))
+        return (token, HTTPField(name: .setCookie, value: cookie(csrfCookie, token, maxAge: 3600)))
     }
 
     /// A path on this site to return to after signing in (`/devicelogin`); anything else (another site, `//host`) is `/devicelogin`.

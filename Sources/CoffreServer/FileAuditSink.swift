@@ -8,6 +8,8 @@ import Synchronization
 public final class FileAuditSink: AuditSink {
     private let descriptor: Int32
     private let ownsDescriptor: Bool
+    /// What reads the file back (the console's audit log); nil when records go to standard output.
+    private let reader: AuditFileReader?
     private let healthy = Mutex(true)
 
     /// `path` is a file, or `-` for standard output.
@@ -15,12 +17,14 @@ public final class FileAuditSink: AuditSink {
         if path == "-" {
             descriptor = STDOUT_FILENO
             ownsDescriptor = false
+            reader = nil
         } else {
             descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
                 throw AuditOpenFailure(description: "Cannot open the audit log \(path): \(String(cString: strerror(errno)))")
             }
             ownsDescriptor = true
+            reader = AuditFileReader(path: path)
         }
     }
 
@@ -38,6 +42,13 @@ public final class FileAuditSink: AuditSink {
             healthy = written == line.count
             guard healthy else { throw AuditUnavailable() }
         }
+    }
+}
+
+extension FileAuditSink: AuditReader {
+    public func newest(matching query: AuditQuery, limit: Int) throws -> [AuditEvent] {
+        guard let reader else { throw AuditOnStandardOutput() }
+        return try reader.newest(matching: query, limit: limit)
     }
 }
 

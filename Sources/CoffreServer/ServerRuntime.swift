@@ -147,6 +147,7 @@ public final class ServerRuntime: Sendable {
                 PeriodicService(name: "signing-keys", interval: .seconds(60), logger: logger) { [self] in
                     try await current?.services.tokens.keyring.refresh()
                 },
+                PeriodicService(name: "metrics-history", interval: .seconds(5), logger: logger) { [self] in metrics.sample(at: clock.now) },
                 PeriodicService(name: "sign-in-sweep", interval: .seconds(300), logger: logger) { [self] in
                     try await current?.services.signIn.sweep()
                 },
