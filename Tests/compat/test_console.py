@@ -39,8 +39,9 @@ class Output:
     TIMING = """const e = performance.getEntriesByType('navigation')[0];
         return e ? [e.responseStart, e.responseEnd, e.domContentLoadedEventEnd, e.loadEventEnd, e.transferSize] : null;"""
 
-    def __init__(self, directory):
+    def __init__(self, directory, timings_file="timings.txt"):
         self.directory = directory
+        self.timings_file = timings_file
         self.timings = []
 
     def shot(self, browser, label):
@@ -56,15 +57,19 @@ class Output:
         if self.timings:
             slowest = max(self.timings, key=lambda t: t[5])
             lines.append(f"slowest load event: {slowest[0]} {slowest[5]:.0f} ms; load average {os.getloadavg()[0]:.1f}")
-        with open(os.path.join(self.directory, "timings.txt"), "w") as f:
+        with open(os.path.join(self.directory, self.timings_file), "w") as f:
             f.write("\n".join(lines) + "\n")
+
+
+def output_directory():
+    directory = os.path.join(os.environ.get("COFFRE_TEST_OUTPUT", os.path.join(ROOT, ".build", "test-output")), "console")
+    os.makedirs(directory, exist_ok=True)
+    return directory
 
 
 @pytest.fixture(scope="module")
 def output():
-    directory = os.path.join(os.environ.get("COFFRE_TEST_OUTPUT", os.path.join(ROOT, ".build", "test-output")), "console")
-    os.makedirs(directory, exist_ok=True)
-    recorded = Output(directory)
+    recorded = Output(output_directory())
     yield recorded
     recorded.write()
 
@@ -81,8 +86,8 @@ def console_vault(coffre, app_principal):
     return VAULT
 
 
-def make_user(coffre, tmp_path, upn, **permissions):
-    """A person with a password and an access policy on the console's vault (`secrets=["get", "list"]`…)."""
+def make_user(coffre, tmp_path, upn, vault=VAULT, **permissions):
+    """A person with a password and an access policy on `vault` (`secrets=["get", "list"]`…)."""
     password = "correct horse battery staple"
     password_file = tmp_path / (upn + ".password")
     password_file.write_text(password + "\n")
@@ -90,7 +95,7 @@ def make_user(coffre, tmp_path, upn, **permissions):
     arguments = []
     for area, granted in permissions.items():
         arguments += [f"--{area[:-1]}-permissions", *granted]
-    coffre.cli("vault", "set-policy", "--name", VAULT, "--object-id", upn, *arguments)
+    coffre.cli("vault", "set-policy", "--name", vault, "--object-id", upn, *arguments)
     return user, password
 
 
